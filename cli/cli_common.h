@@ -1,0 +1,34 @@
+#pragma once
+// Pieces every moescope-cli command shares: the model option and its default,
+// loading with a message, human-readable sizes.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "backend_factory.h"
+#include "model.h"
+
+namespace CLI {
+class App;
+}
+
+namespace moescope::cli {
+
+struct ModelOptions {
+  std::string model_dir;  // empty = the bundled default
+  std::string backend = "auto";
+};
+
+void add_model_options(CLI::App& command, ModelOptions& options);
+
+// The bundled model once one exists, else the small model the tests use.
+std::filesystem::path default_model_dir();
+
+std::unique_ptr<Model> load_model(const ModelOptions& options);
+BackendSelection load_backend(const Model& model, const ModelOptions& options);
+
+std::string format_bytes(std::int64_t bytes);   // "1.5 GiB"
+std::string format_count(std::int64_t count);   // "16.38 B", "2.5 M"
+
+}  // namespace moescope::cli

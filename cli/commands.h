@@ -1,0 +1,13 @@
+#pragma once
+// moescope-cli's subcommands. Each registers its options and its action.
+namespace CLI {
+class App;
+}
+
+namespace moescope::cli {
+
+void add_info_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace moescope::cli

@@ -1,0 +1,81 @@
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "generator.h"
+#include "routing_summary.h"
+#include "run_snapshot.h"
+#include "tokenizer.h"
+
+namespace moescope::cli {
+namespace {
+
+struct GenerateOptions {
+  ModelOptions model;
+  std::string prompt;
+  SamplingSettings sampling;
+  int top_k_experts = 0;
+  std::string disable;
+  std::string disable_shared;
+  std::string json_path;
+  bool summary = true;
+};
+
+void run_generate(const GenerateOptions& options) {
+  const auto model = load_model(options.model);
+  const auto tokenizer = load_tokenizer(model->dir());
+  BackendSelection selection = load_backend(*model, options.model);
+
+  GenerationRequest request;
+  request.prompt = options.prompt;
+  request.sampling = options.sampling;
+  if (options.top_k_experts > 0) request.interventions.top_k = options.top_k_experts;
+  if (!options.disable.empty()) parse_disabled_experts(options.disable, request.interventions);
+  if (!options.disable_shared.empty())
+    parse_disabled_shared(options.disable_shared, request.interventions);
+
+  std::cout << options.prompt << std::flush;
+  Generator generator(*selection.backend, *tokenizer, model->config());
+  const GenerationResult result = generator.generate(request, [](const GeneratedToken& token) {
+    if (!token.routing.is_prompt) std::cout << token.text << std::flush;
+  });
+  std::cout << "\n";
+  std::cerr << "[" << result.prompt_tokens << " prompt tokens in " << result.prefill_seconds
+            << " s; " << result.generated_tokens << " generated in " << result.decode_seconds
+            << " s = "
+            << (result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0)
+            << " tokens/s; stopped: " << stop_reason_name(result.stop) << "]\n";
+  if (options.summary) print_routing_summary(std::cout, model->config(), request, result);
+  if (!options.json_path.empty()) {
+    write_snapshot(make_run_snapshot(*model, selection.backend->name(), request, result),
+                   options.json_path);
+    std::cerr << "routing snapshot written to " << options.json_path << "\n";
+  }
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto o = std::make_shared<GenerateOptions>();
+  CLI::App* c = app.add_subcommand("generate", "Generate text and show which experts were used");
+  add_model_options(*c, o->model);
+  c->add_option("--prompt", o->prompt, "Text to continue")->required();
+  c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  c->add_option("--seed", o->sampling.seed, "Sampling seed")->capture_default_str();
+  c->add_option("--temperature", o->sampling.temperature, "0 = greedy")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  c->add_option("--top-p", o->sampling.top_p, "Nucleus sampling mass")
+      ->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
+  c->add_option("--top-k-experts", o->top_k_experts, "Override the number of active routed experts")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--disable", o->disable, "Switch routed experts off: L:E,... (L a layer or 'all')");
+  c->add_option("--disable-shared", o->disable_shared, "Switch shared experts off: L,... or 'all'");
+  c->add_option("--json", o->json_path, "Write a routing snapshot (docs/snapshot-format.md)");
+  c->add_flag("!--no-summary", o->summary, "Do not print the routing summary");
+  c->callback([o] { run_generate(*o); });
+}
+
+}  // namespace moescope::cli

@@ -1,0 +1,27 @@
+// moescope-cli: the engine from a terminal — model facts, generation with a
+// routing summary and snapshots, benchmarks.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "commands.h"
+#include "error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"moescope-cli: explore Mixture-of-Experts language models"};
+  app.require_subcommand(1);
+  moescope::cli::add_info_command(app);
+  moescope::cli::add_generate_command(app);
+  moescope::cli::add_bench_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const moescope::EngineError& e) {
+    std::cerr << "moescope-cli: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "moescope-cli: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

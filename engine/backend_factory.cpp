@@ -1,0 +1,27 @@
+#include "backend_factory.h"
+
+#include "cpu_backend.h"
+#include "error.h"
+
+namespace moescope {
+
+BackendChoice parse_backend_choice(const std::string& text) {
+  if (text == "auto") return BackendChoice::automatic;
+  if (text == "cpu") return BackendChoice::cpu;
+  if (text == "cuda") return BackendChoice::cuda;
+  throw EngineError("unknown backend '" + text + "' (choose auto, cpu or cuda)");
+}
+
+BackendSelection make_backend(const Model& model, BackendChoice choice) {
+  switch (choice) {
+    case BackendChoice::cpu:
+      return {std::make_unique<CpuBackend>(model), "asked for"};
+    case BackendChoice::cuda:
+      throw EngineError("the CUDA backend is not part of this build");
+    case BackendChoice::automatic:
+      break;
+  }
+  return {std::make_unique<CpuBackend>(model), "this build has no CUDA backend"};
+}
+
+}  // namespace moescope

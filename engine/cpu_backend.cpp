@@ -1,0 +1,166 @@
+#include "cpu_backend.h"
+
+#include <algorithm>
+#include <cassert>
+#include <omp.h>
+
+#include "cpu_ops.h"
+#include "error.h"
+
+namespace moescope {
+namespace {
+
+void add_scaled(float* acc, const float* x, float weight, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += weight * x[i];
+}
+
+bool same_set(std::vector<int> a, std::vector<int> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(const Model& model)
+    : model_(model),
+      config_(model.config()),
+      k_cache_(config_.num_hidden_layers),
+      v_cache_(config_.num_hidden_layers),
+      x_(config_.hidden_size),
+      xn_(config_.hidden_size),
+      q_(std::size_t(config_.num_attention_heads) * config_.head_dim),
+      att_(q_.size()),
+      ffn_out_(config_.hidden_size),
+      hidden_a_(std::max<std::size_t>(
+          config_.intermediate_size,
+          std::size_t(config_.moe_intermediate_size) * std::max(1, config_.n_shared_experts))),
+      hidden_b_(hidden_a_.size()),
+      proj_(config_.hidden_size),
+      scores_(config_.n_routed_experts),
+      logits_(config_.vocab_size) {}
+
+void CpuBackend::reset() {
+  for (auto& k : k_cache_) k.clear();
+  for (auto& v : v_cache_) v.clear();
+}
+
+std::string CpuBackend::name() const {
+  return "CPU (" + std::to_string(omp_get_max_threads()) + " threads)";
+}
+
+std::span<const float> CpuBackend::forward(int token_id, int pos,
+                                           const Interventions& interventions,
+                                           TokenRouting* trace) {
+  const ModelConfig& c = config_;
+  const ModelWeights& w = model_.weights();
+  if (token_id < 0 || token_id >= c.vocab_size)
+    throw EngineError("token id " + std::to_string(token_id) + " out of range (vocabulary of " +
+                      std::to_string(c.vocab_size) + ")");
+  if (pos >= c.max_position_embeddings)
+    throw EngineError("context full: position " + std::to_string(pos) +
+                      " is beyond max_position_embeddings " +
+                      std::to_string(c.max_position_embeddings));
+  assert(k_cache_[0].size() == std::size_t(pos) * c.num_key_value_heads * c.head_dim);
+  if (trace) {
+    trace->position = pos;
+    trace->token_id = token_id;
+    trace->layers.clear();
+  }
+
+  cpu::widen(w.embed, std::int64_t(token_id) * c.hidden_size, c.hidden_size, x_.data());
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    const LayerWeights& layer = w.layers[i];
+    cpu::rmsnorm(xn_.data(), x_.data(), layer.attn_norm.data(), c.hidden_size, c.rms_norm_eps);
+    attention_block(i, pos);
+    add_scaled(x_.data(), proj_.data(), 1.0f, c.hidden_size);
+
+    cpu::rmsnorm(xn_.data(), x_.data(), layer.ffn_norm.data(), c.hidden_size, c.rms_norm_eps);
+    if (layer.is_moe)
+      moe_ffn(i, interventions, trace ? &trace->layers.emplace_back() : nullptr);
+    else
+      dense_ffn(layer.dense, ffn_out_.data());
+    add_scaled(x_.data(), ffn_out_.data(), 1.0f, c.hidden_size);
+  }
+  cpu::rmsnorm(xn_.data(), x_.data(), w.final_norm.data(), c.hidden_size, c.rms_norm_eps);
+  cpu::matvec(w.lm_head, xn_.data(), logits_.data());
+  return logits_;
+}
+
+void CpuBackend::attention_block(int layer, int pos) {
+  const ModelConfig& c = config_;
+  const LayerWeights& l = model_.weights().layers[layer];
+  const int kv_dim = c.num_key_value_heads * c.head_dim;
+  auto& k_cache = k_cache_[layer];  // [pos + 1, kv_dim]
+  auto& v_cache = v_cache_[layer];  // [pos + 1, kv_dim]
+  k_cache.resize(std::size_t(pos + 1) * kv_dim);
+  v_cache.resize(std::size_t(pos + 1) * kv_dim);
+  float* k = k_cache.data() + std::size_t(pos) * kv_dim;
+  float* v = v_cache.data() + std::size_t(pos) * kv_dim;
+
+  cpu::matvec(l.wq, xn_.data(), q_.data());
+  cpu::matvec(l.wk, xn_.data(), k);
+  cpu::matvec(l.wv, xn_.data(), v);
+  const float rope_pos = float(pos) / c.rope_linear_factor;
+  cpu::rope(q_.data(), c.num_attention_heads, c.head_dim, rope_pos, c.rope_theta);
+  cpu::rope(k, c.num_key_value_heads, c.head_dim, rope_pos, c.rope_theta);
+
+  att_scores_.resize(std::size_t(c.num_attention_heads) * (pos + 1));
+  cpu::attention(att_.data(), q_.data(), k_cache.data(), v_cache.data(), pos + 1,
+                 c.num_attention_heads, c.num_key_value_heads, c.head_dim, att_scores_.data());
+  cpu::matvec(l.wo, att_.data(), proj_.data());
+}
+
+void CpuBackend::dense_ffn(const MlpWeights& mlp, float* out) {
+  std::fill(out, out + config_.hidden_size, 0.0f);
+  expert_mlp(mlp, 1.0f, out);
+}
+
+void CpuBackend::expert_mlp(const MlpWeights& mlp, float weight, float* accumulate) {
+  const int width = static_cast<int>(mlp.gate.shape[0]);
+  cpu::matvec(mlp.gate, xn_.data(), hidden_a_.data());
+  cpu::matvec(mlp.up, xn_.data(), hidden_b_.data());
+  cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), width);
+  cpu::matvec(mlp.down, hidden_a_.data(), proj_.data());
+  add_scaled(accumulate, proj_.data(), weight, config_.hidden_size);
+}
+
+void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRouting* trace) {
+  const ModelConfig& c = config_;
+  const LayerWeights& l = model_.weights().layers[layer];
+  cpu::matvec(l.router, xn_.data(), scores_.data());
+  cpu::softmax(scores_.data(), c.n_routed_experts);
+
+  // Disabled experts keep their probability but cannot be selected.
+  std::vector<bool> allowed;
+  for (int e = 0; e < c.n_routed_experts; ++e)
+    if (interventions.expert_disabled(layer, e)) {
+      allowed.resize(c.n_routed_experts, true);
+      allowed[e] = false;
+    }
+  const int k = interventions.top_k.value_or(c.num_experts_per_tok);
+  const std::vector<int> ids = cpu::top_k(scores_, k, allowed);
+
+  std::vector<float> weights(ids.size());
+  float sum = 0.0f;
+  for (std::size_t j = 0; j < ids.size(); ++j) sum += weights[j] = scores_[ids[j]];
+  if (c.norm_topk_prob && k > 1)  // as HF: a single expert keeps its raw probability
+    for (float& wj : weights) wj /= sum + 1e-20f;  // HF adds the same epsilon
+
+  std::fill(ffn_out_.begin(), ffn_out_.end(), 0.0f);
+  for (std::size_t j = 0; j < ids.size(); ++j) expert_mlp(l.experts[ids[j]], weights[j], ffn_out_.data());
+  const bool shared_active = l.shared && !interventions.shared_disabled(layer);
+  if (shared_active) expert_mlp(*l.shared, 1.0f, ffn_out_.data());
+
+  if (trace) {
+    trace->layer = layer;
+    trace->scores = scores_;
+    trace->shared_active = shared_active;
+    trace->mask_changed = (!allowed.empty() || interventions.top_k) &&
+                          !same_set(ids, cpu::top_k(scores_, c.num_experts_per_tok, {}));
+    trace->expert_ids = ids;
+    trace->gate_weights = std::move(weights);
+  }
+}
+
+}  // namespace moescope

@@ -1,0 +1,155 @@
+#include "cpu_ops.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+
+namespace moescope::cpu {
+namespace {
+
+// Independent accumulator lanes let the compiler vectorise the reduction
+// without -ffast-math; 16 lanes fill one AVX-512 or two AVX2 registers.
+constexpr int lanes = 16;
+
+template <typename Widen, typename T>
+float dot_row(const T* w, const float* x, int n, Widen widen_one) {
+  float acc[lanes] = {};
+  int i = 0;
+  for (; i + lanes <= n; i += lanes)
+    for (int l = 0; l < lanes; ++l) acc[l] += widen_one(w[i + l]) * x[i + l];
+  float sum = 0.0f;
+  for (int l = 0; l < lanes; ++l) sum += acc[l];
+  for (; i < n; ++i) sum += widen_one(w[i]) * x[i];
+  return sum;
+}
+
+template <typename T, typename Widen>
+void matvec_typed(const T* w, const float* x, float* y, std::int64_t rows, int cols,
+                  Widen widen_one) {
+#pragma omp parallel for schedule(static) if (rows * cols > 32768)
+  for (std::int64_t r = 0; r < rows; ++r) y[r] = dot_row(w + r * cols, x, cols, widen_one);
+}
+
+}  // namespace
+
+void matvec(const TensorView& w, const float* x, float* y) {
+  assert(w.shape.size() == 2);
+  const std::int64_t rows = w.shape[0];
+  const int cols = static_cast<int>(w.shape[1]);
+  switch (w.dtype) {
+    case DType::f32:
+      matvec_typed(static_cast<const float*>(w.data), x, y, rows, cols,
+                   [](float v) { return v; });
+      break;
+    case DType::bf16:
+      matvec_typed(static_cast<const std::uint16_t*>(w.data), x, y, rows, cols,
+                   [](std::uint16_t v) { return bf16_to_f32(v); });
+      break;
+    case DType::f16:
+      matvec_typed(static_cast<const std::uint16_t*>(w.data), x, y, rows, cols,
+                   [](std::uint16_t v) { return f16_to_f32(v); });
+      break;
+  }
+}
+
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {
+  double ss = 0.0;
+  for (int i = 0; i < n; ++i) ss += double(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void rope(float* v, int n_heads, int head_dim, float position, float theta) {
+  const int half = head_dim / 2;
+  for (int i = 0; i < half; ++i) {
+    const double inv_freq = std::pow(double(theta), -2.0 * i / head_dim);
+    const double angle = double(position) * inv_freq;
+    const float c = static_cast<float>(std::cos(angle));
+    const float s = static_cast<float>(std::sin(angle));
+    for (int h = 0; h < n_heads; ++h) {
+      float* head = v + h * head_dim;
+      const float x1 = head[i], x2 = head[i + half];
+      head[i] = x1 * c - x2 * s;
+      head[i + half] = x2 * c + x1 * s;
+    }
+  }
+}
+
+void softmax(float* x, int n) {
+  const float max = *std::max_element(x, x + n);
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void silu_mul(float* gate, const float* up, int n) {
+  for (int i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void attention(float* out, const float* q, const float* k_cache, const float* v_cache, int n_pos,
+               int n_heads, int n_kv_heads, int head_dim, float* scratch) {
+  const int kv_dim = n_kv_heads * head_dim;
+  const int group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+#pragma omp parallel for schedule(static) if (n_heads * n_pos * head_dim > 32768)
+  for (int h = 0; h < n_heads; ++h) {
+    const float* qh = q + h * head_dim;
+    const int kv_offset = (h / group) * head_dim;
+    float* att = scratch + h * n_pos;  // [n_pos]
+    for (int t = 0; t < n_pos; ++t) {
+      const float* kt = k_cache + t * kv_dim + kv_offset;
+      float s = 0.0f;
+      for (int i = 0; i < head_dim; ++i) s += qh[i] * kt[i];
+      att[t] = s * scale;
+    }
+    softmax(att, n_pos);
+    float* oh = out + h * head_dim;
+    std::fill(oh, oh + head_dim, 0.0f);
+    for (int t = 0; t < n_pos; ++t) {
+      const float* vt = v_cache + t * kv_dim + kv_offset;
+      for (int i = 0; i < head_dim; ++i) oh[i] += att[t] * vt[i];
+    }
+  }
+}
+
+std::vector<int> top_k(std::span<const float> scores, int k, const std::vector<bool>& allowed) {
+  std::vector<int> order;
+  order.reserve(scores.size());
+  for (int i = 0; i < static_cast<int>(scores.size()); ++i)
+    if (allowed.empty() || allowed[i]) order.push_back(i);
+  k = std::min<int>(k, static_cast<int>(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  });
+  order.resize(k);
+  return order;
+}
+
+void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out) {
+  const auto* h = static_cast<const std::uint16_t*>(t.data) + offset;
+  switch (t.dtype) {
+    case DType::f32:
+      std::copy_n(static_cast<const float*>(t.data) + offset, n, out);
+      break;
+    case DType::bf16:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(h[i]);
+      break;
+    case DType::f16:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(h[i]);
+      break;
+  }
+}
+
+std::vector<float> to_f32(const TensorView& t) {
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  widen(t, 0, t.numel(), out.data());
+  return out;
+}
+
+}  // namespace moescope::cpu

@@ -1,0 +1,46 @@
+#pragma once
+// The CPU backend's numerical ops. Activations are f32; matrix weights stay in
+// their storage dtype and are widened on the fly. Shapes follow PyTorch
+// nn.Linear: a weight [out, in] maps x [in] to y [out].
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tensor_view.h"
+
+namespace moescope::cpu {
+
+// y[out] = W[out, in] · x[in], rows split over all cores.
+void matvec(const TensorView& w, const float* x, float* y);
+
+// out[n] = x / sqrt(mean(x^2) + eps) * weight[n]
+void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
+
+// Rotate-half (NeoX) RoPE over the full head_dim of each of n_heads heads in v.
+void rope(float* v, int n_heads, int head_dim, float position, float theta);
+
+// In place, numerically stable.
+void softmax(float* x, int n);
+
+// gate[i] = silu(gate[i]) * up[i]
+void silu_mul(float* gate, const float* up, int n);
+
+// Causal attention of one query over positions [0, n_pos) of a KV cache laid
+// out [n_pos, n_kv_heads * head_dim]; grouped-query when n_kv_heads < n_heads.
+void attention(float* out,            // [n_heads * head_dim]
+               const float* q,        // [n_heads * head_dim]
+               const float* k_cache,  // [n_pos, n_kv_heads * head_dim]
+               const float* v_cache,  // [n_pos, n_kv_heads * head_dim]
+               int n_pos, int n_heads, int n_kv_heads, int head_dim, float* scratch /* [n_heads * n_pos] */);
+
+// Indices of the k largest scores, best first; ties go to the lower index;
+// entries with allowed[i] == false are never chosen.
+std::vector<int> top_k(std::span<const float> scores, int k, const std::vector<bool>& allowed);
+
+// Widens n elements of t starting at element `offset` to f32 (embedding rows).
+void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out);
+
+// Widens a whole small tensor (norm weights) to f32.
+std::vector<float> to_f32(const TensorView& t);
+
+}  // namespace moescope::cpu

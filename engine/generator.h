@@ -1,0 +1,62 @@
+#pragma once
+// The generation loop: prompt through the backend token by token (traced as
+// prefill), then sample until EOS, the token limit, a full context or cancel.
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "config.h"
+#include "interventions.h"
+#include "routing.h"
+#include "sampling.h"
+#include "tokenizer.h"
+
+namespace moescope {
+
+struct GenerationRequest {
+  std::string prompt;
+  SamplingSettings sampling;
+  Interventions interventions;
+  bool capture_routing = true;
+};
+
+struct GeneratedToken {
+  std::string text;      // the characters this token made displayable (may be empty)
+  TokenRouting routing;  // id, position, prompt flag; layers only when captured
+};
+
+enum class StopReason { eos, max_tokens, context_full, cancelled };
+const char* stop_reason_name(StopReason reason);
+
+struct GenerationResult {
+  std::vector<GeneratedToken> tokens;  // prompt tokens first
+  std::string generated_text;
+  StopReason stop = StopReason::max_tokens;
+  int prompt_tokens = 0;
+  int generated_tokens = 0;
+  double prefill_seconds = 0.0;
+  double decode_seconds = 0.0;
+};
+
+using TokenCallback = std::function<void(const GeneratedToken&)>;
+
+class Generator {
+ public:
+  Generator(Backend& backend, const Tokenizer& tokenizer, const ModelConfig& config)
+      : backend_(backend), tokenizer_(tokenizer), config_(config) {}
+
+  // Calls on_token for every prompt and generated token as soon as it exists.
+  // `cancel` may be set from another thread; it is checked between tokens.
+  // Throws EngineError on invalid interventions or an empty prompt.
+  GenerationResult generate(const GenerationRequest& request, const TokenCallback& on_token = {},
+                            const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  Backend& backend_;
+  const Tokenizer& tokenizer_;
+  const ModelConfig& config_;
+};
+
+}  // namespace moescope

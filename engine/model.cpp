@@ -1,0 +1,111 @@
+#include "model.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "cpu_ops.h"
+#include "error.h"
+
+namespace moescope {
+namespace {
+
+// Looks tensors up by name and checks their shape against the config.
+class WeightBinder {
+ public:
+  WeightBinder(const SafetensorsArchive& archive, const std::filesystem::path& dir)
+      : archive_(archive), dir_(dir) {}
+
+  TensorView bind(const std::string& name, std::vector<std::int64_t> expected) const {
+    const TensorView* t = archive_.find(name);
+    if (!t)
+      throw EngineError(dir_.string() + ": tensor '" + name +
+                        "' is missing (config.json expects shape " + shape_string(expected) + ")");
+    if (t->shape != expected)
+      throw EngineError(archive_.source_of(name) + ": tensor '" + name + "' has shape " +
+                        shape_string(t->shape) + ", config.json expects " +
+                        shape_string(expected));
+    return *t;
+  }
+
+  MlpWeights bind_mlp(const std::string& prefix, std::int64_t hidden, std::int64_t width) const {
+    return {bind(prefix + "gate_proj.weight", {width, hidden}),
+            bind(prefix + "up_proj.weight", {width, hidden}),
+            bind(prefix + "down_proj.weight", {hidden, width})};
+  }
+
+ private:
+  const SafetensorsArchive& archive_;
+  const std::filesystem::path& dir_;
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw EngineError(path.string() + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
+  const std::string p = "model.layers." + std::to_string(i) + ".";
+  const std::int64_t hidden = c.hidden_size;
+  const std::int64_t q_dim = std::int64_t(c.num_attention_heads) * c.head_dim;
+  const std::int64_t kv_dim = std::int64_t(c.num_key_value_heads) * c.head_dim;
+  LayerWeights l;
+  l.attn_norm = cpu::to_f32(w.bind(p + "input_layernorm.weight", {hidden}));
+  l.ffn_norm = cpu::to_f32(w.bind(p + "post_attention_layernorm.weight", {hidden}));
+  l.wq = w.bind(p + "self_attn.q_proj.weight", {q_dim, hidden});
+  l.wk = w.bind(p + "self_attn.k_proj.weight", {kv_dim, hidden});
+  l.wv = w.bind(p + "self_attn.v_proj.weight", {kv_dim, hidden});
+  l.wo = w.bind(p + "self_attn.o_proj.weight", {hidden, q_dim});
+  l.is_moe = c.is_moe_layer(i);
+  if (!l.is_moe) {
+    l.dense = w.bind_mlp(p + "mlp.", hidden, c.intermediate_size);
+    return l;
+  }
+  l.router = w.bind(p + "mlp.gate.weight", {c.n_routed_experts, hidden});
+  for (int e = 0; e < c.n_routed_experts; ++e)
+    l.experts.push_back(
+        w.bind_mlp(p + "mlp.experts." + std::to_string(e) + ".", hidden, c.moe_intermediate_size));
+  if (c.n_shared_experts > 0)
+    l.shared = w.bind_mlp(p + "mlp.shared_experts.", hidden,
+                          std::int64_t(c.moe_intermediate_size) * c.n_shared_experts);
+  return l;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadProgress& progress) {
+  if (!std::filesystem::is_directory(dir))
+    throw EngineError(dir.string() + ": not a model directory (it does not exist)");
+  std::unique_ptr<Model> m(new Model);
+  m->dir_ = dir;
+  m->config_json_ = read_file(dir / "config.json");
+  m->config_ = parse_model_config(m->config_json_, (dir / "config.json").string());
+  m->archive_ = std::make_unique<SafetensorsArchive>(dir);
+
+  const ModelConfig& c = m->config_;
+  const WeightBinder w(*m->archive_, dir);
+  const std::int64_t vocab = c.vocab_size, hidden = c.hidden_size;
+  m->weights_.embed = w.bind("model.embed_tokens.weight", {vocab, hidden});
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    if (progress && !progress(i, c.num_hidden_layers)) throw EngineError("loading cancelled");
+    m->weights_.layers.push_back(bind_layer(w, c, i));
+  }
+  m->weights_.final_norm = cpu::to_f32(w.bind("model.norm.weight", {hidden}));
+  m->weights_.lm_head =
+      c.tie_word_embeddings ? m->weights_.embed : w.bind("lm_head.weight", {vocab, hidden});
+  if (progress) progress(c.num_hidden_layers, c.num_hidden_layers);
+  return m;
+}
+
+std::string Model::name() const {
+  auto d = dir_;
+  if (!d.has_filename()) d = d.parent_path();  // "models/foo/" -> "foo"
+  return d.filename().string();
+}
+
+std::string Model::weight_dtype() const { return std::string(dtype_name(weights_.embed.dtype)); }
+
+}  // namespace moescope

@@ -1,0 +1,70 @@
+#pragma once
+// A loaded DeepSeekMoE checkpoint: its config and validated views of every
+// weight, still inside the safetensors maps (no copy of the big matrices).
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "safetensors.h"
+
+namespace moescope {
+
+// A SiLU-gated MLP: down(silu(gate x) * up x). Dense FFN, routed or shared expert.
+struct MlpWeights {
+  TensorView gate;  // [width, hidden]
+  TensorView up;    // [width, hidden]
+  TensorView down;  // [hidden, width]
+};
+
+struct LayerWeights {
+  std::vector<float> attn_norm;  // [hidden]
+  std::vector<float> ffn_norm;   // [hidden]
+  TensorView wq;                 // [heads * head_dim, hidden]
+  TensorView wk;                 // [kv_heads * head_dim, hidden]
+  TensorView wv;                 // [kv_heads * head_dim, hidden]
+  TensorView wo;                 // [hidden, heads * head_dim]
+  bool is_moe = false;
+  MlpWeights dense;                  // dense layers only, width intermediate_size
+  TensorView router;                 // MoE: [n_routed_experts, hidden]
+  std::vector<MlpWeights> experts;   // MoE: n_routed_experts, width moe_intermediate_size
+  std::optional<MlpWeights> shared;  // MoE with shared experts: width moe_intermediate_size * n_shared
+};
+
+struct ModelWeights {
+  TensorView embed;              // [vocab, hidden]
+  std::vector<LayerWeights> layers;
+  std::vector<float> final_norm;  // [hidden]
+  TensorView lm_head;            // [vocab, hidden] (the embedding when tied)
+};
+
+// Called with (done, total) while weights are bound; returning false cancels.
+using LoadProgress = std::function<bool(int done, int total)>;
+
+class Model {
+ public:
+  // Throws EngineError naming the file and the tensor on any problem.
+  static std::unique_ptr<Model> load(const std::filesystem::path& dir,
+                                     const LoadProgress& progress = {});
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::string name() const;                // directory name
+  std::string config_json() const { return config_json_; }  // config.json as loaded
+  std::size_t mapped_bytes() const { return archive_->mapped_bytes(); }
+  std::string weight_dtype() const;        // dtype of the bulk of the weights
+
+ private:
+  Model() = default;
+  std::filesystem::path dir_;
+  ModelConfig config_;
+  std::string config_json_;
+  std::unique_ptr<SafetensorsArchive> archive_;
+  ModelWeights weights_;
+};
+
+}  // namespace moescope

@@ -1,0 +1,25 @@
+#pragma once
+// Sizes a person asks about before running a model: parameters in total and
+// per token, and memory.
+#include <cstdint>
+
+#include "config.h"
+
+namespace moescope {
+
+struct ParameterCounts {
+  std::int64_t total = 0;
+  std::int64_t active_per_token = 0;  // embeddings, attention, dense FFNs, k routed + shared experts
+  std::int64_t routed_experts = 0;    // all routed experts of all layers
+};
+
+ParameterCounts count_parameters(const ModelConfig& config);
+
+// Weight bytes one decode step reads: everything active except the
+// embedding table, of which it reads one row.
+std::int64_t weight_bytes_per_token(const ModelConfig& config, std::size_t dtype_bytes);
+
+// f32 K and V for every layer, per position of context.
+std::int64_t kv_cache_bytes_per_token(const ModelConfig& config);
+
+}  // namespace moescope

@@ -1,0 +1,25 @@
+#pragma once
+// Plain routing records: what every MoE layer chose for one token. These cross
+// every boundary (engine -> CLI, snapshot, GUI), so they hold no pointers.
+#include <cstdint>
+#include <vector>
+
+namespace moescope {
+
+struct LayerRouting {
+  int layer = 0;                    // index among all layers (dense layers have no record)
+  std::vector<float> scores;        // [n_routed_experts] selection scores (softmax probabilities)
+  std::vector<int> expert_ids;      // [k] chosen routed experts, best first
+  std::vector<float> gate_weights;  // [k] weights applied to the chosen experts' outputs
+  bool shared_active = true;        // shared experts applied to this token
+  bool mask_changed = false;        // masks or the k override changed the chosen set
+};
+
+struct TokenRouting {
+  int position = 0;
+  int token_id = 0;
+  bool is_prompt = false;            // prefill token (true) or generated (false)
+  std::vector<LayerRouting> layers;  // one per MoE layer, in layer order
+};
+
+}  // namespace moescope

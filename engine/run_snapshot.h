@@ -1,0 +1,12 @@
+#pragma once
+// A snapshot of one generation run, ready for write_snapshot().
+#include "generator.h"
+#include "model.h"
+#include "snapshot.h"
+
+namespace moescope {
+
+RoutingSnapshot make_run_snapshot(const Model& model, const std::string& backend_name,
+                                  const GenerationRequest& request, const GenerationResult& result);
+
+}  // namespace moescope

@@ -1,0 +1,431 @@
+#include "snapshot.h"
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include "config.h"
+#include "error.h"
+
+namespace moescope {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---------------------------------------------------------------- writing
+
+// JSON has no NaN or infinity (nlohmann would silently write null, which no
+// reader accepts), so refuse them while the caller can still say where.
+double json_float(float value, const std::string& path) {
+  if (!std::isfinite(value)) throw EngineError(path + ": NaN or infinity cannot be stored in JSON");
+  // The shortest decimal that reads back as the same float ("0.1", not
+  // "0.10000000149011612"): scores dominate the file size. Checked for every
+  // finite float: float -> this double -> JSON text -> double -> float is exact.
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  double shortest = 0;
+  std::from_chars(text, end, shortest);
+  return shortest;
+}
+
+json float_array(const std::vector<float>& values, const std::string& path) {
+  json out = json::array();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out.push_back(json_float(values[i], path + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+json layer_ref_to_json(int layer) {
+  return layer == Interventions::all_layers ? json("all") : json(layer);
+}
+
+json interventions_to_json(const Interventions& interventions) {
+  json experts = json::array();
+  for (const auto& [layer, expert] : interventions.disabled_experts)
+    experts.push_back({{"layer", layer_ref_to_json(layer)}, {"expert", expert}});
+  json shared = json::array();
+  for (int layer : interventions.disabled_shared) shared.push_back(layer_ref_to_json(layer));
+  return {{"disabled_experts", std::move(experts)},
+          {"disabled_shared", std::move(shared)},
+          {"top_k", interventions.top_k ? json(*interventions.top_k) : json(nullptr)}};
+}
+
+json layer_to_json(const LayerRouting& layer, const std::string& path) {
+  return {{"layer", layer.layer},
+          {"expert_ids", layer.expert_ids},
+          {"gate_weights", float_array(layer.gate_weights, path + ".gate_weights")},
+          {"scores", float_array(layer.scores, path + ".scores")},
+          {"shared_active", layer.shared_active},
+          {"mask_changed", layer.mask_changed}};
+}
+
+json token_to_json(const SnapshotToken& token, const std::string& path) {
+  json layers = json::array();
+  for (std::size_t i = 0; i < token.routing.layers.size(); ++i)
+    layers.push_back(
+        layer_to_json(token.routing.layers[i], path + ".layers[" + std::to_string(i) + "]"));
+  return {{"position", token.routing.position},
+          {"id", token.routing.token_id},
+          {"text", token.text},
+          {"is_prompt", token.routing.is_prompt},
+          {"layers", std::move(layers)}};
+}
+
+// Temp file beside the target, so the final rename never crosses file systems.
+fs::path temp_path_beside(const fs::path& path) {
+  std::random_device random;
+  char suffix[20];
+  std::snprintf(suffix, sizeof suffix, "%08x%08x", random(), random());
+  // Built by appending: GCC 12 warns falsely (-Wrestrict) on "." + string.
+  std::string name = ".";
+  name += path.filename().string();
+  name += ".tmp-";
+  name += suffix;
+  return path.parent_path() / name;
+}
+
+void write_file_atomically(const fs::path& path, const std::string& text) {
+  const std::string name = path.string();
+  if (!path.has_filename()) throw EngineError(name + ": not a file path");
+  const fs::path temp = temp_path_beside(path);
+  try {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out)
+      throw EngineError(name +
+                        ": cannot create a temporary file beside it: " + std::strerror(errno));
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    out.close();
+    if (out.fail()) throw EngineError(name + ": writing the temporary file failed");
+    std::error_code error;
+    fs::rename(temp, path, error);
+    if (error)
+      throw EngineError(name + ": cannot replace it with the new file: " + error.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw;
+  }
+}
+
+// ---------------------------------------------------------------- reading
+
+// A JSON value together with its path in the file, so every error names the
+// file and the field ("snap.json: tokens[3].layers[0].scores: ...").
+class Node {
+ public:
+  Node(const json& value, const std::string& source, std::string path)
+      : value_(value), source_(source), path_(std::move(path)) {}
+
+  const json& value() const { return value_; }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw EngineError(source_ + ": " + (path_.empty() ? "top level" : path_) + ": " + what);
+  }
+
+  // A required member of an object.
+  Node operator[](const char* key) const {
+    const json& object = expect(value_.is_object(), "an object");
+    const std::string path = path_.empty() ? key : path_ + "." + key;
+    const auto it = object.find(key);
+    if (it == object.end()) Node(value_, source_, path).fail("required field is missing");
+    return Node(*it, source_, path);
+  }
+
+  Node at(std::size_t index) const {
+    return Node(value_[index], source_, path_ + "[" + std::to_string(index) + "]");
+  }
+
+  std::vector<Node> items() const {
+    expect(value_.is_array(), "an array");
+    std::vector<Node> out;
+    out.reserve(value_.size());
+    for (std::size_t i = 0; i < value_.size(); ++i) out.push_back(at(i));
+    return out;
+  }
+
+  std::string string() const { return expect(value_.is_string(), "a string").get<std::string>(); }
+  bool boolean() const { return expect(value_.is_boolean(), "true or false").get<bool>(); }
+
+  double number() const {
+    const double v = expect(value_.is_number(), "a number").get<double>();
+    if (!std::isfinite(v)) fail("expected a finite number");
+    return v;
+  }
+
+  int integer() const {
+    expect(value_.is_number_integer(), "an integer");
+    const bool fits = value_.is_number_unsigned() ? value_.get<std::uint64_t>() <= INT_MAX
+                                                  : value_.get<std::int64_t>() >= INT_MIN &&
+                                                        value_.get<std::int64_t>() <= INT_MAX;
+    if (!fits) fail("integer " + value_.dump() + " out of range");
+    return value_.get<int>();
+  }
+
+  std::uint64_t unsigned64() const {
+    return expect(value_.is_number_unsigned(), "a non-negative integer").get<std::uint64_t>();
+  }
+
+  // Numeric arrays are the bulk of a file: no per-element Node unless one fails.
+  std::vector<float> floats() const {
+    expect(value_.is_array(), "an array");
+    std::vector<float> out;
+    out.reserve(value_.size());
+    for (std::size_t i = 0; i < value_.size(); ++i) {
+      const json& v = value_[i];
+      if (!v.is_number()) at(i).number();  // throws with the element's path
+      out.push_back(static_cast<float>(v.get<double>()));
+    }
+    return out;
+  }
+
+ private:
+  const json& expect(bool ok, const char* what) const {
+    if (!ok) fail(std::string("expected ") + what + ", got " + value_.type_name());
+    return value_;
+  }
+
+  const json& value_;
+  const std::string& source_;
+  std::string path_;
+};
+
+void check_header(const Node& root) {
+  const Node format = root["format"];
+  if (format.string() != snapshot_format_name)
+    format.fail("expected \"" + std::string(snapshot_format_name) + "\", got " +
+                format.value().dump() + ": not a moescope routing snapshot");
+  const Node version = root["version"];
+  const int v = version.integer();
+  if (v > snapshot_format_version)
+    version.fail("version " + std::to_string(v) +
+                 " was written by a newer moescope; this moescope reads version " +
+                 std::to_string(snapshot_format_version) + ", please update it");
+  if (v < 1) version.fail("invalid version " + std::to_string(v));
+}
+
+std::string read_timestamp(const Node& node) {
+  static const std::regex iso_utc(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z)");
+  std::string text = node.string();
+  if (!std::regex_match(text, iso_utc))
+    node.fail("\"" + text + "\" is not an ISO-8601 UTC time like 2024-05-01T12:34:56Z");
+  return text;
+}
+
+SamplingSettings read_sampling(const Node& node) {
+  SamplingSettings s;
+  const Node temperature = node["temperature"];
+  s.temperature = static_cast<float>(temperature.number());
+  if (s.temperature < 0) temperature.fail("temperature must be >= 0");
+  const Node top_p = node["top_p"];
+  s.top_p = static_cast<float>(top_p.number());
+  if (!(s.top_p > 0 && s.top_p <= 1)) top_p.fail("top_p must be in (0, 1]");
+  s.seed = node["seed"].unsigned64();
+  const Node max_tokens = node["max_tokens"];
+  s.max_tokens = max_tokens.integer();
+  if (s.max_tokens < 0) max_tokens.fail("max_tokens must be >= 0");
+  return s;
+}
+
+int read_layer_ref(const Node& node) {
+  if (node.value() == "all") return Interventions::all_layers;
+  if (!node.value().is_number_integer() || node.integer() < 0)
+    node.fail("expected a layer index or \"all\", got " + node.value().dump());
+  return node.integer();
+}
+
+Interventions read_interventions(const Node& node, const ModelConfig& config) {
+  Interventions out;
+  for (const Node& item : node["disabled_experts"].items())
+    out.disabled_experts.insert({read_layer_ref(item["layer"]), item["expert"].integer()});
+  for (const Node& item : node["disabled_shared"].items())
+    out.disabled_shared.insert(read_layer_ref(item));
+  const Node top_k = node["top_k"];
+  if (!top_k.value().is_null()) out.top_k = top_k.integer();
+  try {
+    out.validate(config);
+  } catch (const EngineError& e) {
+    node.fail(e.what());
+  }
+  return out;
+}
+
+void check_moe_layer(const Node& node, int layer, const ModelConfig& config) {
+  if (layer < 0 || layer >= config.num_hidden_layers)
+    node.fail("layer " + std::to_string(layer) + " out of range (" +
+              std::to_string(config.num_hidden_layers) + " layers)");
+  if (!config.is_moe_layer(layer))
+    node.fail("layer " + std::to_string(layer) + " is not an MoE layer of this model");
+}
+
+LayerRouting read_layer(const Node& node, const ModelConfig& config) {
+  LayerRouting out;
+  const int n_experts = config.n_routed_experts;
+  const Node layer = node["layer"];
+  out.layer = layer.integer();
+  check_moe_layer(layer, out.layer, config);
+
+  std::vector<bool> chosen(n_experts, false);
+  for (const Node& item : node["expert_ids"].items()) {
+    const int expert = item.integer();
+    if (expert < 0 || expert >= n_experts)
+      item.fail("expert " + std::to_string(expert) + " out of range (" + std::to_string(n_experts) +
+                " routed experts)");
+    if (chosen[expert]) item.fail("expert " + std::to_string(expert) + " chosen twice");
+    chosen[expert] = true;
+    out.expert_ids.push_back(expert);
+  }
+  const Node weights = node["gate_weights"];
+  out.gate_weights = weights.floats();
+  if (out.gate_weights.size() != out.expert_ids.size())
+    weights.fail(std::to_string(out.gate_weights.size()) + " weights for " +
+                 std::to_string(out.expert_ids.size()) + " expert_ids");
+  const Node scores = node["scores"];
+  out.scores = scores.floats();
+  if (out.scores.size() != static_cast<std::size_t>(n_experts))
+    scores.fail(std::to_string(out.scores.size()) + " values, expected " +
+                std::to_string(n_experts) + " (one per routed expert)");
+  out.shared_active = node["shared_active"].boolean();
+  out.mask_changed = node["mask_changed"].boolean();
+  return out;
+}
+
+SnapshotToken read_token(const Node& node, const ModelConfig& config) {
+  SnapshotToken out;
+  TokenRouting& routing = out.routing;
+  routing.position = node["position"].integer();
+  const Node id = node["id"];
+  routing.token_id = id.integer();
+  if (routing.token_id < 0 || routing.token_id >= config.vocab_size)
+    id.fail("token id " + std::to_string(routing.token_id) + " out of range (vocabulary of " +
+            std::to_string(config.vocab_size) + ")");
+  out.text = node["text"].string();
+  routing.is_prompt = node["is_prompt"].boolean();
+  for (const Node& item : node["layers"].items()) {
+    routing.layers.push_back(read_layer(item, config));
+    if (routing.layers.size() > 1 &&
+        routing.layers.back().layer <= routing.layers.rbegin()[1].layer)
+      item["layer"].fail("layers must be listed once each, in increasing order");
+  }
+  return out;
+}
+
+std::vector<SnapshotToken> read_tokens(const Node& node, const ModelConfig& config) {
+  std::vector<SnapshotToken> out;
+  for (const Node& item : node.items()) {
+    out.push_back(read_token(item, config));
+    const TokenRouting& routing = out.back().routing;
+    if (routing.position < 0) item["position"].fail("negative position");
+    if (out.size() < 2) continue;
+    const TokenRouting& previous = out.rbegin()[1].routing;
+    if (routing.position <= previous.position)
+      item["position"].fail("position " + std::to_string(routing.position) + " after position " +
+                            std::to_string(previous.position) +
+                            "; positions must be strictly increasing");
+    if (routing.is_prompt && !previous.is_prompt)
+      item["is_prompt"].fail("a prompt token after generated tokens");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string utc_timestamp_now() {
+  using namespace std::chrono;
+  const auto now = floor<seconds>(system_clock::now());
+  const auto today = floor<days>(now);
+  const year_month_day date{today};
+  const hh_mm_ss time{now - today};
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()));
+  return text;
+}
+
+json snapshot_to_json(const RoutingSnapshot& snapshot) {
+  json tokens = json::array();
+  for (std::size_t i = 0; i < snapshot.tokens.size(); ++i)
+    tokens.push_back(token_to_json(snapshot.tokens[i], "tokens[" + std::to_string(i) + "]"));
+  const SamplingSettings& sampling = snapshot.sampling;
+  return {{"format", snapshot_format_name},
+          {"version", snapshot_format_version},
+          {"created_at", snapshot.created_at},
+          {"model",
+           {{"name", snapshot.model_name},
+            {"path", snapshot.model_path},
+            {"config", snapshot.model_config}}},
+          {"backend", snapshot.backend},
+          {"prompt", snapshot.prompt},
+          {"generated_text", snapshot.generated_text},
+          {"sampling",
+           {{"temperature", json_float(sampling.temperature, "sampling.temperature")},
+            {"top_p", json_float(sampling.top_p, "sampling.top_p")},
+            {"seed", sampling.seed},
+            {"max_tokens", sampling.max_tokens}}},
+          {"interventions", interventions_to_json(snapshot.interventions)},
+          {"tokens", std::move(tokens)}};
+}
+
+RoutingSnapshot snapshot_from_json(const json& document, const std::string& source) {
+  const Node root(document, source, "");
+  check_header(root);  // first: a newer file may be laid out differently
+  RoutingSnapshot out;
+  out.created_at = read_timestamp(root["created_at"]);
+  const Node model = root["model"];
+  out.model_name = model["name"].string();
+  out.model_path = model["path"].string();
+  const Node config_node = model["config"];
+  if (!config_node.value().is_object()) config_node.fail("expected the config.json object");
+  out.model_config = config_node.value();
+  const ModelConfig config = parse_model_config(out.model_config.dump(), source + ": model.config");
+  out.backend = root["backend"].string();
+  out.prompt = root["prompt"].string();
+  out.generated_text = root["generated_text"].string();
+  out.sampling = read_sampling(root["sampling"]);
+  out.interventions = read_interventions(root["interventions"], config);
+  out.tokens = read_tokens(root["tokens"], config);
+  return out;
+}
+
+void write_snapshot(const RoutingSnapshot& snapshot, const fs::path& path) {
+  std::string text;
+  try {
+    // Token pieces can split a UTF-8 character; replace such bytes rather than fail.
+    text = snapshot_to_json(snapshot).dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const EngineError& e) {
+    throw EngineError(path.string() + ": " + e.what());
+  }
+  text += '\n';
+  write_file_atomically(path, text);
+}
+
+RoutingSnapshot read_snapshot(const fs::path& path) {
+  const std::string source = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw EngineError(source + ": cannot open: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw EngineError(source + ": read failed");
+  json parsed;
+  try {
+    parsed = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    throw EngineError(source + ": not valid JSON: " + e.what());
+  }
+  return snapshot_from_json(parsed, source);
+}
+
+}  // namespace moescope

@@ -1,0 +1,56 @@
+#pragma once
+// Routing snapshot: a versioned JSON file holding everything needed to redraw
+// every view of a generation run without the model (prepare at home, present
+// without a GPU). The format is documented in docs/snapshot-format.md.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "interventions.h"
+#include "routing.h"
+#include "sampling.h"
+
+namespace moescope {
+
+constexpr int snapshot_format_version = 1;
+inline constexpr const char* snapshot_format_name = "moescope-routing-snapshot";
+
+struct SnapshotToken {
+  std::string text;  // the decoded piece shown for this token
+  TokenRouting routing;
+};
+
+struct RoutingSnapshot {
+  std::string model_name;
+  std::string model_path;
+  nlohmann::json model_config;  // the model's config.json object as loaded
+  std::string backend;          // "cpu", "cuda", ...
+  std::string created_at;       // ISO-8601 UTC, e.g. "2024-05-01T12:34:56Z"
+  std::string prompt;
+  std::string generated_text;
+  SamplingSettings sampling;
+  Interventions interventions;
+  std::vector<SnapshotToken> tokens;
+};
+
+// The current time as ISO-8601 UTC with second resolution, for created_at.
+std::string utc_timestamp_now();
+
+// Throws EngineError if a routing value is NaN or infinite: JSON cannot hold it.
+// Dump with json::error_handler_t::replace: token pieces may split a UTF-8
+// character, which nlohmann's default dump refuses.
+nlohmann::json snapshot_to_json(const RoutingSnapshot& snapshot);
+
+// Validates every field against the format and the embedded model config;
+// throws EngineError naming `source` and the JSON path of the bad field.
+RoutingSnapshot snapshot_from_json(const nlohmann::json& document, const std::string& source);
+
+// Atomic: writes a temporary file beside `path`, then renames it over `path`.
+// On failure the previous file is untouched, the temporary file is removed and
+// an EngineError naming `path` is thrown.
+void write_snapshot(const RoutingSnapshot& snapshot, const std::filesystem::path& path);
+
+RoutingSnapshot read_snapshot(const std::filesystem::path& path);
+
+}  // namespace moescope

@@ -1,0 +1,28 @@
+#pragma once
+// A borrowed, typed view of one tensor's bytes (usually inside an mmap).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+
+namespace moescope {
+
+struct TensorView {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<std::int64_t> shape;
+  const void* data = nullptr;
+
+  std::int64_t numel() const {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+  }
+  std::int64_t rows() const { return shape.empty() ? 0 : shape[0]; }
+  std::int64_t cols() const { return shape.size() < 2 ? 1 : shape[1]; }
+};
+
+std::string shape_string(const std::vector<std::int64_t>& shape);  // "[64, 2048]"
+
+}  // namespace moescope

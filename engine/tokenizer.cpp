@@ -1,0 +1,112 @@
+#include "tokenizer.h"
+
+#include <sentencepiece_processor.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "error.h"
+
+namespace moescope {
+namespace {
+
+class SentencePieceTokenizer final : public Tokenizer {
+ public:
+  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos) : add_bos_(add_bos) {
+    const auto status = sp_.Load(model_file.string());
+    if (!status.ok())
+      throw EngineError(model_file.string() + ": not a SentencePiece model (" + status.ToString() +
+                        ")");
+  }
+
+  std::vector<int> encode(std::string_view text) const override {
+    std::vector<int> ids;
+    if (add_bos_ && bos_id()) ids.push_back(*bos_id());
+    std::vector<int> body;
+    const auto status = sp_.Encode(text, &body);
+    if (!status.ok()) throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
+    ids.insert(ids.end(), body.begin(), body.end());
+    return ids;
+  }
+
+  std::string decode(std::span<const int> ids) const override {
+    std::string text;
+    const auto status = sp_.Decode(std::vector<int>(ids.begin(), ids.end()), &text);
+    if (!status.ok()) throw EngineError("tokenizer: cannot decode ids (" + status.ToString() + ")");
+    return text;
+  }
+
+  std::string piece(int id) const override { return sp_.IdToPiece(id); }
+  int vocab_size() const override { return sp_.GetPieceSize(); }
+  std::optional<int> bos_id() const override { return optional_id(sp_.bos_id()); }
+  std::optional<int> eos_id() const override { return optional_id(sp_.eos_id()); }
+
+ private:
+  static std::optional<int> optional_id(int id) {
+    return id >= 0 ? std::optional<int>(id) : std::nullopt;
+  }
+  sentencepiece::SentencePieceProcessor sp_;
+  bool add_bos_;
+};
+
+// tokenizer_config.json's add_bos_token; SentencePiece checkpoints default to true.
+bool read_add_bos(const std::filesystem::path& model_dir) {
+  const auto path = model_dir / "tokenizer_config.json";
+  std::ifstream in(path);
+  if (!in) return true;
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object())
+    throw EngineError(path.string() + ": not a JSON object");
+  const auto it = json.find("add_bos_token");
+  if (it == json.end() || it->is_null()) return true;
+  if (!it->is_boolean()) throw EngineError(path.string() + ": add_bos_token must be true or false");
+  return it->get<bool>();
+}
+
+// Length of the longest prefix made of whole UTF-8 characters, not ending in
+// U+FFFD (what a decoder writes for bytes of a character still to come).
+std::size_t displayable_prefix(const std::string& text) {
+  std::size_t end = text.size();
+  // Step back over an incomplete trailing sequence.
+  std::size_t start = end;
+  while (start > 0 && end - start < 4 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
+    --start;
+  if (start > 0) {
+    const auto lead = static_cast<unsigned char>(text[start - 1]);
+    const std::size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (need > end - start + 1) end = start - 1;
+  }
+  static const std::string replacement = "\xEF\xBF\xBD";
+  while (end >= 3 && text.compare(end - 3, 3, replacement) == 0) end -= 3;
+  return end;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
+  const auto sp_model = model_dir / "tokenizer.model";
+  if (std::filesystem::exists(sp_model))
+    return std::make_unique<SentencePieceTokenizer>(sp_model, read_add_bos(model_dir));
+  throw EngineError(model_dir.string() +
+                    ": no tokenizer found (expected tokenizer.model, a SentencePiece model)");
+}
+
+std::string TextStream::push(int id) {
+  ids_.push_back(id);
+  const std::string text = tokenizer_.decode(ids_);
+  const std::size_t end = displayable_prefix(text);
+  if (end <= emitted_) return {};
+  std::string out = text.substr(emitted_, end - emitted_);
+  emitted_ = end;
+  return out;
+}
+
+std::string TextStream::flush() {
+  const std::string text = tokenizer_.decode(ids_);
+  if (text.size() <= emitted_) return {};
+  std::string out = text.substr(emitted_);
+  emitted_ = text.size();
+  return out;
+}
+
+}  // namespace moescope

@@ -1,0 +1,45 @@
+#pragma once
+// Text <-> token ids. SentencePiece (`tokenizer.model`) for now; byte-level
+// BPE (`tokenizer.json`) will plug in behind the same interface.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moescope {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Adds the BOS token first when the model's tokenizer_config asks for it.
+  virtual std::vector<int> encode(std::string_view text) const = 0;
+  virtual std::string decode(std::span<const int> ids) const = 0;
+  virtual std::string piece(int id) const = 0;  // the vocabulary entry, for display
+  virtual int vocab_size() const = 0;
+  virtual std::optional<int> bos_id() const = 0;
+  virtual std::optional<int> eos_id() const = 0;
+};
+
+// Loads the tokenizer of a model directory. Throws EngineError naming the
+// file when it is missing or broken.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
+
+// Turns a growing id sequence into text a screen can show: each push returns
+// only the new, complete UTF-8 characters, holding back the bytes of a
+// character split across tokens.
+class TextStream {
+ public:
+  explicit TextStream(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+  std::string push(int id);
+  std::string flush();  // whatever is still held, at the end of a run
+
+ private:
+  const Tokenizer& tokenizer_;
+  std::vector<int> ids_;
+  std::size_t emitted_ = 0;  // bytes of decode(ids_) already returned
+};
+
+}  // namespace moescope

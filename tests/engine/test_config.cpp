@@ -1,0 +1,285 @@
+// config.json parsing: deepseek-moe-16b's own config, accepted variants, and one
+// rejection per kind of malformed field.
+#include <QTemporaryDir>
+#include <QTest>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "config.h"
+#include "expect_error.h"
+
+using namespace moescope;
+using nlohmann::json;
+
+namespace {
+
+// deepseek-ai/deepseek-moe-16b-base config.json, verbatim.
+const char* const deepseek_moe_16b = R"({
+  "architectures": ["DeepseekForCausalLM"],
+  "attention_bias": false,
+  "attention_dropout": 0.0,
+  "auto_map": {
+    "AutoConfig": "configuration_deepseek.DeepseekConfig",
+    "AutoModel": "modeling_deepseek.DeepseekModel",
+    "AutoModelForCausalLM": "modeling_deepseek.DeepseekForCausalLM"
+  },
+  "aux_loss_alpha": 0.001,
+  "bos_token_id": 100000,
+  "eos_token_id": 100001,
+  "first_k_dense_replace": 1,
+  "hidden_act": "silu",
+  "hidden_size": 2048,
+  "initializer_range": 0.02,
+  "intermediate_size": 10944,
+  "max_position_embeddings": 4096,
+  "model_type": "deepseek",
+  "moe_intermediate_size": 1408,
+  "moe_layer_freq": 1,
+  "n_routed_experts": 64,
+  "n_shared_experts": 2,
+  "norm_topk_prob": false,
+  "num_attention_heads": 16,
+  "num_experts_per_tok": 6,
+  "num_hidden_layers": 28,
+  "num_key_value_heads": 16,
+  "pretraining_tp": 1,
+  "rms_norm_eps": 1e-06,
+  "rope_scaling": null,
+  "rope_theta": 10000,
+  "scoring_func": "softmax",
+  "seq_aux": true,
+  "tie_word_embeddings": false,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.36.0",
+  "use_cache": true,
+  "vocab_size": 102400
+})";
+
+// The 16b config with `patch` applied as a JSON merge patch (null removes a field).
+std::string patched(const QByteArray& patch) {
+  json config = json::parse(deepseek_moe_16b);
+  config.merge_patch(json::parse(patch.toStdString()));
+  return config.dump();
+}
+
+ModelConfig parse_patched(const QByteArray& patch) {
+  return parse_model_config(patched(patch), "config.json");
+}
+
+}  // namespace
+
+class TestConfig : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void deepseek_moe_16b_fields() {
+    const ModelConfig c = parse_model_config(deepseek_moe_16b, "config.json");
+    QCOMPARE(c.model_type, "deepseek");
+    QCOMPARE(c.architecture, "DeepseekForCausalLM");
+    QCOMPARE(c.vocab_size, 102400);
+    QCOMPARE(c.hidden_size, 2048);
+    QCOMPARE(c.intermediate_size, 10944);
+    QCOMPARE(c.num_hidden_layers, 28);
+    QCOMPARE(c.num_attention_heads, 16);
+    QCOMPARE(c.num_key_value_heads, 16);
+    QCOMPARE(c.head_dim, 128);
+    QCOMPARE(c.max_position_embeddings, 4096);
+    QCOMPARE(c.rms_norm_eps, 1e-6f);
+    QCOMPARE(c.rope_theta, 10000.0f);
+    QCOMPARE(c.rope_linear_factor, 1.0f);
+    QCOMPARE(c.tie_word_embeddings, false);
+    QCOMPARE(c.bos_token_id, std::optional(100000));
+    QCOMPARE(c.eos_token_id, std::optional(100001));
+    QCOMPARE(c.torch_dtype, "bfloat16");
+    QCOMPARE(c.n_routed_experts, 64);
+    QCOMPARE(c.n_shared_experts, 2);
+    QCOMPARE(c.num_experts_per_tok, 6);
+    QCOMPARE(c.moe_intermediate_size, 1408);
+    QCOMPARE(c.first_k_dense_replace, 1);
+    QCOMPARE(c.moe_layer_freq, 1);
+    QCOMPARE(c.norm_topk_prob, false);
+    QCOMPARE(c.scoring_func, "softmax");
+    QVERIFY(!c.is_moe_layer(0));
+    QVERIFY(c.is_moe_layer(1));
+    QVERIFY(c.is_moe_layer(27));
+    QCOMPARE(c.num_moe_layers(), 27);
+  }
+
+  void accepted_variants() {
+    QCOMPARE(parse_patched(R"({"eos_token_id": [7, 8]})").eos_token_id, std::optional(7));
+    QCOMPARE(parse_patched(R"({"eos_token_id": null, "bos_token_id": null})").eos_token_id,
+             std::nullopt);
+    QCOMPARE(
+        parse_patched(R"({"rope_scaling": {"type": "linear", "factor": 4}})").rope_linear_factor,
+        4.0f);
+    QCOMPARE(parse_patched(R"({"rope_scaling": {"rope_type": "linear", "factor": 2.5}})")
+                 .rope_linear_factor,
+             2.5f);
+    const ModelConfig gqa = parse_patched(R"({"num_key_value_heads": 4})");
+    QCOMPARE(gqa.num_key_value_heads, 4);
+    QCOMPARE(parse_patched(R"({"num_key_value_heads": null})").num_key_value_heads, 16);
+    QCOMPARE(parse_patched(R"({"n_shared_experts": null})").n_shared_experts, 0);
+    QCOMPARE(parse_patched(R"({"some_future_field": {"x": 1}})").hidden_size, 2048);
+
+    const ModelConfig every_other = parse_patched(R"({"moe_layer_freq": 2})");
+    QVERIFY(!every_other.is_moe_layer(1));
+    QVERIFY(every_other.is_moe_layer(2));
+    QCOMPARE(every_other.num_moe_layers(), 13);
+  }
+
+  void dense_models_data() {
+    QTest::addColumn<QByteArray>("patch");
+    QTest::newRow("n_routed_experts null") << QByteArray(R"({"n_routed_experts": null})");
+    QTest::newRow("n_routed_experts 0") << QByteArray(R"({"n_routed_experts": 0})");
+    // Without experts the MoE fields are not needed.
+    QTest::newRow("no MoE fields")
+        << QByteArray(R"({"n_routed_experts": null, "num_experts_per_tok": null,
+                          "moe_intermediate_size": null, "n_shared_experts": null})");
+  }
+  void dense_models() {
+    QFETCH(QByteArray, patch);
+    const ModelConfig c = parse_patched(patch);
+    QCOMPARE(c.n_routed_experts, 0);
+    QCOMPARE(c.num_moe_layers(), 0);
+    QVERIFY(!c.is_moe_layer(1));
+  }
+
+  // Every message names the file and the field (or the problem).
+  void malformed_data() {
+    QTest::addColumn<QByteArray>("patch");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("model_type llama")
+        << QByteArray(R"({"model_type": "llama"})")
+        << R"("model_type" "llama" is not supported (only "deepseek"))";
+    QTest::newRow("model_type missing")
+        << QByteArray(R"({"model_type": null})") << R"("model_type" missing)";
+    QTest::newRow("model_type not a string")
+        << QByteArray(R"({"model_type": 3})") << R"("model_type" must be a string (got number))";
+    QTest::newRow("vocab_size missing")
+        << QByteArray(R"({"vocab_size": null})") << R"("vocab_size" missing)";
+    QTest::newRow("hidden_size a string") << QByteArray(R"({"hidden_size": "2048"})")
+                                          << R"("hidden_size" must be an integer (got string))";
+    QTest::newRow("hidden_size a float") << QByteArray(R"({"hidden_size": 2048.5})")
+                                         << R"("hidden_size" must be an integer (got number))";
+    QTest::newRow("hidden_size zero")
+        << QByteArray(R"({"hidden_size": 0})") << R"("hidden_size" must be >= 1, got 0)";
+    QTest::newRow("hidden_size beyond int") << QByteArray(R"({"hidden_size": 3000000000})")
+                                            << R"("hidden_size" out of range: 3000000000)";
+    QTest::newRow("hidden_size not divisible")
+        << QByteArray(R"({"hidden_size": 2050})") << "not divisible by num_attention_heads 16";
+    QTest::newRow("intermediate_size negative")
+        << QByteArray(R"({"intermediate_size": -1})") << R"("intermediate_size" must be >= 1)";
+    QTest::newRow("num_hidden_layers missing")
+        << QByteArray(R"({"num_hidden_layers": null})") << R"("num_hidden_layers" missing)";
+    QTest::newRow("num_attention_heads zero")
+        << QByteArray(R"({"num_attention_heads": 0})") << R"("num_attention_heads" must be >= 1)";
+    QTest::newRow("kv heads do not divide") << QByteArray(R"({"num_key_value_heads": 3})")
+                                            << R"("num_key_value_heads" 3 does not divide)";
+    QTest::newRow("max_position_embeddings zero")
+        << QByteArray(R"({"max_position_embeddings": 0})") << R"("max_position_embeddings")";
+    QTest::newRow("hidden_act gelu") << QByteArray(R"({"hidden_act": "gelu"})")
+                                     << R"("hidden_act" "gelu" is not supported (only "silu"))";
+    QTest::newRow("scoring_func sigmoid")
+        << QByteArray(R"({"scoring_func": "sigmoid"})")
+        << R"("scoring_func" "sigmoid" is not supported (only "softmax"))";
+    QTest::newRow("attention_bias true")
+        << QByteArray(R"({"attention_bias": true})") << R"("attention_bias" true is not supported)";
+    QTest::newRow("attention_bias a string")
+        << QByteArray(R"({"attention_bias": "no"})") << R"("attention_bias" must be a boolean)";
+    QTest::newRow("rms_norm_eps a string") << QByteArray(R"({"rms_norm_eps": "1e-6"})")
+                                           << R"("rms_norm_eps" must be a number (got string))";
+    QTest::newRow("rms_norm_eps zero")
+        << QByteArray(R"({"rms_norm_eps": 0})") << R"("rms_norm_eps" must be positive)";
+    QTest::newRow("rope_theta negative")
+        << QByteArray(R"({"rope_theta": -1})") << R"("rope_theta" must be positive)";
+    QTest::newRow("rope_scaling yarn")
+        << QByteArray(R"({"rope_scaling": {"type": "yarn", "factor": 4}})")
+        << R"(rope_scaling: "type" "yarn" is not supported (only "linear"))";
+    QTest::newRow("rope_scaling dynamic")
+        << QByteArray(R"({"rope_scaling": {"type": "dynamic", "factor": 2}})") << R"("dynamic")";
+    QTest::newRow("rope_scaling factor zero")
+        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 0}})")
+        << R"(rope_scaling: "factor" must be positive)";
+    QTest::newRow("rope_scaling factor missing")
+        << QByteArray(R"({"rope_scaling": {"type": "linear"}})")
+        << R"(rope_scaling: "factor" missing)";
+    QTest::newRow("rope_scaling a number")
+        << QByteArray(R"({"rope_scaling": 2})") << R"("rope_scaling" must be null or an object)";
+    QTest::newRow("tie_word_embeddings a number") << QByteArray(R"({"tie_word_embeddings": 0})")
+                                                  << R"("tie_word_embeddings" must be a boolean)";
+    QTest::newRow("norm_topk_prob a number")
+        << QByteArray(R"({"norm_topk_prob": 1})")
+        << R"("norm_topk_prob" must be a boolean (got number))";
+    QTest::newRow("eos_token_id a string") << QByteArray(R"({"eos_token_id": "</s>"})")
+                                           << R"("eos_token_id" must be an integer (got string))";
+    QTest::newRow("bos_token_id a float")
+        << QByteArray(R"({"bos_token_id": 1.5})") << R"("bos_token_id" must be an integer)";
+    QTest::newRow("architectures a string") << QByteArray(R"({"architectures": "Deepseek"})")
+                                            << R"("architectures" must be an array of strings)";
+    QTest::newRow("torch_dtype a number")
+        << QByteArray(R"({"torch_dtype": 16})") << R"("torch_dtype" must be a string)";
+    QTest::newRow("n_routed_experts negative") << QByteArray(R"({"n_routed_experts": -4})")
+                                               << R"("n_routed_experts" must be >= 0, got -4)";
+    QTest::newRow("n_routed_experts a string") << QByteArray(R"({"n_routed_experts": "64"})")
+                                               << R"("n_routed_experts" must be an integer)";
+    QTest::newRow("top-k zero") << QByteArray(R"({"num_experts_per_tok": 0})")
+                                << R"("num_experts_per_tok" must be >= 1, got 0)";
+    QTest::newRow("top-k missing")
+        << QByteArray(R"({"num_experts_per_tok": null})") << R"("num_experts_per_tok" missing)";
+    QTest::newRow("top-k above experts")
+        << QByteArray(R"({"num_experts_per_tok": 65})")
+        << R"("num_experts_per_tok" 65 exceeds n_routed_experts 64)";
+    QTest::newRow("moe_intermediate_size zero") << QByteArray(R"({"moe_intermediate_size": 0})")
+                                                << R"("moe_intermediate_size" must be >= 1)";
+    QTest::newRow("n_shared_experts negative")
+        << QByteArray(R"({"n_shared_experts": -1})") << R"("n_shared_experts" must be >= 0)";
+    QTest::newRow("first_k_dense_replace negative")
+        << QByteArray(R"({"first_k_dense_replace": -1})")
+        << R"("first_k_dense_replace" must be >= 0)";
+    QTest::newRow("moe_layer_freq zero")
+        << QByteArray(R"({"moe_layer_freq": 0})") << R"("moe_layer_freq" must be >= 1)";
+  }
+  void malformed() {
+    QFETCH(QByteArray, patch);
+    QFETCH(QString, expected);
+    const std::string message = engine_error_of([&] { parse_patched(patch); });
+    QVERIFY_CONTAINS(message, "config.json: ");
+    QVERIFY_CONTAINS(message, expected);
+  }
+
+  void not_a_json_object_data() {
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("empty") << QByteArray("") << "not valid JSON";
+    QTest::newRow("truncated") << QByteArray("{\"model_type\": \"deep") << "not valid JSON";
+    QTest::newRow("array") << QByteArray("[1, 2]") << "not a JSON object";
+  }
+  void not_a_json_object() {
+    QFETCH(QByteArray, text);
+    QFETCH(QString, expected);
+    const std::string message =
+        engine_error_of([&] { parse_model_config(text.toStdString(), "config.json"); });
+    QVERIFY_CONTAINS(message, "config.json: ");
+    QVERIFY_CONTAINS(message, expected);
+  }
+
+  void load_from_directory() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::filesystem::path root = dir.path().toStdString();
+    const std::string missing = engine_error_of([&] { load_model_config(root); });
+    QVERIFY_CONTAINS(missing,
+                     QString::fromStdString((root / "config.json").string() + ": not found"));
+
+    std::ofstream(root / "config.json") << deepseek_moe_16b;
+    QCOMPARE(load_model_config(root).n_routed_experts, 64);
+
+    std::ofstream(root / "config.json") << patched(R"({"hidden_act": "relu"})");
+    const std::string bad = engine_error_of([&] { load_model_config(root); });
+    QVERIFY_CONTAINS(bad, QString::fromStdString((root / "config.json").string()));
+    QVERIFY_CONTAINS(bad, "\"relu\"");
+  }
+};
+
+QTEST_GUILESS_MAIN(TestConfig)
+#include "test_config.moc"

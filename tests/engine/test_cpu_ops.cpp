@@ -1,0 +1,423 @@
+// The CPU backend's ops against values computed by hand (or, for big shapes, by
+// a plain double-precision loop over the same rounded weights).
+#include <QList>
+#include <QTest>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "cpu_ops.h"
+#include "dtype.h"
+#include "tensor_view.h"
+
+using namespace moescope;
+
+namespace {
+
+// A weight matrix in one storage dtype, plus the f32 values it really holds
+// after rounding (what the reference computation must use).
+struct Matrix {
+  std::vector<float> f32;
+  std::vector<std::uint16_t> half;
+  std::vector<float> exact;  // [rows * cols] the stored values, widened
+  TensorView view;
+};
+
+Matrix make_matrix(DType dtype, int rows, int cols, const std::vector<float>& values) {
+  Matrix m;
+  m.exact.resize(values.size());
+  if (dtype == DType::f32) {
+    m.f32 = values;
+    m.exact = values;
+  } else {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::uint16_t h = dtype == DType::bf16 ? f32_to_bf16(values[i]) : f32_to_f16(values[i]);
+      m.half.push_back(h);
+      m.exact[i] = dtype == DType::bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+    }
+  }
+  m.view.name = "w";
+  m.view.dtype = dtype;
+  m.view.shape = {rows, cols};
+  m.view.data = dtype == DType::f32 ? static_cast<const void*>(m.f32.data())
+                                    : static_cast<const void*>(m.half.data());
+  return m;
+}
+
+QList<float> list_of(const float* v, int n) { return QList<float>(v, v + n); }
+
+// Fails with both vectors shown unless every |a - b| <= tol.
+bool near(const QList<float>& actual, const QList<float>& expected, double tol, QString* why) {
+  if (actual.size() != expected.size()) {
+    *why = QStringLiteral("size %1 != %2").arg(actual.size()).arg(expected.size());
+    return false;
+  }
+  for (qsizetype i = 0; i < actual.size(); ++i)
+    if (!(std::abs(double(actual[i]) - double(expected[i])) <= tol)) {
+      *why = QStringLiteral("element %1: %2 != %3 (tolerance %4)")
+                 .arg(i)
+                 .arg(double(actual[i]), 0, 'g', 9)
+                 .arg(double(expected[i]), 0, 'g', 9)
+                 .arg(tol);
+      return false;
+    }
+  return true;
+}
+
+#define QVERIFY_NEAR(actual, expected, tol)           \
+  do {                                                \
+    QString why_;                                     \
+    QVERIFY2(near(actual, expected, tol, &why_), qPrintable(why_)); \
+  } while (0)
+
+}  // namespace
+
+class TestCpuOps : public QObject {
+  Q_OBJECT
+
+ private slots:
+  // Small integer-ish values are exact in every dtype and every partial sum, so
+  // the result must match the hand-computed one exactly.
+  void matvec_small_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    for (DType t : {DType::f32, DType::bf16, DType::f16})
+      for (auto [r, c] : {std::pair{2, 3}, std::pair{3, 5}, std::pair{7, 33}, std::pair{5, 16},
+                          std::pair{4, 17}, std::pair{1, 1}}) {
+        const QByteArray name = QByteArray(dtype_name(t).data(), dtype_name(t).size()) + " " +
+                                QByteArray::number(r) + "x" + QByteArray::number(c);
+        QTest::newRow(name.constData()) << int(t) << r << c;
+      }
+  }
+  void matvec_small() {
+    QFETCH(int, dtype);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    std::vector<float> w(std::size_t(rows) * cols), x(cols);
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) w[r * cols + c] = float((r * 7 + c * 3) % 11 - 5) * 0.25f;
+    for (int c = 0; c < cols; ++c) x[c] = float((c * 5) % 7 - 3) * 0.5f;
+    const Matrix m = make_matrix(DType(dtype), rows, cols, w);
+    QCOMPARE(m.exact, w);  // the values survive the dtype round trip unchanged
+
+    std::vector<float> y(rows, -1.0f);
+    cpu::matvec(m.view, x.data(), y.data());
+    for (int r = 0; r < rows; ++r) {
+      double expected = 0.0;
+      for (int c = 0; c < cols; ++c) expected += double(w[r * cols + c]) * x[c];
+      QCOMPARE(y[r], float(expected));
+    }
+  }
+
+  void matvec_hand_computed() {
+    // [[1, 2, 3], [4, 5, 6]] · [1, 0, -1] = [-2, -2]; [[0.5, -1, 2]] · [2, 3, 0.25] = -1.5
+    const Matrix a = make_matrix(DType::bf16, 2, 3, {1, 2, 3, 4, 5, 6});
+    const float xa[] = {1, 0, -1};
+    float ya[2];
+    cpu::matvec(a.view, xa, ya);
+    QCOMPARE(ya[0], -2.0f);
+    QCOMPARE(ya[1], -2.0f);
+    const Matrix b = make_matrix(DType::f16, 1, 3, {0.5f, -1, 2});
+    const float xb[] = {2, 3, 0.25f};
+    float yb;
+    cpu::matvec(b.view, xb, &yb);
+    QCOMPARE(yb, -1.5f);
+  }
+
+  // Random values, a shape big enough for the parallel path, against a double loop
+  // over the rounded weights; the tolerance scales with sum |w x|.
+  void matvec_large_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::newRow("F32") << int(DType::f32);
+    QTest::newRow("BF16") << int(DType::bf16);
+    QTest::newRow("F16") << int(DType::f16);
+  }
+  void matvec_large() {
+    QFETCH(int, dtype);
+    const int rows = 300, cols = 1000;
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> w(std::size_t(rows) * cols), x(cols);
+    for (float& v : w) v = dist(rng);
+    for (float& v : x) v = dist(rng);
+    const Matrix m = make_matrix(DType(dtype), rows, cols, w);
+    std::vector<float> y(rows);
+    cpu::matvec(m.view, x.data(), y.data());
+    for (int r = 0; r < rows; ++r) {
+      double expected = 0.0, magnitude = 0.0;
+      for (int c = 0; c < cols; ++c) {
+        expected += double(m.exact[r * cols + c]) * x[c];
+        magnitude += std::abs(double(m.exact[r * cols + c]) * x[c]);
+      }
+      QVERIFY2(std::abs(y[r] - expected) <= 1e-5 * magnitude,
+               qPrintable(QStringLiteral("row %1: %2 vs %3").arg(r).arg(y[r]).arg(expected)));
+    }
+  }
+
+  void rmsnorm_data() {
+    QTest::addColumn<QList<float>>("x");
+    QTest::addColumn<QList<float>>("weight");
+    QTest::addColumn<float>("eps");
+    QTest::addColumn<QList<float>>("expected");
+    // mean(x^2) = 7.5, 1/sqrt(7.5) = 0.36514837
+    QTest::newRow("1..4, weighted") << QList<float>{1, 2, 3, 4} << QList<float>{1, 1, 2, 0.5f}
+                                    << 0.0f
+                                    << QList<float>{0.36514837f, 0.73029674f, 2.19089023f,
+                                                    0.73029674f};
+    // mean(x^2) = 12.5, 1/sqrt(12.5) = 0.28284271
+    QTest::newRow("3, 4") << QList<float>{3, 4} << QList<float>{1, 1} << 0.0f
+                          << QList<float>{0.84852814f, 1.13137085f};
+    // mean(x^2) = 1, eps 3: 1/sqrt(4) = 0.5
+    QTest::newRow("eps counts") << QList<float>{1, -1} << QList<float>{1, 2} << 3.0f
+                                << QList<float>{0.5f, -1.0f};
+    QTest::newRow("zeros stay finite") << QList<float>{0, 0, 0} << QList<float>{1, 1, 1} << 1e-6f
+                                       << QList<float>{0, 0, 0};
+  }
+  void rmsnorm() {
+    QFETCH(QList<float>, x);
+    QFETCH(QList<float>, weight);
+    QFETCH(float, eps);
+    QFETCH(QList<float>, expected);
+    QList<float> out(x.size(), -7.0f);
+    cpu::rmsnorm(out.data(), x.data(), weight.data(), int(x.size()), eps);
+    QVERIFY_NEAR(out, expected, 1e-6);
+  }
+
+  void rope_position_zero_is_identity() {
+    std::vector<float> v(2 * 8);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(i) * 0.37f - 2.0f;
+    const std::vector<float> before = v;
+    cpu::rope(v.data(), 2, 8, 0.0f, 10000.0f);
+    QCOMPARE(v, before);
+  }
+
+  // One 4-dim head at position 1, theta 10000. Rotate-half pairs (i, i + 2):
+  // pair 0 turns by 1 rad, pair 1 by 10000^(-1/2) = 0.01 rad.
+  void rope_four_dims_position_one() {
+    float v[] = {1, 2, 3, 4, 1, 2, 3, 4};  // two identical heads
+    cpu::rope(v, 2, 4, 1.0f, 10000.0f);
+    // cos 1 = 0.5403023059, sin 1 = 0.8414709848; cos .01 = 0.9999500004, sin .01 = 0.0099998333
+    const QList<float> expected = {
+        1 * 0.5403023059f - 3 * 0.8414709848f,   // -1.98411065
+        2 * 0.9999500004f - 4 * 0.0099998333f,   //  1.95990067
+        3 * 0.5403023059f + 1 * 0.8414709848f,   //  2.46237790
+        4 * 0.9999500004f + 2 * 0.0099998333f};  //  4.01979967
+    QVERIFY_NEAR(list_of(v, 4), expected, 1e-6);
+    QVERIFY_NEAR(list_of(v + 4, 4), expected, 1e-6);  // every head rotated alike
+    QVERIFY_NEAR(list_of(v, 4), (QList<float>{-1.98411065f, 1.95990067f, 2.46237790f, 4.01979967f}),
+                 1e-6);
+  }
+
+  void rope_preserves_norm_and_composes_data() {
+    QTest::addColumn<int>("head_dim");
+    QTest::addColumn<float>("p1");
+    QTest::addColumn<float>("p2");
+    QTest::newRow("64 dims, 17 + 5") << 64 << 17.0f << 5.0f;
+    QTest::newRow("128 dims, 300 + 1") << 128 << 300.0f << 1.0f;
+    QTest::newRow("8 dims, 2.5 + 0.5 (linear scaling)") << 8 << 2.5f << 0.5f;
+  }
+  void rope_preserves_norm_and_composes() {
+    QFETCH(int, head_dim);
+    QFETCH(float, p1);
+    QFETCH(float, p2);
+    const int heads = 3;
+    std::mt19937 rng(7);
+    std::normal_distribution<float> dist;
+    std::vector<float> v(std::size_t(heads) * head_dim);
+    for (float& x : v) x = dist(rng);
+    std::vector<float> once = v, twice = v;
+    cpu::rope(once.data(), heads, head_dim, p1 + p2, 10000.0f);
+    cpu::rope(twice.data(), heads, head_dim, p1, 10000.0f);
+    cpu::rope(twice.data(), heads, head_dim, p2, 10000.0f);
+    for (int h = 0; h < heads; ++h) {
+      double before = 0.0, after = 0.0;
+      for (int i = 0; i < head_dim; ++i) {
+        before += double(v[h * head_dim + i]) * v[h * head_dim + i];
+        after += double(once[h * head_dim + i]) * once[h * head_dim + i];
+      }
+      QVERIFY(std::abs(std::sqrt(after) - std::sqrt(before)) <= 1e-5 * std::sqrt(before));
+    }
+    QVERIFY_NEAR(list_of(twice.data(), int(v.size())), list_of(once.data(), int(v.size())), 1e-4);
+    QVERIFY(once != v);
+  }
+
+  void softmax_data() {
+    QTest::addColumn<QList<float>>("x");
+    QTest::addColumn<QList<float>>("expected");
+    QTest::newRow("1, 2, 3") << QList<float>{1, 2, 3}
+                             << QList<float>{0.09003057f, 0.24472847f, 0.66524096f};
+    QTest::newRow("shift invariant") << QList<float>{101, 102, 103}
+                                     << QList<float>{0.09003057f, 0.24472847f, 0.66524096f};
+    // e^0 / (2 + e^-1) = 0.42231882, e^-1 / (2 + e^-1) = 0.15536236
+    QTest::newRow("large: 1000, 1000, 999")
+        << QList<float>{1000, 1000, 999} << QList<float>{0.42231882f, 0.42231882f, 0.15536236f};
+    QTest::newRow("very negative underflows to 0") << QList<float>{-1000, 0} << QList<float>{0, 1};
+    QTest::newRow("single") << QList<float>{-5} << QList<float>{1};
+    QTest::newRow("uniform") << QList<float>{7, 7, 7, 7} << QList<float>{0.25f, 0.25f, 0.25f, 0.25f};
+  }
+  void softmax() {
+    QFETCH(QList<float>, x);
+    QFETCH(QList<float>, expected);
+    cpu::softmax(x.data(), int(x.size()));
+    QVERIFY_NEAR(x, expected, 1e-6);
+    double sum = 0.0;
+    for (float p : x) sum += p;
+    QVERIFY(std::abs(sum - 1.0) < 1e-6);
+  }
+
+  void silu_mul_data() {
+    QTest::addColumn<QList<float>>("gate");
+    QTest::addColumn<QList<float>>("up");
+    QTest::addColumn<QList<float>>("expected");
+    // silu(g) = g / (1 + e^-g): silu(1) = 0.73105858, silu(-1) = -0.26894142, silu(2) = 1.76159416
+    QTest::newRow("hand") << QList<float>{0, 1, -1, 2} << QList<float>{5, 1, 2, 0.5f}
+                          << QList<float>{0, 0.73105858f, -0.53788284f, 0.88079708f};
+    QTest::newRow("saturation") << QList<float>{100, -100} << QList<float>{3, 3}
+                                << QList<float>{300, 0};
+  }
+  void silu_mul() {
+    QFETCH(QList<float>, gate);
+    QFETCH(QList<float>, up);
+    QFETCH(QList<float>, expected);
+    cpu::silu_mul(gate.data(), up.data(), int(gate.size()));
+    QVERIFY_NEAR(gate, expected, 1e-5);
+    for (float g : gate) QVERIFY(std::isfinite(g));
+  }
+
+  void attention_single_position_returns_v() {
+    const int heads = 2, head_dim = 4;
+    const float q[] = {3, -1, 2, 0.5f, -4, 1, 1, 9};
+    const float k[] = {1, 2, 3, 4, -1, -2, -3, -4};
+    const float v[] = {0.5f, -1.5f, 2, 8, 7, 6, 5, 4};
+    float out[8], scratch[2];
+    cpu::attention(out, q, k, v, 1, heads, heads, head_dim, scratch);
+    QCOMPARE(list_of(out, 8), list_of(v, 8));
+  }
+
+  // One head, head_dim 2 (scale 1/sqrt 2): q·k0 = 0 and q·k1 * scale = ln 3, so
+  // the weights are 1/4 and 3/4. A third cache row lies beyond n_pos and must be
+  // ignored (causal).
+  void attention_two_positions() {
+    const float ln3 = std::log(3.0f);
+    const float q[] = {1, 0};
+    const float k[] = {0, 0, ln3 * std::sqrt(2.0f), 0, 1e4f, 1e4f};
+    const float v[] = {4, 0, 0, 8, 1e6f, 1e6f};
+    float out[2], scratch[2];
+    cpu::attention(out, q, k, v, 2, 1, 1, 2, scratch);
+    QVERIFY_NEAR(list_of(out, 2), (QList<float>{1, 6}), 1e-5);
+    QVERIFY_NEAR(list_of(scratch, 2), (QList<float>{0.25f, 0.75f}), 1e-6);
+  }
+
+  // 4 query heads over 2 KV heads: heads 0, 1 read KV head 0, which points at
+  // position 0; heads 2, 3 read KV head 1, which points at position 1.
+  void attention_grouped_query_heads() {
+    const int heads = 4, kv_heads = 2, head_dim = 2, n_pos = 2;
+    const float big = 100.0f * std::sqrt(2.0f);  // a score of 100 against 0
+    const float q[] = {1, 0, 1, 0, 1, 0, 1, 0};
+    // [n_pos, kv_heads * head_dim]
+    const float k[] = {big, 0, 0, 0,   // position 0: kv head 0, kv head 1
+                       0, 0, big, 0};  // position 1
+    const float v[] = {1, 2, 5, 6,     //
+                       3, 4, 7, 8};
+    float out[8], scratch[heads * n_pos];
+    cpu::attention(out, q, k, v, n_pos, heads, kv_heads, head_dim, scratch);
+    QVERIFY_NEAR(list_of(out, 8), (QList<float>{1, 2, 1, 2, 7, 8, 7, 8}), 1e-5);
+  }
+
+  void top_k_data() {
+    QTest::addColumn<QList<float>>("scores");
+    QTest::addColumn<int>("k");
+    QTest::addColumn<QList<bool>>("allowed");  // empty: all allowed
+    QTest::addColumn<QList<int>>("expected");
+    const QList<float> s = {0.1f, 0.5f, 0.2f, 0.9f};
+    QTest::newRow("best first") << s << 2 << QList<bool>{} << QList<int>{3, 1};
+    QTest::newRow("all, sorted") << s << 4 << QList<bool>{} << QList<int>{3, 1, 2, 0};
+    QTest::newRow("k = 0") << s << 0 << QList<bool>{} << QList<int>{};
+    QTest::newRow("ties to lower index") << QList<float>{0.3f, 0.5f, 0.5f, 0.1f, 0.5f} << 2
+                                         << QList<bool>{} << QList<int>{1, 2};
+    QTest::newRow("ties, three") << QList<float>{0.3f, 0.5f, 0.5f, 0.1f, 0.5f} << 3
+                                 << QList<bool>{} << QList<int>{1, 2, 4};
+    QTest::newRow("all equal") << QList<float>{1, 1, 1, 1} << 3 << QList<bool>{}
+                               << QList<int>{0, 1, 2};
+    QTest::newRow("disallowed best skipped")
+        << s << 2 << QList<bool>{true, true, true, false} << QList<int>{1, 2};
+    QTest::newRow("disallowed tie winner skipped")
+        << QList<float>{0.5f, 0.5f, 0.5f} << 2 << QList<bool>{false, true, true}
+        << QList<int>{1, 2};
+    QTest::newRow("k larger than allowed count")
+        << s << 3 << QList<bool>{false, true, false, true} << QList<int>{3, 1};
+    QTest::newRow("k larger than size") << s << 10 << QList<bool>{} << QList<int>{3, 1, 2, 0};
+    QTest::newRow("nothing allowed") << s << 2 << QList<bool>{false, false, false, false}
+                                     << QList<int>{};
+  }
+  void top_k() {
+    QFETCH(QList<float>, scores);
+    QFETCH(int, k);
+    QFETCH(QList<bool>, allowed);
+    QFETCH(QList<int>, expected);
+    const std::vector<bool> mask(allowed.begin(), allowed.end());
+    const std::vector<int> ids = cpu::top_k(std::span<const float>(scores.data(), scores.size()), k, mask);
+    QCOMPARE(QList<int>(ids.begin(), ids.end()), expected);
+  }
+
+  // Known bit patterns: 1.0, -2.5, 3.140625, 0.5 in each storage dtype; the
+  // offset counts elements, not bytes.
+  void widen_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<QList<quint32>>("bits");  // raw element bits
+    QTest::addColumn<int>("offset");
+    QTest::addColumn<int>("n");
+    QTest::addColumn<QList<float>>("expected");
+    QTest::newRow("BF16 all") << int(DType::bf16)
+                              << QList<quint32>{0x3f80, 0xc020, 0x4049, 0x3f00} << 0 << 4
+                              << QList<float>{1, -2.5f, 3.140625f, 0.5f};
+    QTest::newRow("BF16 offset 2") << int(DType::bf16)
+                                   << QList<quint32>{0x3f80, 0xc020, 0x4049, 0x3f00} << 2 << 2
+                                   << QList<float>{3.140625f, 0.5f};
+    QTest::newRow("F16 all") << int(DType::f16) << QList<quint32>{0x3c00, 0xc100, 0x4248, 0x3800}
+                             << 0 << 4 << QList<float>{1, -2.5f, 3.140625f, 0.5f};
+    QTest::newRow("F16 offset 1") << int(DType::f16)
+                                  << QList<quint32>{0x3c00, 0xc100, 0x4248, 0x3800} << 1 << 2
+                                  << QList<float>{-2.5f, 3.140625f};
+    QTest::newRow("F32 offset 3") << int(DType::f32)
+                                  << QList<quint32>{0x3f800000, 0xc0200000, 0x40490000, 0x3f000000,
+                                                    0x41200000}
+                                  << 3 << 2 << QList<float>{0.5f, 10.0f};
+  }
+  void widen() {
+    QFETCH(int, dtype);
+    QFETCH(QList<quint32>, bits);
+    QFETCH(int, offset);
+    QFETCH(int, n);
+    QFETCH(QList<float>, expected);
+    std::vector<std::uint16_t> half;
+    std::vector<std::uint32_t> single;
+    for (quint32 b : bits) (DType(dtype) == DType::f32 ? single.push_back(b) : half.push_back(std::uint16_t(b)));
+    TensorView t;
+    t.dtype = DType(dtype);
+    t.shape = {std::int64_t(bits.size())};
+    t.data = DType(dtype) == DType::f32 ? static_cast<const void*>(single.data())
+                                        : static_cast<const void*>(half.data());
+    QList<float> out(n, -1.0f);
+    cpu::widen(t, offset, n, out.data());
+    QCOMPARE(out, expected);
+  }
+
+  void to_f32_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::newRow("F32") << int(DType::f32);
+    QTest::newRow("BF16") << int(DType::bf16);
+    QTest::newRow("F16") << int(DType::f16);
+  }
+  void to_f32() {
+    QFETCH(int, dtype);
+    const std::vector<float> values = {1, -2.5f, 3.140625f, 0.5f, -0.125f, 96};
+    const Matrix m = make_matrix(DType(dtype), 2, 3, values);
+    QCOMPARE(cpu::to_f32(m.view), values);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCpuOps)
+#include "test_cpu_ops.moc"

@@ -1,0 +1,334 @@
+// Routing snapshots: exact round trips, one rejection per kind of malformed
+// file, and atomic writes that never damage the previous file.
+#include <QDirIterator>
+#include <QFile>
+#include <QMap>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <numeric>
+
+#include "error.h"
+#include "snapshot.h"
+
+using namespace moescope;
+using nlohmann::json;
+
+namespace {
+
+// A small DeepSeekMoE: 4 layers, layer 0 dense, MoE layers 1..3, top-2 of 8.
+json tiny_config() {
+  return json::parse(R"({
+    "architectures": ["DeepseekForCausalLM"], "model_type": "deepseek",
+    "vocab_size": 256, "hidden_size": 64, "intermediate_size": 128,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 4,
+    "max_position_embeddings": 512, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+    "tie_word_embeddings": false, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32",
+    "hidden_act": "silu", "attention_bias": false,
+    "n_routed_experts": 8, "n_shared_experts": 2, "num_experts_per_tok": 2,
+    "moe_intermediate_size": 32, "first_k_dense_replace": 1, "moe_layer_freq": 1,
+    "norm_topk_prob": false, "scoring_func": "softmax"
+  })");
+}
+
+// Routing as the gate would produce it: softmax scores, top-k among the
+// experts left on, mask_changed when a switched-off expert would have won.
+LayerRouting route(int layer, int position, int k, const Interventions& interventions) {
+  LayerRouting out;
+  out.layer = layer;
+  std::vector<float> logits(8);
+  for (int e = 0; e < 8; ++e) logits[e] = std::sin(1.7f * layer + 0.9f * e + 2.3f * position);
+  float sum = 0;
+  for (float l : logits) sum += std::exp(l);
+  for (float l : logits) out.scores.push_back(std::exp(l) / sum);
+
+  std::vector<int> order(8);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return out.scores[a] > out.scores[b]; });
+  for (int e : order) {
+    if (static_cast<int>(out.expert_ids.size()) == k) break;
+    if (interventions.expert_disabled(layer, e)) continue;
+    out.expert_ids.push_back(e);
+    out.gate_weights.push_back(out.scores[e]);
+  }
+  out.mask_changed = !std::equal(out.expert_ids.begin(), out.expert_ids.end(), order.begin());
+  out.shared_active = !interventions.shared_disabled(layer);
+  return out;
+}
+
+RoutingSnapshot sample_snapshot() {
+  RoutingSnapshot s;
+  s.model_name = "deepseek-tiny";
+  s.model_path = "/models/deepseek-tiny";
+  s.model_config = tiny_config();
+  s.backend = "cpu";
+  s.created_at = "2024-05-01T12:34:56Z";
+  s.prompt = "The cat";
+  s.generated_text = " sat on the mat ☕";
+  s.sampling = {0.7f, 0.9f, 0xFFFF'FFFF'FFFF'FFF0ull, 16};  // seed beyond int64
+  s.interventions.disabled_experts = {{Interventions::all_layers, 3}, {2, 5}};
+  s.interventions.disabled_shared = {Interventions::all_layers, 2};
+  s.interventions.top_k = 3;
+  const std::vector<std::string> pieces = {"The", " cat", " sat", " on", " the", " mat", " ☕"};
+  for (int i = 0; i < static_cast<int>(pieces.size()); ++i) {
+    SnapshotToken token{pieces[i], {}};
+    token.routing.position = i;
+    token.routing.token_id = 10 + 7 * i;
+    token.routing.is_prompt = i < 2;
+    for (int layer = 1; layer < 4; ++layer)
+      token.routing.layers.push_back(route(layer, i, 3, s.interventions));
+    s.tokens.push_back(token);
+  }
+  return s;
+}
+
+void compare_layers(const LayerRouting& actual, const LayerRouting& expected) {
+  QCOMPARE(actual.layer, expected.layer);
+  QVERIFY(actual.scores == expected.scores);  // bit-exact: floats survive the text
+  QVERIFY(actual.expert_ids == expected.expert_ids);
+  QVERIFY(actual.gate_weights == expected.gate_weights);
+  QCOMPARE(actual.shared_active, expected.shared_active);
+  QCOMPARE(actual.mask_changed, expected.mask_changed);
+}
+
+void compare_snapshots(const RoutingSnapshot& actual, const RoutingSnapshot& expected) {
+  QCOMPARE(actual.model_name, expected.model_name);
+  QCOMPARE(actual.model_path, expected.model_path);
+  QVERIFY(actual.model_config == expected.model_config);
+  QCOMPARE(actual.backend, expected.backend);
+  QCOMPARE(actual.created_at, expected.created_at);
+  QCOMPARE(actual.prompt, expected.prompt);
+  QCOMPARE(actual.generated_text, expected.generated_text);
+  QCOMPARE(actual.sampling.temperature, expected.sampling.temperature);
+  QCOMPARE(actual.sampling.top_p, expected.sampling.top_p);
+  QCOMPARE(actual.sampling.seed, expected.sampling.seed);
+  QCOMPARE(actual.sampling.max_tokens, expected.sampling.max_tokens);
+  QVERIFY(actual.interventions.disabled_experts == expected.interventions.disabled_experts);
+  QVERIFY(actual.interventions.disabled_shared == expected.interventions.disabled_shared);
+  QVERIFY(actual.interventions.top_k == expected.interventions.top_k);
+  QCOMPARE(actual.tokens.size(), expected.tokens.size());
+  for (std::size_t i = 0; i < actual.tokens.size(); ++i) {
+    const TokenRouting& a = actual.tokens[i].routing;
+    const TokenRouting& e = expected.tokens[i].routing;
+    QCOMPARE(actual.tokens[i].text, expected.tokens[i].text);
+    QCOMPARE(a.position, e.position);
+    QCOMPARE(a.token_id, e.token_id);
+    QCOMPARE(a.is_prompt, e.is_prompt);
+    QCOMPARE(a.layers.size(), e.layers.size());
+    for (std::size_t l = 0; l < a.layers.size(); ++l) {
+      compare_layers(a.layers[l], e.layers[l]);
+      if (QTest::currentTestFailed()) return;
+    }
+  }
+}
+
+std::filesystem::path fs_path(const QTemporaryDir& dir, const QString& name) {
+  return std::filesystem::path(dir.filePath(name).toStdString());
+}
+
+// Every file under `root` with its bytes: equal before and after a failed
+// write means the old file is intact and no temporary file was left behind.
+QMap<QString, QByteArray> tree(const QString& root) {
+  QMap<QString, QByteArray> files;
+  QDirIterator it(root, QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot,
+                  QDirIterator::Subdirectories);
+  while (it.hasNext()) {
+    const QString path = it.next();
+    QFile file(path);
+    files[path] = file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray("<dir>");
+  }
+  return files;
+}
+
+}  // namespace
+
+class TestSnapshot : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void roundTripKeepsEveryField() {
+    QTemporaryDir dir;
+    const RoutingSnapshot original = sample_snapshot();
+    write_snapshot(original, fs_path(dir, "snap.json"));
+    compare_snapshots(read_snapshot(fs_path(dir, "snap.json")), original);
+  }
+
+  void writesDocumentedLayout() {
+    const json doc = snapshot_to_json(sample_snapshot());
+    QVERIFY(doc["format"] == "moescope-routing-snapshot");
+    QVERIFY(doc["version"] == 1);
+    QVERIFY(doc["interventions"]["disabled_experts"][0] == json({{"layer", "all"}, {"expert", 3}}));
+    QVERIFY(doc["interventions"]["disabled_shared"] == json::array({"all", 2}));
+    QVERIFY(doc["sampling"]["seed"].is_number_unsigned());
+    QVERIFY(doc["sampling"]["temperature"].dump() == "0.7");  // shortest form
+
+    RoutingSnapshot no_top_k = sample_snapshot();
+    no_top_k.interventions.top_k.reset();
+    QVERIFY(snapshot_to_json(no_top_k)["interventions"]["top_k"].is_null());
+  }
+
+  void rejectsMalformed_data() {
+    // Each row edits one JSON pointer of a valid file ("" value = remove it).
+    QTest::addColumn<QString>("pointer");
+    QTest::addColumn<QString>("value");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("wrong format string")
+        << "/format"
+        << R"("moescope-trace")"
+        << R"(snap.json: format: expected "moescope-routing-snapshot")";
+    QTest::newRow("newer version")
+        << "/version"
+        << "2"
+        << "snap.json: version: version 2 was written by a newer moescope; this moescope reads "
+           "version 1";
+    QTest::newRow("missing tokens") << "/tokens"
+                                    << ""
+                                    << "snap.json: tokens: required field";
+    QTest::newRow("expert id out of range")
+        << "/tokens/3/layers/0/expert_ids/1"
+        << "70"
+        << "snap.json: tokens[3].layers[0].expert_ids[1]: expert 70 out of range (8 routed "
+           "experts)";
+    QTest::newRow("scores wrong length")
+        << "/tokens/0/layers/1/scores"
+        << "[0.5, 0.5]"
+        << "snap.json: tokens[0].layers[1].scores: 2 values, expected 8";
+    QTest::newRow("dense layer referenced")
+        << "/tokens/0/layers/0/layer"
+        << "0"
+        << "snap.json: tokens[0].layers[0].layer: layer 0 is not an MoE layer";
+    QTest::newRow("non-increasing positions")
+        << "/tokens/2/position"
+        << "1"
+        << "snap.json: tokens[2].position: position 1 after position 1";
+    QTest::newRow("bad config") << "/model/config/num_hidden_layers"
+                                << R"("four")"
+                                << "snap.json: model.config";
+    QTest::newRow("config not an object")
+        << "/model/config"
+        << "3"
+        << "snap.json: model.config: expected the config.json object";
+    QTest::newRow("weights and ids differ")
+        << "/tokens/0/layers/0/gate_weights"
+        << "[0.5]"
+        << "snap.json: tokens[0].layers[0].gate_weights: 1 weights for 3 expert_ids";
+    QTest::newRow("expert chosen twice")
+        << "/tokens/0/layers/0/expert_ids"
+        << "[4, 4, 1]"
+        << "snap.json: tokens[0].layers[0].expert_ids[1]: expert 4 chosen twice";
+    QTest::newRow("layers out of order")
+        << "/tokens/0/layers/1/layer"
+        << "1"
+        << "snap.json: tokens[0].layers[1].layer: layers must be listed once each";
+    QTest::newRow("token id out of range") << "/tokens/0/id"
+                                           << "256"
+                                           << "snap.json: tokens[0].id: token id 256 out of range";
+    QTest::newRow("wrong type") << "/prompt"
+                                << "5"
+                                << "snap.json: prompt: expected a string, got number";
+    QTest::newRow("negative seed") << "/sampling/seed"
+                                   << "-1"
+                                   << "snap.json: sampling.seed: expected a non-negative integer";
+    QTest::newRow("bad timestamp") << "/created_at"
+                                   << R"("yesterday")"
+                                   << "snap.json: created_at: \"yesterday\" is not an ISO-8601";
+    QTest::newRow("bad layer reference")
+        << "/interventions/disabled_shared/0"
+        << R"("every")"
+        << R"(snap.json: interventions.disabled_shared[0]: expected a layer index or "all")";
+    QTest::newRow("intervention out of range") << "/interventions/disabled_experts/0/expert"
+                                               << "9"
+                                               << "snap.json: interventions: ";
+    QTest::newRow("not an object") << ""
+                                   << "[]"
+                                   << "snap.json: top level: expected an object";
+  }
+
+  void rejectsMalformed() {
+    QFETCH(QString, pointer);
+    QFETCH(QString, value);
+    QFETCH(QString, message);
+    json doc = snapshot_to_json(sample_snapshot());
+    const json::json_pointer at(pointer.toStdString());
+    if (value.isEmpty())
+      doc[at.parent_pointer()].erase(at.back());
+    else
+      doc[at] = json::parse(value.toStdString());
+    try {
+      snapshot_from_json(doc, "snap.json");
+      QFAIL("accepted a malformed snapshot");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString::fromStdString(e.what()).contains(message), e.what());
+    }
+  }
+
+  void readRejectsUnreadableFiles() {
+    QTemporaryDir dir;
+    QVERIFY_THROWS_EXCEPTION(EngineError, read_snapshot(fs_path(dir, "absent.json")));
+    std::ofstream(fs_path(dir, "broken.json")) << "{\"format\": ";
+    try {
+      read_snapshot(fs_path(dir, "broken.json"));
+      QFAIL("accepted a truncated file");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString::fromStdString(e.what()).contains("broken.json: not valid JSON"), e.what());
+    }
+  }
+
+  void replacesSplitUtf8InTokenText() {
+    QTemporaryDir dir;
+    RoutingSnapshot s = sample_snapshot();
+    s.tokens[6].text = "\xE2\x98";  // first two bytes of "☕": the rest is in the next token
+    write_snapshot(s, fs_path(dir, "snap.json"));
+    const std::string text = read_snapshot(fs_path(dir, "snap.json")).tokens[6].text;
+    QVERIFY(text.find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD
+  }
+
+  void failedWriteLeavesTargetUntouched_data() {
+    QTest::addColumn<QString>("target");
+    QTest::addColumn<bool>("targetIsDirectory");  // the final rename fails
+    QTest::addColumn<bool>("nanScore");           // fails before anything is written
+    QTest::newRow("rename onto a directory") << "snap.json" << true << false;
+    QTest::newRow("directory does not exist") << "missing/snap.json" << false << false;
+    QTest::newRow("NaN score") << "snap.json" << false << true;
+  }
+
+  void failedWriteLeavesTargetUntouched() {
+    QFETCH(QString, target);
+    QFETCH(bool, targetIsDirectory);
+    QFETCH(bool, nanScore);
+    QTemporaryDir dir;
+    RoutingSnapshot s = sample_snapshot();
+    // The previous file: the target itself, or inside it when it is a directory.
+    if (targetIsDirectory) QVERIFY(QDir(dir.path()).mkdir("snap.json"));
+    write_snapshot(s, fs_path(dir, targetIsDirectory ? "snap.json/keep.json" : "snap.json"));
+    const QMap<QString, QByteArray> before = tree(dir.path());
+
+    s.prompt = "a newer run";
+    if (nanScore) s.tokens[1].routing.layers[0].scores[4] = std::numeric_limits<float>::quiet_NaN();
+    try {
+      write_snapshot(s, fs_path(dir, target));
+      QFAIL("the write should have failed");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString::fromStdString(e.what()).contains(dir.filePath(target)), e.what());
+    }
+    QVERIFY(tree(dir.path()) == before);
+  }
+
+  void writeReplacesExistingFile() {
+    QTemporaryDir dir;
+    RoutingSnapshot s = sample_snapshot();
+    write_snapshot(s, fs_path(dir, "snap.json"));
+    s.prompt = "a newer run";
+    write_snapshot(s, fs_path(dir, "snap.json"));
+    QCOMPARE(read_snapshot(fs_path(dir, "snap.json")).prompt, s.prompt);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+             QStringList{"snap.json"});
+  }
+};
+
+QTEST_GUILESS_MAIN(TestSnapshot)
+#include "test_snapshot.moc"
