@@ -41,26 +41,7 @@ std::uint32_t bits_of(float f) {
   return b;
 }
 
-float float_of(std::uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-}
-
 }  // namespace
-
-float f16_to_f32(std::uint16_t h) {
-  const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1f;
-  const std::uint32_t mantissa = h & 0x3ff;
-  if (exponent == 0x1f) return float_of(sign | 0x7f800000 | (mantissa << 13));  // inf, nan
-  if (exponent == 0) {
-    // Zero or subnormal: mantissa units of 2^-24, exact in f32.
-    const float magnitude = std::ldexp(float(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  return float_of(sign | ((exponent + 127 - 15) << 23) | (mantissa << 13));
-}
 
 std::uint16_t f32_to_bf16(float f) {
   const std::uint32_t b = bits_of(f);

@@ -91,7 +91,7 @@ void Interventions::validate(const ModelConfig& config) const {
   const int n = config.n_routed_experts;
   const int k = top_k.value_or(config.num_experts_per_tok);
   if (top_k && (k < 1 || k > n))
-    throw EngineError("--top-k " + std::to_string(k) + ": k must be between 1 and the " +
+    throw EngineError("--top-k-experts " + std::to_string(k) + ": k must be between 1 and the " +
                       std::to_string(n) + " routed experts");
   for (int layer = 0; layer < config.num_hidden_layers; ++layer) {
     if (!config.is_moe_layer(layer)) continue;

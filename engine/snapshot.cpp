@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -25,24 +24,36 @@ namespace {
 
 // ---------------------------------------------------------------- writing
 
-// JSON has no NaN or infinity (nlohmann would silently write null, which no
-// reader accepts), so refuse them while the caller can still say where.
-double json_float(float value, const std::string& path) {
-  if (!std::isfinite(value)) throw EngineError(path + ": NaN or infinity cannot be stored in JSON");
-  // The shortest decimal that reads back as the same float ("0.1", not
-  // "0.10000000149011612"): scores dominate the file size. Checked for every
-  // finite float: float -> this double -> JSON text -> double -> float is exact.
+// The shortest decimal that reads back as the same float ("0.1", not
+// "0.10000000149011612"): scores dominate the file size. Readers parse a double
+// and round it to float; where that double rounding lands on the neighbouring
+// float (one finite float in 2^31, 0x15ae43fd, by an exhaustive check), write
+// the exact value instead.
+double shortest_double(float value) {
   char text[32];
   const auto end = std::to_chars(text, text + sizeof text, value).ptr;
   double shortest = 0;
   std::from_chars(text, end, shortest);
-  return shortest;
+  return static_cast<float>(shortest) == value ? shortest : static_cast<double>(value);
+}
+
+// JSON has no NaN or infinity (nlohmann would silently write null, which no
+// reader accepts), so refuse them while we can still say where.
+[[noreturn]] void refuse_non_finite(const std::string& path) {
+  throw EngineError(path + ": NaN or infinity cannot be stored in JSON");
+}
+
+double json_float(float value, const std::string& path) {
+  if (!std::isfinite(value)) refuse_non_finite(path);
+  return shortest_double(value);
 }
 
 json float_array(const std::vector<float>& values, const std::string& path) {
   json out = json::array();
-  for (std::size_t i = 0; i < values.size(); ++i)
-    out.push_back(json_float(values[i], path + "[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) refuse_non_finite(path + "[" + std::to_string(i) + "]");
+    out.push_back(shortest_double(values[i]));
+  }
   return out;
 }
 
@@ -121,6 +132,11 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
 
 // ---------------------------------------------------------------- reading
 
+// Below the point where rounding to float overflows: FLT_MAX plus half an ulp.
+bool fits_float(double v) {
+  return std::abs(v) < 0x1.ffffffp127;
+}
+
 // A JSON value together with its path in the file, so every error names the
 // file and the field ("snap.json: tokens[3].layers[0].scores: ...").
 class Node {
@@ -177,6 +193,12 @@ class Node {
     return expect(value_.is_number_unsigned(), "a non-negative integer").get<std::uint64_t>();
   }
 
+  float single() const {
+    const double v = number();
+    if (!fits_float(v)) fail("number out of the range of a 32-bit float");
+    return static_cast<float>(v);
+  }
+
   // Numeric arrays are the bulk of a file: no per-element Node unless one fails.
   std::vector<float> floats() const {
     expect(value_.is_array(), "an array");
@@ -184,8 +206,8 @@ class Node {
     out.reserve(value_.size());
     for (std::size_t i = 0; i < value_.size(); ++i) {
       const json& v = value_[i];
-      if (!v.is_number()) at(i).number();  // throws with the element's path
-      out.push_back(static_cast<float>(v.get<double>()));
+      const bool ok = v.is_number() && fits_float(v.get<double>());
+      out.push_back(ok ? static_cast<float>(v.get<double>()) : at(i).single());  // single() throws
     }
     return out;
   }
@@ -226,10 +248,10 @@ std::string read_timestamp(const Node& node) {
 SamplingSettings read_sampling(const Node& node) {
   SamplingSettings s;
   const Node temperature = node["temperature"];
-  s.temperature = static_cast<float>(temperature.number());
+  s.temperature = temperature.single();
   if (s.temperature < 0) temperature.fail("temperature must be >= 0");
   const Node top_p = node["top_p"];
-  s.top_p = static_cast<float>(top_p.number());
+  s.top_p = top_p.single();
   if (!(s.top_p > 0 && s.top_p <= 1)) top_p.fail("top_p must be in (0, 1]");
   s.seed = node["seed"].unsigned64();
   const Node max_tokens = node["max_tokens"];

@@ -37,7 +37,6 @@ Matrix make_matrix(DType dtype, int rows, int cols, const std::vector<float>& va
       m.exact[i] = dtype == DType::bf16 ? bf16_to_f32(h) : f16_to_f32(h);
     }
   }
-  m.view.name = "w";
   m.view.dtype = dtype;
   m.view.shape = {rows, cols};
   m.view.data = dtype == DType::f32 ? static_cast<const void*>(m.f32.data())
@@ -45,7 +44,9 @@ Matrix make_matrix(DType dtype, int rows, int cols, const std::vector<float>& va
   return m;
 }
 
-QList<float> list_of(const float* v, int n) { return QList<float>(v, v + n); }
+QList<float> list_of(const float* v, int n) {
+  return QList<float>(v, v + n);
+}
 
 // Fails with both vectors shown unless every |a - b| <= tol.
 bool near(const QList<float>& actual, const QList<float>& expected, double tol, QString* why) {
@@ -65,9 +66,9 @@ bool near(const QList<float>& actual, const QList<float>& expected, double tol, 
   return true;
 }
 
-#define QVERIFY_NEAR(actual, expected, tol)           \
-  do {                                                \
-    QString why_;                                     \
+#define QVERIFY_NEAR(actual, expected, tol)                         \
+  do {                                                              \
+    QString why_;                                                   \
     QVERIFY2(near(actual, expected, tol, &why_), qPrintable(why_)); \
   } while (0)
 
@@ -162,18 +163,17 @@ class TestCpuOps : public QObject {
     QTest::addColumn<float>("eps");
     QTest::addColumn<QList<float>>("expected");
     // mean(x^2) = 7.5, 1/sqrt(7.5) = 0.36514837
-    QTest::newRow("1..4, weighted") << QList<float>{1, 2, 3, 4} << QList<float>{1, 1, 2, 0.5f}
-                                    << 0.0f
-                                    << QList<float>{0.36514837f, 0.73029674f, 2.19089023f,
-                                                    0.73029674f};
+    QTest::newRow("1..4, weighted")
+        << QList<float>{1, 2, 3, 4} << QList<float>{1, 1, 2, 0.5f} << 0.0f
+        << QList<float>{0.36514837f, 0.73029674f, 2.19089023f, 0.73029674f};
     // mean(x^2) = 12.5, 1/sqrt(12.5) = 0.28284271
     QTest::newRow("3, 4") << QList<float>{3, 4} << QList<float>{1, 1} << 0.0f
                           << QList<float>{0.84852814f, 1.13137085f};
     // mean(x^2) = 1, eps 3: 1/sqrt(4) = 0.5
     QTest::newRow("eps counts") << QList<float>{1, -1} << QList<float>{1, 2} << 3.0f
                                 << QList<float>{0.5f, -1.0f};
-    QTest::newRow("zeros stay finite") << QList<float>{0, 0, 0} << QList<float>{1, 1, 1} << 1e-6f
-                                       << QList<float>{0, 0, 0};
+    QTest::newRow("zeros stay finite")
+        << QList<float>{0, 0, 0} << QList<float>{1, 1, 1} << 1e-6f << QList<float>{0, 0, 0};
   }
   void rmsnorm() {
     QFETCH(QList<float>, x);
@@ -199,11 +199,10 @@ class TestCpuOps : public QObject {
     float v[] = {1, 2, 3, 4, 1, 2, 3, 4};  // two identical heads
     cpu::rope(v, 2, 4, 1.0f, 10000.0f);
     // cos 1 = 0.5403023059, sin 1 = 0.8414709848; cos .01 = 0.9999500004, sin .01 = 0.0099998333
-    const QList<float> expected = {
-        1 * 0.5403023059f - 3 * 0.8414709848f,   // -1.98411065
-        2 * 0.9999500004f - 4 * 0.0099998333f,   //  1.95990067
-        3 * 0.5403023059f + 1 * 0.8414709848f,   //  2.46237790
-        4 * 0.9999500004f + 2 * 0.0099998333f};  //  4.01979967
+    const QList<float> expected = {1 * 0.5403023059f - 3 * 0.8414709848f,   // -1.98411065
+                                   2 * 0.9999500004f - 4 * 0.0099998333f,   //  1.95990067
+                                   3 * 0.5403023059f + 1 * 0.8414709848f,   //  2.46237790
+                                   4 * 0.9999500004f + 2 * 0.0099998333f};  //  4.01979967
     QVERIFY_NEAR(list_of(v, 4), expected, 1e-6);
     QVERIFY_NEAR(list_of(v + 4, 4), expected, 1e-6);  // every head rotated alike
     QVERIFY_NEAR(list_of(v, 4), (QList<float>{-1.98411065f, 1.95990067f, 2.46237790f, 4.01979967f}),
@@ -248,14 +247,15 @@ class TestCpuOps : public QObject {
     QTest::addColumn<QList<float>>("expected");
     QTest::newRow("1, 2, 3") << QList<float>{1, 2, 3}
                              << QList<float>{0.09003057f, 0.24472847f, 0.66524096f};
-    QTest::newRow("shift invariant") << QList<float>{101, 102, 103}
-                                     << QList<float>{0.09003057f, 0.24472847f, 0.66524096f};
+    QTest::newRow("shift invariant")
+        << QList<float>{101, 102, 103} << QList<float>{0.09003057f, 0.24472847f, 0.66524096f};
     // e^0 / (2 + e^-1) = 0.42231882, e^-1 / (2 + e^-1) = 0.15536236
     QTest::newRow("large: 1000, 1000, 999")
         << QList<float>{1000, 1000, 999} << QList<float>{0.42231882f, 0.42231882f, 0.15536236f};
     QTest::newRow("very negative underflows to 0") << QList<float>{-1000, 0} << QList<float>{0, 1};
     QTest::newRow("single") << QList<float>{-5} << QList<float>{1};
-    QTest::newRow("uniform") << QList<float>{7, 7, 7, 7} << QList<float>{0.25f, 0.25f, 0.25f, 0.25f};
+    QTest::newRow("uniform") << QList<float>{7, 7, 7, 7}
+                             << QList<float>{0.25f, 0.25f, 0.25f, 0.25f};
   }
   void softmax() {
     QFETCH(QList<float>, x);
@@ -317,9 +317,9 @@ class TestCpuOps : public QObject {
     const float big = 100.0f * std::sqrt(2.0f);  // a score of 100 against 0
     const float q[] = {1, 0, 1, 0, 1, 0, 1, 0};
     // [n_pos, kv_heads * head_dim]
-    const float k[] = {big, 0, 0, 0,   // position 0: kv head 0, kv head 1
-                       0, 0, big, 0};  // position 1
-    const float v[] = {1, 2, 5, 6,     //
+    const float k[] = {big, 0, 0,   0,   // position 0: kv head 0, kv head 1
+                       0,   0, big, 0};  // position 1
+    const float v[] = {1, 2, 5, 6,       //
                        3, 4, 7, 8};
     float out[8], scratch[heads * n_pos];
     cpu::attention(out, q, k, v, n_pos, heads, kv_heads, head_dim, scratch);
@@ -335,10 +335,10 @@ class TestCpuOps : public QObject {
     QTest::newRow("best first") << s << 2 << QList<bool>{} << QList<int>{3, 1};
     QTest::newRow("all, sorted") << s << 4 << QList<bool>{} << QList<int>{3, 1, 2, 0};
     QTest::newRow("k = 0") << s << 0 << QList<bool>{} << QList<int>{};
-    QTest::newRow("ties to lower index") << QList<float>{0.3f, 0.5f, 0.5f, 0.1f, 0.5f} << 2
-                                         << QList<bool>{} << QList<int>{1, 2};
-    QTest::newRow("ties, three") << QList<float>{0.3f, 0.5f, 0.5f, 0.1f, 0.5f} << 3
-                                 << QList<bool>{} << QList<int>{1, 2, 4};
+    QTest::newRow("ties to lower index")
+        << QList<float>{0.3f, 0.5f, 0.5f, 0.1f, 0.5f} << 2 << QList<bool>{} << QList<int>{1, 2};
+    QTest::newRow("ties, three") << QList<float>{0.3f, 0.5f, 0.5f, 0.1f, 0.5f} << 3 << QList<bool>{}
+                                 << QList<int>{1, 2, 4};
     QTest::newRow("all equal") << QList<float>{1, 1, 1, 1} << 3 << QList<bool>{}
                                << QList<int>{0, 1, 2};
     QTest::newRow("disallowed best skipped")
@@ -349,8 +349,8 @@ class TestCpuOps : public QObject {
     QTest::newRow("k larger than allowed count")
         << s << 3 << QList<bool>{false, true, false, true} << QList<int>{3, 1};
     QTest::newRow("k larger than size") << s << 10 << QList<bool>{} << QList<int>{3, 1, 2, 0};
-    QTest::newRow("nothing allowed") << s << 2 << QList<bool>{false, false, false, false}
-                                     << QList<int>{};
+    QTest::newRow("nothing allowed")
+        << s << 2 << QList<bool>{false, false, false, false} << QList<int>{};
   }
   void top_k() {
     QFETCH(QList<float>, scores);
@@ -358,7 +358,8 @@ class TestCpuOps : public QObject {
     QFETCH(QList<bool>, allowed);
     QFETCH(QList<int>, expected);
     const std::vector<bool> mask(allowed.begin(), allowed.end());
-    const std::vector<int> ids = cpu::top_k(std::span<const float>(scores.data(), scores.size()), k, mask);
+    const std::vector<int> ids =
+        cpu::top_k(std::span<const float>(scores.data(), scores.size()), k, mask);
     QCOMPARE(QList<int>(ids.begin(), ids.end()), expected);
   }
 
@@ -370,12 +371,11 @@ class TestCpuOps : public QObject {
     QTest::addColumn<int>("offset");
     QTest::addColumn<int>("n");
     QTest::addColumn<QList<float>>("expected");
-    QTest::newRow("BF16 all") << int(DType::bf16)
-                              << QList<quint32>{0x3f80, 0xc020, 0x4049, 0x3f00} << 0 << 4
-                              << QList<float>{1, -2.5f, 3.140625f, 0.5f};
-    QTest::newRow("BF16 offset 2") << int(DType::bf16)
-                                   << QList<quint32>{0x3f80, 0xc020, 0x4049, 0x3f00} << 2 << 2
-                                   << QList<float>{3.140625f, 0.5f};
+    QTest::newRow("BF16 all") << int(DType::bf16) << QList<quint32>{0x3f80, 0xc020, 0x4049, 0x3f00}
+                              << 0 << 4 << QList<float>{1, -2.5f, 3.140625f, 0.5f};
+    QTest::newRow("BF16 offset 2")
+        << int(DType::bf16) << QList<quint32>{0x3f80, 0xc020, 0x4049, 0x3f00} << 2 << 2
+        << QList<float>{3.140625f, 0.5f};
     QTest::newRow("F16 all") << int(DType::f16) << QList<quint32>{0x3c00, 0xc100, 0x4248, 0x3800}
                              << 0 << 4 << QList<float>{1, -2.5f, 3.140625f, 0.5f};
     QTest::newRow("F16 offset 1") << int(DType::f16)
@@ -394,7 +394,8 @@ class TestCpuOps : public QObject {
     QFETCH(QList<float>, expected);
     std::vector<std::uint16_t> half;
     std::vector<std::uint32_t> single;
-    for (quint32 b : bits) (DType(dtype) == DType::f32 ? single.push_back(b) : half.push_back(std::uint16_t(b)));
+    for (quint32 b : bits)
+      (DType(dtype) == DType::f32 ? single.push_back(b) : half.push_back(std::uint16_t(b)));
     TensorView t;
     t.dtype = DType(dtype);
     t.shape = {std::int64_t(bits.size())};

@@ -144,11 +144,12 @@ class TestInterventions : public QObject {
     QTest::newRow("shared out of range")
         << ""
         << "40" << 0 << "--disable-shared 40: layer 40 out of range";
-    QTest::newRow("k below 1") << ""
-                               << "" << -1
-                               << "--top-k -1: k must be between 1 and the 64 routed experts";
-    QTest::newRow("k above experts") << ""
-                                     << "" << 65 << "--top-k 65: k must be between 1 and the 64";
+    QTest::newRow("k below 1")
+        << ""
+        << "" << -1 << "--top-k-experts -1: k must be between 1 and the 64 routed experts";
+    QTest::newRow("k above experts")
+        << ""
+        << "" << 65 << "--top-k-experts 65: k must be between 1 and the 64";
     QTest::newRow("fewer than k left in one layer")
         << "2:0,2:1,2:2,all:3,all:4,all:5"
         << "" << 60 << "--disable: layer 2 keeps only 58 of 64 routed experts, fewer than k = 60";

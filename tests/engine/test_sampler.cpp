@@ -105,8 +105,10 @@ class TestSampler : public QObject {
     for (int id : draws(settings(1.0f, 0.75f, 3), logits, n)) ++counts[id];
     QCOMPARE(counts[0], 0);
     QCOMPARE(counts[2], 0);
-    QVERIFY2(std::abs(counts[1] / double(n) - 0.625) < 0.015, qPrintable(QString::number(counts[1])));
-    QVERIFY2(std::abs(counts[3] / double(n) - 0.375) < 0.015, qPrintable(QString::number(counts[3])));
+    QVERIFY2(std::abs(counts[1] / double(n) - 0.625) < 0.015,
+             qPrintable(QString::number(counts[1])));
+    QVERIFY2(std::abs(counts[3] / double(n) - 0.375) < 0.015,
+             qPrintable(QString::number(counts[3])));
   }
 
   // 20000 draws: the standard error of a frequency is at most 0.0035, so 0.015

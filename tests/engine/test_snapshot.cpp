@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -157,6 +158,24 @@ class TestSnapshot : public QObject {
     compare_snapshots(read_snapshot(fs_path(dir, "snap.json")), original);
   }
 
+  void floatsSurviveBitExact() {
+    // 0x15ae43fd: its shortest decimal, read as a double, rounds to its neighbour.
+    const std::vector<std::uint32_t> bits = {0x15ae43fd,
+                                             0x00000001 /* smallest subnormal */,
+                                             0x7f7fffff /* largest */,
+                                             0x3dcccccd /* 0.1 */,
+                                             0x3eaaaaab /* 1/3 */,
+                                             0x80000000 /* -0 */};
+    RoutingSnapshot s = sample_snapshot();
+    std::vector<float>& scores = s.tokens[0].routing.layers[0].scores;
+    for (std::size_t i = 0; i < bits.size(); ++i) scores[i] = std::bit_cast<float>(bits[i]);
+    const json text = json::parse(snapshot_to_json(s).dump());
+    const std::vector<float> back =
+        snapshot_from_json(text, "snap.json").tokens[0].routing.layers[0].scores;
+    for (std::size_t i = 0; i < bits.size(); ++i)
+      QCOMPARE(std::bit_cast<std::uint32_t>(back[i]), bits[i]);
+  }
+
   void writesDocumentedLayout() {
     const json doc = snapshot_to_json(sample_snapshot());
     QVERIFY(doc["format"] == "moescope-routing-snapshot");
@@ -216,6 +235,10 @@ class TestSnapshot : public QObject {
         << "/tokens/0/layers/0/gate_weights"
         << "[0.5]"
         << "snap.json: tokens[0].layers[0].gate_weights: 1 weights for 3 expert_ids";
+    QTest::newRow("score beyond float")
+        << "/tokens/0/layers/0/scores/2"
+        << "1e300"
+        << "snap.json: tokens[0].layers[0].scores[2]: number out of the range of a 32-bit float";
     QTest::newRow("expert chosen twice")
         << "/tokens/0/layers/0/expert_ids"
         << "[4, 4, 1]"

@@ -59,7 +59,9 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
-QList<int> qlist(const std::vector<int>& v) { return QList<int>(v.begin(), v.end()); }
+QList<int> qlist(const std::vector<int>& v) {
+  return QList<int>(v.begin(), v.end());
+}
 
 json read_cases() {
   std::ifstream in(fixtures / "tokenizer" / "cases.json");
@@ -248,7 +250,8 @@ class TestTokenizer : public QObject {
     QTest::addColumn<QByteArray>("model_bytes");  // empty: no tokenizer.model
     QTest::addColumn<QString>("names");           // the file or directory the message names
     QTest::addColumn<QString>("says");
-    QTest::newRow("no tokenizer.model") << QByteArray() << "dir" << "tokenizer.model";
+    QTest::newRow("no tokenizer.model") << QByteArray() << "dir"
+                                        << "tokenizer.model";
     QTest::newRow("garbage tokenizer.model")
         << QByteArray("this is not a protobuf\x01\x02\xff", 25) << "dir/tokenizer.model"
         << "SentencePiece";

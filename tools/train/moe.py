@@ -91,7 +91,10 @@ class MoE(nn.Module):
         shp = x.shape
         x = x.reshape(-1, shp[-1])  # [N, H]
         N = x.shape[0]
-        scores = self.gate(x).float().softmax(-1)  # [N, E]
+        logits = self.gate(x)  # [N, E]
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()
+        scores = logits.softmax(-1)  # [N, E]
         topw, topi = scores.topk(self.k, dim=-1)  # [N, k]
         if self.norm_topk:
             topw = topw / topw.sum(-1, keepdim=True)

@@ -1,0 +1,61 @@
+#pragma once
+// The window's handle on the engine: owns the worker thread, the cancel flag
+// and the token buffer, and streams each run into a RoutingDocument in batches
+// on a GUI-thread timer (one document update per ~33 ms, however fast the model).
+#include <QObject>
+#include <QThread>
+#include <QTimer>
+#include <atomic>
+#include <optional>
+
+#include "inference_worker.h"
+#include "metatypes.h"
+
+class RoutingDocument;
+
+class InferenceController : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit InferenceController(RoutingDocument* document, QObject* parent = nullptr);
+  ~InferenceController() override;  // cancels, then joins the worker thread
+
+  // Both return false (and do nothing) while a load or a run is in flight.
+  bool loadModel(const QString& dir, const QString& backend = QStringLiteral("auto"));
+  bool generate(const GenerationJob& job);
+  // Safe to call any time; the worker sees it between tokens or layers.
+  void cancel() { cancel_.store(true, std::memory_order_relaxed); }
+
+  bool isBusy() const { return state_ != State::idle; }
+  bool isLoading() const { return state_ == State::loading; }
+  const std::optional<ModelSummary>& model() const { return model_; }
+
+ signals:
+  void busyChanged(bool busy);
+  void loadProgress(int done, int total);
+  void modelLoaded(const ModelSummary& summary);
+  void loadFailed(const QString& message, bool cancelled);
+  void runStarted(const QString& tag);
+  void runFinished(const RunStats& stats);  // after the run's last token is in the document
+  void runFailed(const QString& message);
+
+ signals:  // to the worker, queued onto its thread
+  void loadRequested(const QString& dir, const QString& backend);
+  void generateRequested(const GenerationJob& job);
+
+ private:
+  enum class State { idle, loading, generating };
+  void setState(State state);
+  void drain();
+  void onWorkerError(const QString& message);
+
+  RoutingDocument* document_;
+  QThread thread_;
+  std::atomic<bool> cancel_{false};
+  TokenBuffer tokens_;
+  InferenceWorker* worker_;  // lives on thread_, deleted when it finishes
+  QTimer drainTimer_;
+  State state_ = State::idle;
+  bool runActive_ = false;  // the document holds the current run's header
+  std::optional<ModelSummary> model_;
+};

@@ -1,0 +1,91 @@
+#include "inference_worker.h"
+
+#include <exception>
+
+#include "backend_factory.h"
+#include "error.h"
+#include "generator.h"
+#include "model_info.h"
+#include "run_snapshot.h"
+
+namespace {
+
+// Runs `body`, turning any exception into the worker's errorOccurred signal.
+template <typename Body>
+void catchBoundary(InferenceWorker* worker, Body&& body) {
+  try {
+    body();
+  } catch (const moescope::EngineError& e) {
+    emit worker->errorOccurred(QString::fromStdString(e.what()));
+  } catch (const std::exception& e) {
+    emit worker->errorOccurred(QStringLiteral("Unexpected error: %1").arg(e.what()));
+  }
+}
+
+}  // namespace
+
+InferenceWorker::InferenceWorker(const std::atomic<bool>* cancel, TokenBuffer* tokens)
+    : cancel_(cancel), tokens_(tokens) {}
+
+InferenceWorker::~InferenceWorker() = default;
+
+void InferenceWorker::loadModel(const QString& dir, const QString& backend) {
+  catchBoundary(this, [&] {
+    const std::filesystem::path path = dir.toStdString();
+    auto model = moescope::Model::load(path, [this](int done, int total) {
+      emit loadProgress(done, total);
+      return !cancel_->load(std::memory_order_relaxed);
+    });
+    auto tokenizer = moescope::load_tokenizer(path);
+    auto selection =
+        moescope::make_backend(*model, moescope::parse_backend_choice(backend.toStdString()));
+
+    ModelSummary summary;
+    summary.name = QString::fromStdString(model->name());
+    summary.dir = QString::fromStdString(std::filesystem::absolute(path).lexically_normal());
+    summary.backendName = QString::fromStdString(selection.backend->name());
+    summary.backendReason = QString::fromStdString(selection.reason);
+    summary.configJson = QString::fromStdString(model->config_json());
+    summary.config = model->config();
+    const moescope::ParameterCounts counts = moescope::count_parameters(model->config());
+    summary.totalParameters = counts.total;
+    summary.activeParameters = counts.active_per_token;
+
+    // Everything loaded: swap in. The old backend goes before the old model.
+    backend_ = std::move(selection.backend);
+    tokenizer_ = std::move(tokenizer);
+    model_ = std::move(model);
+    emit modelLoaded(summary);
+  });
+}
+
+void InferenceWorker::generate(const GenerationJob& job) {
+  catchBoundary(this, [&] {
+    if (!model_) throw moescope::EngineError("no model is loaded");
+    moescope::GenerationRequest request;
+    request.prompt = job.prompt.toStdString();
+    request.sampling = job.sampling;
+    request.interventions = job.interventions;
+    request.interventions.validate(model_->config());  // fail before the header goes out
+
+    emit runStarted(moescope::make_run_snapshot(*model_, backend_->name(), request, {}), job.tag);
+    moescope::Generator generator(*backend_, *tokenizer_, model_->config());
+    int count = 0;
+    const moescope::GenerationResult result = generator.generate(
+        request,
+        [&](const moescope::GeneratedToken& token) {
+          tokens_->push({token.text, token.routing});
+          emit tokenBuffered(++count, token.routing.is_prompt);
+        },
+        cancel_);
+
+    RunStats stats;
+    stats.promptTokens = result.prompt_tokens;
+    stats.generatedTokens = result.generated_tokens;
+    stats.tokensPerSecond =
+        result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0;
+    stats.stopReason = QString::fromUtf8(moescope::stop_reason_name(result.stop));
+    stats.tag = job.tag;
+    emit runFinished(stats);
+  });
+}

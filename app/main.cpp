@@ -1,0 +1,44 @@
+// moescope: opens the main window and loads a model (the default one, or a
+// model directory / routing snapshot named on the command line).
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QFileInfo>
+
+#include "main_window.h"
+
+namespace {
+
+QString defaultModelDir() {
+  const QString trained = QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/deepseekmoe-tiny");
+  if (QFileInfo(trained).isDir()) return trained;
+  return QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32");
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName(QStringLiteral("moescope"));
+  QApplication::setApplicationName(QStringLiteral("moescope"));
+  QApplication::setApplicationVersion(QStringLiteral(MOESCOPE_VERSION));
+  applyClassroomLook();
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(
+      QStringLiteral("Explore which experts a Mixture-of-Experts model uses, token by token."));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument(QStringLiteral("path"),
+                               QStringLiteral("A model directory or a routing snapshot (.json)."));
+  parser.process(app);
+
+  MainWindow window;
+  window.show();
+  const QStringList args = parser.positionalArguments();
+  const QString path = args.isEmpty() ? defaultModelDir() : args.first();
+  if (QFileInfo(path).isFile())
+    window.openSnapshot(path);  // no model needed to redraw a snapshot
+  else
+    window.openModel(path);
+  return app.exec();
+}

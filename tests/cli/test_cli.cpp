@@ -1,0 +1,188 @@
+// moescope-cli end to end on the fixture model: `info`, `generate` with a
+// routing snapshot, and one clean error line (exit code 1) per kind of mistake.
+#include <QFileInfo>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "snapshot.h"
+
+using namespace moescope;
+namespace fs = std::filesystem;
+
+namespace {
+
+const QString cli_path = QStringLiteral(MOESCOPE_CLI_PATH);
+const fs::path model_dir = fs::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-lead-f32";
+
+struct Run {
+  QProcess::ExitStatus status = QProcess::CrashExit;
+  int code = -1;
+  QString out, err;
+};
+
+Run run_cli(const QStringList& args) {
+  QProcess p;
+  p.start(cli_path, args);
+  Run r;
+  if (!p.waitForStarted(10000)) {
+    r.err = QStringLiteral("could not start %1: %2").arg(cli_path, p.errorString());
+    return r;
+  }
+  if (!p.waitForFinished(60000)) {
+    p.kill();
+    p.waitForFinished();
+    r.err = QStringLiteral("timed out");
+    return r;
+  }
+  r.status = p.exitStatus();
+  r.code = p.exitCode();
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
+}
+
+QString q(const fs::path& p) {
+  return QString::fromStdString(p.string());
+}
+
+QString describe(const Run& r) {
+  return QStringLiteral("exit %1 (%2)\n--- stdout:\n%3\n--- stderr:\n%4")
+      .arg(r.code)
+      .arg(r.status == QProcess::NormalExit ? "normal" : "crash")
+      .arg(r.out, r.err);
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir tmp_;
+  fs::path bad_type_, truncated_;  // broken copies of the fixture
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(tmp_.isValid());
+    QVERIFY2(QFileInfo(cli_path).isExecutable(), qPrintable(cli_path));
+    const fs::path root = tmp_.path().toStdString();
+
+    bad_type_ = root / "llama-type";
+    fs::copy(model_dir, bad_type_);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(bad_type_ / "config.json"));
+    config["model_type"] = "llama";
+    std::ofstream(bad_type_ / "config.json") << config.dump(2);
+
+    truncated_ = root / "truncated";
+    fs::copy(model_dir, truncated_);
+    const fs::path weights = truncated_ / "model.safetensors";
+    fs::resize_file(weights, fs::file_size(weights) / 2);
+  }
+
+  void info() {
+    const Run r = run_cli({"info", "--model", q(model_dir)});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("model:          dense-lead-f32"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("layers:         3  (dense: 0; MoE: 1-2)"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("experts:        16 routed (32 wide), top-4, 2 shared"),
+             qPrintable(r.out));
+    QVERIFY2(r.out.contains("vocabulary:     512"), qPrintable(r.out));
+    const QStringList lines = r.out.split('\n');
+    const auto parameters = std::find_if(
+        lines.begin(), lines.end(), [](const QString& l) { return l.startsWith("parameters:"); });
+    QVERIFY2(parameters != lines.end(), qPrintable(r.out));
+    QVERIFY2(parameters->contains(" total, ") && parameters->contains(" active per token"),
+             qPrintable(*parameters));
+  }
+
+  void generate_with_snapshot() {
+    QTemporaryDir out;
+    QVERIFY(out.isValid());
+    const fs::path json_path = fs::path(out.path().toStdString()) / "run.json";
+    const Run r = run_cli({"generate", "--model", q(model_dir), "--backend", "cpu", "--prompt",
+                           "Hello world", "--max-tokens", "8", "--json", q(json_path)});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.startsWith("Hello world"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("routing summary: 8 prompt + 8 generated tokens, top-4 of 16 routed "
+                            "experts + 2 shared"),
+             qPrintable(r.out));
+    // One summary row per MoE layer: layer, then 16 tokens through it.
+    QVERIFY2(r.out.contains(QRegularExpression("\n +1 +16 ")), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QRegularExpression("\n +2 +16 ")), qPrintable(r.out));
+    QVERIFY2(!r.out.contains(QRegularExpression("\n +0 +16 ")), qPrintable(r.out));
+    QVERIFY2(!r.err.contains("error"), qPrintable(r.err));
+
+    const RoutingSnapshot s = read_snapshot(json_path);
+    QCOMPARE(QString::fromStdString(s.prompt), QString("Hello world"));
+    QCOMPARE(s.sampling.max_tokens, 8);
+    int prompt = 0, generated = 0;
+    for (const SnapshotToken& t : s.tokens) {
+      (t.routing.is_prompt ? prompt : generated) += 1;
+      QCOMPARE(int(t.routing.layers.size()), 2);
+      for (const LayerRouting& l : t.routing.layers) QCOMPARE(int(l.expert_ids.size()), 4);
+    }
+    QCOMPARE(generated, 8);
+    QCOMPARE(prompt, 8);  // BOS + 7 pieces of "Hello world"
+  }
+
+  // Each mistake: exit code 1 (not a signal, not an unexpected error), and
+  // exactly one "moescope-cli: error:" line, the last on stderr, naming the problem.
+  void errors_data() {
+    QTest::addColumn<QStringList>("args");  // after "generate --prompt hi --max-tokens 2"
+    QTest::addColumn<QString>("model");  // "" = the fixture; "%bad_type", "%truncated", or a path
+    QTest::addColumn<QStringList>("says");
+    QTest::newRow("missing model directory")
+        << QStringList{} << "/nonexistent-moescope-model"
+        << QStringList{"/nonexistent-moescope-model", "not a model directory"};
+    QTest::newRow("unsupported model_type")
+        << QStringList{} << "%bad_type" << QStringList{"config.json", "model_type", "llama"};
+    QTest::newRow("truncated safetensors")
+        << QStringList{} << "%truncated" << QStringList{"truncated/model.safetensors"};
+    QTest::newRow("unknown expert id") << QStringList{"--disable", "1:99"} << ""
+                                       << QStringList{"--disable 1:99", "expert 99 out of range"};
+    QTest::newRow("expert in the dense layer")
+        << QStringList{"--disable", "0:3"} << "" << QStringList{"--disable 0:3", "dense layer"};
+    QTest::newRow("shared experts of a missing layer")
+        << QStringList{"--disable-shared", "7"} << ""
+        << QStringList{"--disable-shared 7", "layer 7 out of range"};
+    QTest::newRow("malformed --disable") << QStringList{"--disable", "1-3"} << ""
+                                         << QStringList{"--disable \"1-3\"", "LAYER:EXPERT"};
+    QTest::newRow("too many active experts")
+        << QStringList{"--top-k-experts", "17"} << ""
+        << QStringList{"--top-k-experts 17", "16 routed experts"};
+    QTest::newRow("snapshot in a missing directory")
+        << QStringList{"--json", "/nonexistent-dir/x.json"} << ""
+        << QStringList{"/nonexistent-dir/x.json"};
+  }
+  void errors() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, model);
+    QFETCH(QStringList, says);
+    if (model.isEmpty()) model = q(model_dir);
+    if (model == "%bad_type") model = q(bad_type_);
+    if (model == "%truncated") model = q(truncated_);
+    const Run r = run_cli(QStringList{"generate", "--model", model, "--backend", "cpu", "--prompt",
+                                      "hi", "--max-tokens", "2"} +
+                          args);
+    QVERIFY2(r.status == QProcess::NormalExit, qPrintable(describe(r)));
+    QVERIFY2(r.code == 1, qPrintable(describe(r)));
+    const QStringList lines = r.err.split('\n', Qt::SkipEmptyParts);
+    const auto errors = std::count_if(lines.begin(), lines.end(), [](const QString& l) {
+      return l.startsWith("moescope-cli: error:");
+    });
+    QVERIFY2(errors == 1, qPrintable(describe(r)));
+    const QString error = lines.last();
+    QVERIFY2(error.startsWith("moescope-cli: error:"), qPrintable(describe(r)));
+    for (const QString& part : says)
+      QVERIFY2(error.contains(part),
+               qPrintable(QStringLiteral("'%1' not in '%2'").arg(part, error)));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

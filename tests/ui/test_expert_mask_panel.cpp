@@ -1,0 +1,120 @@
+// Clicks on the expert switches turn into the right Interventions.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTest>
+
+#include "config.h"
+#include "expert_mask_panel.h"
+
+using moescope::Interventions;
+
+class TestExpertMaskPanel : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void init() {
+    moescope::ModelConfig config;
+    config.num_hidden_layers = 3;
+    config.first_k_dense_replace = 1;  // layer 0 dense, layers 1 and 2 MoE
+    config.n_routed_experts = 16;
+    config.n_shared_experts = 2;
+    config.num_experts_per_tok = 4;
+    panel_ = std::make_unique<ExpertMaskPanel>();
+    panel_->setModelConfig(config);
+    panel_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(panel_.get()));
+  }
+  void cleanup() { panel_.reset(); }
+
+  void listsAllLayersThenMoeLayers() {
+    auto* combo = find<QComboBox>("layerCombo");
+    QCOMPARE(combo->count(), 3);
+    QCOMPARE(combo->itemData(0).toInt(), Interventions::all_layers);
+    QCOMPARE(combo->itemData(1).toInt(), 1);
+    QCOMPARE(combo->itemData(2).toInt(), 2);
+    QVERIFY(panel_->interventions().empty());
+  }
+
+  void clickInAllLayersDisablesEverywhere() {
+    QSignalSpy changed(panel_.get(), &ExpertMaskPanel::interventionsChanged);
+    click("expert5");
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(panel_->interventions().disabled_experts,
+             (std::set<std::pair<int, int>>{{Interventions::all_layers, 5}}));
+    QVERIFY(find<QPushButton>("expert5")->isChecked());
+    click("expert5");  // and back on
+    QVERIFY(panel_->interventions().empty());
+    QVERIFY(!find<QPushButton>("expert5")->isChecked());
+  }
+
+  void clickInOneLayerDisablesThatLayer() {
+    find<QComboBox>("layerCombo")->setCurrentIndex(2);  // layer 2
+    click("expert3");
+    click("expert15");
+    QCOMPARE(panel_->interventions().disabled_experts,
+             (std::set<std::pair<int, int>>{{2, 3}, {2, 15}}));
+    find<QComboBox>("layerCombo")->setCurrentIndex(1);  // layer 1 shows its own state
+    QVERIFY(!find<QPushButton>("expert3")->isChecked());
+  }
+
+  void expertOffEverywhereIsLockedInOneLayer() {
+    click("expert7");
+    find<QComboBox>("layerCombo")->setCurrentIndex(1);
+    auto* button = find<QPushButton>("expert7");
+    QVERIFY(button->isChecked());
+    QVERIFY(!button->isEnabled());
+  }
+
+  void sharedToggleAndTopK() {
+    find<QComboBox>("layerCombo")->setCurrentIndex(1);
+    auto* shared = find<QCheckBox>("sharedToggle");
+    QVERIFY(shared->isChecked());
+    QTest::mouseClick(shared, Qt::LeftButton, {}, QPoint(8, shared->height() / 2));
+    QCOMPARE(panel_->interventions().disabled_shared, std::set<int>{1});
+
+    auto* k = find<QSpinBox>("topKSpin");
+    QCOMPARE(k->value(), 0);
+    k->setValue(2);
+    QCOMPARE(panel_->interventions().top_k, std::optional<int>(2));
+    k->setValue(0);  // back to the model's default
+    QVERIFY(!panel_->interventions().top_k);
+  }
+
+  void resetClearsEverything() {
+    click("expert1");
+    find<QSpinBox>("topKSpin")->setValue(3);
+    QSignalSpy changed(panel_.get(), &ExpertMaskPanel::interventionsChanged);
+    click("resetButton");
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(panel_->interventions().empty());
+    QVERIFY(!find<QPushButton>("expert1")->isChecked());
+    QCOMPARE(find<QSpinBox>("topKSpin")->value(), 0);
+  }
+
+  void setInterventionsShowsThem() {
+    Interventions interventions;
+    interventions.disabled_experts = {{Interventions::all_layers, 9}};
+    interventions.top_k = 1;
+    panel_->setInterventions(interventions);
+    QVERIFY(find<QPushButton>("expert9")->isChecked());
+    QCOMPARE(find<QSpinBox>("topKSpin")->value(), 1);
+    QCOMPARE(panel_->interventions().disabled_experts, interventions.disabled_experts);
+  }
+
+ private:
+  template <typename W>
+  W* find(const char* name) const {
+    auto* widget = panel_->findChild<W*>(QString::fromLatin1(name));
+    if (!widget) qFatal("no widget %s", name);
+    return widget;
+  }
+  void click(const char* name) { QTest::mouseClick(find<QPushButton>(name), Qt::LeftButton); }
+
+  std::unique_ptr<ExpertMaskPanel> panel_;
+};
+
+QTEST_MAIN(TestExpertMaskPanel)
+#include "test_expert_mask_panel.moc"

@@ -1,0 +1,144 @@
+#include "expert_load_heatmap.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QVBoxLayout>
+
+#include "heatmap_plot.h"
+#include "plot_export.h"
+#include "routing_document.h"
+
+using moescope::TokenFilter;
+
+ExpertLoadHeatmap::ExpertLoadHeatmap(RoutingDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document) {
+  modeBox_ = new QComboBox(this);
+  modeBox_->addItems({tr("Token counts"), tr("Gate-weighted share"), tr("Load vs. balance")});
+  filterBox_ = new QComboBox(this);
+  filterBox_->addItems({tr("All tokens"), tr("Prompt"), tr("Generated")});
+  plot_ = new HeatmapPlot(this);
+  plot_->xAxis->setLabel(tr("routed expert"));
+  plot_->yAxis->setLabel(tr("MoE layer"));
+  plot_->setCellTooltip([this](int key, int value) { return cellTooltip(key, value); });
+
+  auto* controls = new QHBoxLayout;
+  controls->addWidget(new QLabel(tr("Show"), this));
+  controls->addWidget(modeBox_);
+  controls->addWidget(filterBox_);
+  controls->addStretch();
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(controls);
+  layout->addWidget(plot_, 1);
+
+  auto* exports = new ExportActions(
+      plot_, [this] { return table(); }, this);
+  plot_->addActions({exports->plotAction(), exports->tableAction()});
+  plot_->setContextMenuPolicy(Qt::ActionsContextMenu);
+
+  connect(modeBox_, &QComboBox::currentIndexChanged, this, &ExpertLoadHeatmap::redraw);
+  connect(filterBox_, &QComboBox::currentIndexChanged, this, &ExpertLoadHeatmap::rebuild);
+  connect(document_, &RoutingDocument::documentReset, this, &ExpertLoadHeatmap::rebuild);
+  connect(document_, &RoutingDocument::tokensAppended, this, &ExpertLoadHeatmap::addTokens);
+  rebuild();
+}
+
+void ExpertLoadHeatmap::setMode(Mode mode) {
+  modeBox_->setCurrentIndex(int(mode));
+}
+void ExpertLoadHeatmap::setFilter(TokenFilter filter) {
+  filterBox_->setCurrentIndex(int(filter));
+}
+QCustomPlot* ExpertLoadHeatmap::plot() const {
+  return plot_;
+}
+ExpertLoadHeatmap::Mode ExpertLoadHeatmap::mode() const {
+  return Mode(modeBox_->currentIndex());
+}
+TokenFilter ExpertLoadHeatmap::filter() const {
+  return TokenFilter(filterBox_->currentIndex());
+}
+
+void ExpertLoadHeatmap::rebuild() {
+  const int experts = document_->config().n_routed_experts;
+  layers_.clear();
+  load_.clear();
+  for (int layer : document_->moeLayers()) {
+    layers_ << layer;
+    moescope::LayerLoad load;
+    load.layer = layer;
+    load.counts.assign(experts, 0);
+    load.gate_weight.assign(experts, 0.0);
+    load_.push_back(std::move(load));
+  }
+  plot_->resizeCells(experts, int(layers_.size()));
+  auto rows = QSharedPointer<QCPAxisTickerText>::create();
+  for (int row = 0; row < layers_.size(); ++row) rows->addTick(row, QString::number(layers_[row]));
+  plot_->yAxis->setTicker(rows);
+  auto columns = QSharedPointer<QCPAxisTickerFixed>::create();
+  columns->setTickStep(experts <= 16 ? 1 : experts <= 64 ? 8 : 16);
+  plot_->xAxis->setTicker(columns);
+  plot_->xAxis->setRange(-0.5, experts - 0.5);
+  plot_->yAxis->setRange(-0.5, layers_.size() - 0.5);
+  addTokens(0, document_->tokenCount());
+}
+
+void ExpertLoadHeatmap::addTokens(int first, int count) {
+  const auto& tokens = document_->snapshot().tokens;
+  std::vector<moescope::TokenRouting> batch;
+  batch.reserve(count);
+  for (int i = first; i < first + count; ++i) batch.push_back(tokens[i].routing);
+  const int experts = document_->config().n_routed_experts;
+  for (const auto& add : moescope::expert_load(batch, experts, filter())) {
+    const int row = int(layers_.indexOf(add.layer));
+    if (row < 0) continue;  // a trace layer the config does not route: ignore it
+    moescope::LayerLoad& load = load_[row];
+    load.tokens += add.tokens;
+    load.mask_changed += add.mask_changed;
+    for (int e = 0; e < experts; ++e) {
+      load.counts[e] += add.counts[e];
+      load.gate_weight[e] += add.gate_weight[e];
+    }
+  }
+  redraw();
+}
+
+void ExpertLoadHeatmap::redraw() {
+  const int experts = document_->config().n_routed_experts;
+  const int k = document_->config().num_experts_per_tok;
+  values_ = QVector<QVector<double>>(layers_.size(), QVector<double>(experts, 0.0));
+  double maximum = 0;
+  for (int row = 0; row < layers_.size(); ++row) {
+    const moescope::LayerLoad& load = load_[row];
+    double gateTotal = 0;
+    for (double weight : load.gate_weight) gateTotal += weight;
+    const double balanced = double(load.tokens) * k / std::max(1, experts);
+    for (int e = 0; e < experts; ++e) {
+      double value = load.counts[e];
+      if (mode() == Mode::gateShare) value = gateTotal > 0 ? load.gate_weight[e] / gateTotal : 0;
+      if (mode() == Mode::balance) value = balanced > 0 ? load.counts[e] / balanced : 0;
+      values_[row][e] = value;
+      maximum = std::max(maximum, value);
+      plot_->colorMap()->data()->setCell(e, row, value);
+    }
+  }
+  static const char* const titles[] = {"tokens", "share of gate weight", "load / balanced load"};
+  plot_->colorScale()->axis()->setLabel(tr(titles[int(mode())]));
+  plot_->colorMap()->setDataRange(QCPRange(0, maximum > 0 ? maximum : 1));
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString ExpertLoadHeatmap::cellTooltip(int expert, int row) const {
+  if (row >= values_.size() || expert >= values_[row].size()) return {};
+  const moescope::LayerLoad& load = load_[row];
+  return tr("layer %1, expert %2: %3\n%4 of %5 tokens")
+      .arg(layers_[row])
+      .arg(expert)
+      .arg(values_[row][expert], 0, 'g', 4)
+      .arg(load.counts[expert])
+      .arg(load.tokens);
+}
+
+CsvTable ExpertLoadHeatmap::table() const {
+  return TableExport::layerExpertTable(layers_, values_);
+}

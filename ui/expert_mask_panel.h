@@ -1,0 +1,48 @@
+#pragma once
+// Switches routed experts off, per MoE layer or in all layers at once, drops
+// the shared experts, and overrides the number of active experts (k). The
+// result is a moescope::Interventions the next generation run uses.
+#include <QWidget>
+#include <vector>
+
+#include "config.h"
+#include "interventions.h"
+
+class QCheckBox;
+class QComboBox;
+class QGridLayout;
+class QLabel;
+class QPushButton;
+class QSpinBox;
+
+class ExpertMaskPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ExpertMaskPanel(QWidget* parent = nullptr);
+
+  // Rebuilds the layer list and the expert grid; clears the interventions.
+  void setModelConfig(const moescope::ModelConfig& config);
+  moescope::Interventions interventions() const { return interventions_; }
+  void setInterventions(const moescope::Interventions& interventions);
+
+ signals:
+  void interventionsChanged();
+
+ private:
+  int currentLayer() const;  // a layer index or Interventions::all_layers
+  void rebuildGrid();
+  void refresh();  // buttons, shared toggle and k from interventions_
+  void toggleExpert(int expert);
+  void toggleShared(bool on);
+  void reset();
+
+  moescope::ModelConfig config_;
+  moescope::Interventions interventions_;
+  QComboBox* layerCombo_;
+  QGridLayout* grid_;
+  std::vector<QPushButton*> expertButtons_;
+  QCheckBox* sharedToggle_;
+  QSpinBox* topKSpin_;
+  QLabel* summary_;
+};

@@ -1,0 +1,365 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QStyleFactory>
+#include <QTimer>
+
+#include "compare_view.h"
+#include "error.h"
+#include "expert_load_heatmap.h"
+#include "expert_mask_panel.h"
+#include "help_panel.h"
+#include "inference_controller.h"
+#include "plot_export.h"
+#include "prompt_panel.h"
+#include "routing_document.h"
+#include "token_expert_heatmap.h"
+#include "token_inspector.h"
+#include "token_text_view.h"
+
+namespace {
+constexpr int maxRecentModels = 8;
+const auto recentKey = QStringLiteral("recentModels");
+const auto geometryKey = QStringLiteral("window/geometry");
+const auto stateKey = QStringLiteral("window/state");
+}  // namespace
+
+void applyClassroomLook() {
+  QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+  QFont font = QApplication::font();
+  font.setPointSizeF(std::max(font.pointSizeF(), 12.0));
+  QApplication::setFont(font);
+}
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent),
+      document_(new RoutingDocument(this)),
+      controller_(new InferenceController(document_, this)),
+      promptPanel_(new PromptPanel),
+      maskPanel_(new ExpertMaskPanel),
+      compareView_(new CompareView),
+      backendLabel_(new QLabel(tr("No model"))),
+      modelLabel_(new QLabel),
+      speedLabel_(new QLabel),
+      loadProgress_(new QProgressBar),
+      cancelLoadButton_(new QPushButton(tr("Cancel"))) {
+  setWindowTitle(QStringLiteral("moescope"));
+  // Central area: the prompt above the text it produced, tokens clickable.
+  auto* central = new QSplitter(Qt::Vertical);
+  central->addWidget(promptPanel_);
+  central->addWidget(new TokenTextView(document_));
+  central->setStretchFactor(1, 1);
+  setCentralWidget(central);
+
+  createDocks();
+  createMenus();
+  createStatusBar();
+  connectController();
+  connect(promptPanel_, &PromptPanel::generateRequested, this, &MainWindow::generate);
+  connect(promptPanel_, &PromptPanel::compareRequested, this, &MainWindow::compareWithExpertsOff);
+  connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
+
+  QSettings settings;
+  restoreGeometry(settings.value(geometryKey).toByteArray());
+  // Default sizes only make sense once the window has its size: after show().
+  if (!restoreState(settings.value(stateKey).toByteArray()))
+    QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+  updateRecentMenu();
+  updateActions();
+}
+
+MainWindow::~MainWindow() = default;
+
+QDockWidget* MainWindow::addDock(QWidget* panel, const QString& title, const QString& objectName,
+                                 Qt::DockWidgetArea area) {
+  auto* dock = new QDockWidget(title, this);
+  dock->setObjectName(objectName);  // restoreState finds docks by name
+  dock->setWidget(panel);
+  addDockWidget(area, dock);
+  return dock;
+}
+
+void MainWindow::createDocks() {
+  setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);  // right column: full height
+  auto* inspector = addDock(new TokenInspector(document_), tr("Token inspector"),
+                            QStringLiteral("inspectorDock"), Qt::RightDockWidgetArea);
+  auto* masks = addDock(maskPanel_, tr("Expert switches"), QStringLiteral("masksDock"),
+                        Qt::RightDockWidgetArea);
+  helpDock_ = addDock(new HelpPanel, tr("What am I looking at?"), QStringLiteral("helpDock"),
+                      Qt::RightDockWidgetArea);
+  auto* load = addDock(new ExpertLoadHeatmap(document_), tr("Expert load"),
+                       QStringLiteral("loadHeatmapDock"), Qt::BottomDockWidgetArea);
+  auto* tokenExpert = addDock(new TokenExpertHeatmap(document_), tr("Token × expert"),
+                              QStringLiteral("tokenExpertDock"), Qt::BottomDockWidgetArea);
+  compareDock_ =
+      addDock(compareView_, tr("Compare"), QStringLiteral("compareDock"), Qt::BottomDockWidgetArea);
+  splitDockWidget(load, tokenExpert, Qt::Horizontal);
+  tabifyDockWidget(tokenExpert, compareDock_);
+  tokenExpert->raise();
+  splitDockWidget(inspector, masks, Qt::Vertical);
+  tabifyDockWidget(masks, helpDock_);
+  masks->raise();
+}
+
+void MainWindow::applyDefaultDockSizes() {
+  const auto dock = [this](const char* name) {
+    return findChild<QDockWidget*>(QLatin1String(name));
+  };
+  // The inspector needs height for one bar row per MoE layer; the heatmaps
+  // need height for one row per routed expert.
+  resizeDocks({dock("inspectorDock"), dock("masksDock")}, {560, 400}, Qt::Vertical);
+  resizeDocks({dock("inspectorDock")}, {500}, Qt::Horizontal);
+  resizeDocks({dock("loadHeatmapDock")}, {380}, Qt::Vertical);
+  resizeDocks({dock("loadHeatmapDock"), dock("tokenExpertDock")}, {420, 680}, Qt::Horizontal);
+}
+
+void MainWindow::createMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open &Model…"), QKeySequence::Open, this, &MainWindow::chooseModel);
+  recentMenu_ = file->addMenu(tr("Open &Recent"));
+  file->addAction(tr("Open S&napshot…"), this, &MainWindow::chooseSnapshot);
+  saveSnapshotAction_ =
+      file->addAction(tr("&Save Snapshot…"), QKeySequence::Save, this, &MainWindow::saveSnapshot);
+  file->addSeparator();
+  addExportMenu(file->addMenu(tr("&Export")));
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  // Window-wide shortcuts that work while typing in the prompt.
+  auto* generateAction = new QAction(tr("Generate"), this);
+  generateAction->setShortcuts(
+      {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+  connect(generateAction, &QAction::triggered, this, &MainWindow::generate);
+  auto* stopAction = new QAction(tr("Stop"), this);
+  stopAction->setShortcut(Qt::Key_Escape);
+  connect(stopAction, &QAction::triggered, controller_, &InferenceController::cancel);
+  addActions({generateAction, stopAction});
+
+  viewMenu_ = menuBar()->addMenu(tr("&View"));
+  for (QDockWidget* dock : findChildren<QDockWidget*>())
+    viewMenu_->addAction(dock->toggleViewAction());
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&What am I looking at?"), QKeySequence::HelpContents, this, [this] {
+    helpDock_->show();
+    helpDock_->raise();
+  });
+}
+
+void MainWindow::addExportMenu(QMenu* menu) {
+  // Each plot panel owns its ExportActions; the menu offers them by dock title.
+  for (QDockWidget* dock : findChildren<QDockWidget*>()) {
+    const auto exporters = dock->widget()->findChildren<ExportActions*>();
+    if (exporters.isEmpty()) continue;
+    QMenu* panelMenu = menu->addMenu(dock->windowTitle());
+    for (ExportActions* exporter : exporters) {
+      panelMenu->addAction(exporter->plotAction());
+      if (exporter->tableAction()) panelMenu->addAction(exporter->tableAction());
+    }
+  }
+  menu->setEnabled(!menu->isEmpty());
+}
+
+void MainWindow::createStatusBar() {
+  loadProgress_->setMaximumWidth(220);
+  loadProgress_->setFormat(tr("Loading %p%"));
+  loadProgress_->hide();
+  cancelLoadButton_->hide();
+  connect(cancelLoadButton_, &QPushButton::clicked, controller_, &InferenceController::cancel);
+  for (QLabel* label : {modelLabel_, speedLabel_, backendLabel_})
+    label->setContentsMargins(8, 0, 16, 0);
+  statusBar()->addWidget(modelLabel_);
+  statusBar()->addWidget(speedLabel_);
+  statusBar()->addPermanentWidget(loadProgress_);
+  statusBar()->addPermanentWidget(cancelLoadButton_);
+  statusBar()->addPermanentWidget(backendLabel_);
+}
+
+void MainWindow::connectController() {
+  connect(controller_, &InferenceController::busyChanged, this, [this](bool) {
+    const bool loading = controller_->isLoading();
+    loadProgress_->setVisible(loading);
+    cancelLoadButton_->setVisible(loading);
+    if (loading) loadProgress_->setValue(0);
+    updateActions();
+  });
+  connect(controller_, &InferenceController::loadProgress, this, [this](int done, int total) {
+    loadProgress_->setRange(0, total);
+    loadProgress_->setValue(done);
+  });
+  connect(controller_, &InferenceController::modelLoaded, this, &MainWindow::onModelLoaded);
+  connect(controller_, &InferenceController::loadFailed, this, &MainWindow::onLoadFailed);
+  connect(controller_, &InferenceController::runStarted, this, [this](const QString& tag) {
+    speedLabel_->setText(tag == QLatin1String("baseline") ? tr("Generating (all experts on)…")
+                                                          : tr("Generating…"));
+  });
+  connect(controller_, &InferenceController::runFinished, this, &MainWindow::onRunFinished);
+  connect(controller_, &InferenceController::runFailed, this, [this](const QString& message) {
+    baselineTokens_.clear();
+    speedLabel_->clear();
+    QMessageBox::warning(this, tr("Generation failed"), message);
+  });
+}
+
+void MainWindow::openModel(const QString& dir) {
+  if (controller_->loadModel(dir)) statusBar()->showMessage(tr("Loading %1…").arg(dir));
+}
+
+bool MainWindow::openSnapshot(const QString& path) {
+  if (controller_->isBusy() && !controller_->isLoading()) {
+    QMessageBox::information(this, tr("Generation running"),
+                             tr("Stop the current run (Esc) before opening a snapshot."));
+    return false;
+  }
+  try {
+    moescope::RoutingSnapshot snapshot = moescope::read_snapshot(path.toStdString());
+    const moescope::Interventions interventions = snapshot.interventions;
+    promptPanel_->setPrompt(QString::fromStdString(snapshot.prompt));
+    promptPanel_->setSamplingSettings(snapshot.sampling);
+    document_->reset(std::move(snapshot));
+    maskPanel_->setModelConfig(document_->config());
+    maskPanel_->setInterventions(interventions);
+    setWindowTitle(tr("moescope — %1").arg(QFileInfo(path).fileName()));
+    statusBar()->showMessage(tr("Opened snapshot %1").arg(path), 5000);
+    return true;
+  } catch (const std::exception& e) {
+    QMessageBox::warning(this, tr("Cannot open snapshot"), QString::fromUtf8(e.what()));
+    return false;
+  }
+}
+
+GenerationJob MainWindow::makeJob(const QString& tag, bool withInterventions) const {
+  GenerationJob job;
+  job.prompt = promptPanel_->prompt();
+  job.sampling = promptPanel_->samplingSettings();
+  if (withInterventions) job.interventions = maskPanel_->interventions();
+  job.tag = tag;
+  return job;
+}
+
+void MainWindow::generate() {
+  baselineTokens_.clear();
+  controller_->generate(makeJob(QStringLiteral("run"), true));
+}
+
+void MainWindow::compareWithExpertsOff() {
+  // Baseline first; onRunFinished starts the intervened run with the same seed.
+  baselineTokens_.clear();
+  controller_->generate(makeJob(QStringLiteral("baseline"), false));
+}
+
+void MainWindow::onRunFinished(const RunStats& stats) {
+  speedLabel_->setText(tr("%1 tokens, %2 tokens/s (%3)")
+                           .arg(stats.generatedTokens)
+                           .arg(stats.tokensPerSecond, 0, 'f', 1)
+                           .arg(stats.stopReason));
+  const bool cancelled = stats.stopReason == QLatin1String("cancelled");
+  if (stats.tag == QLatin1String("baseline") && !cancelled) {
+    baselineTokens_ = document_->snapshot().tokens;
+    controller_->generate(makeJob(QStringLiteral("intervened"), true));
+  } else if (stats.tag == QLatin1String("intervened") && !cancelled) {
+    compareView_->setRuns(baselineTokens_, document_->snapshot().tokens);
+    baselineTokens_.clear();
+    compareDock_->show();
+    compareDock_->raise();
+  }
+}
+
+void MainWindow::onModelLoaded(const ModelSummary& summary) {
+  statusBar()->clearMessage();
+  modelLabel_->setText(tr("%1 · %2 M parameters, %3 M active per token")
+                           .arg(summary.name)
+                           .arg(summary.totalParameters / 1e6, 0, 'f', 1)
+                           .arg(summary.activeParameters / 1e6, 0, 'f', 1));
+  backendLabel_->setText(summary.backendName);
+  backendLabel_->setToolTip(summary.backendReason);
+  setWindowTitle(tr("moescope — %1").arg(summary.name));
+  maskPanel_->setModelConfig(summary.config);
+  rememberRecent(summary.dir);
+  updateActions();
+}
+
+void MainWindow::onLoadFailed(const QString& message, bool cancelled) {
+  if (cancelled) {
+    statusBar()->showMessage(tr("Loading cancelled"), 5000);
+    return;
+  }
+  statusBar()->clearMessage();
+  const QString keeps = controller_->model()
+                            ? tr("\n\n%1 is still loaded.").arg(controller_->model()->name)
+                            : QString();
+  QMessageBox::warning(this, tr("Cannot load model"), message + keeps);
+}
+
+void MainWindow::chooseModel() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model directory"));
+  if (!dir.isEmpty()) openModel(dir);
+}
+
+void MainWindow::chooseSnapshot() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open routing snapshot"), QString(),
+                                                    tr("Routing snapshots (*.json)"));
+  if (!path.isEmpty()) openSnapshot(path);
+}
+
+void MainWindow::saveSnapshot() {
+  if (document_->isEmpty()) {
+    QMessageBox::information(this, tr("Nothing to save"), tr("Generate some text first."));
+    return;
+  }
+  QString path = QFileDialog::getSaveFileName(this, tr("Save routing snapshot"),
+                                              QStringLiteral("routing.json"),
+                                              tr("Routing snapshots (*.json)"));
+  if (path.isEmpty()) return;
+  if (!path.endsWith(QLatin1String(".json"))) path += QLatin1String(".json");
+  try {
+    moescope::write_snapshot(document_->snapshot(), path.toStdString());  // atomic rename
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    QMessageBox::warning(this, tr("Cannot save snapshot"), QString::fromUtf8(e.what()));
+  }
+}
+
+void MainWindow::rememberRecent(const QString& dir) {
+  QSettings settings;
+  QStringList recent = settings.value(recentKey).toStringList();
+  recent.removeAll(dir);
+  recent.prepend(dir);
+  settings.setValue(recentKey, recent.mid(0, maxRecentModels));
+  updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu() {
+  recentMenu_->clear();
+  const QStringList recent = QSettings().value(recentKey).toStringList();
+  for (const QString& dir : recent)
+    recentMenu_->addAction(dir, this, [this, dir] { openModel(dir); });
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::updateActions() {
+  const bool busy = controller_->isBusy();
+  promptPanel_->setState(controller_->model().has_value(), busy);
+  saveSnapshotAction_->setEnabled(!busy);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  controller_->cancel();  // the controller joins its thread when destroyed
+  QSettings settings;
+  settings.setValue(geometryKey, saveGeometry());
+  settings.setValue(stateKey, saveState());
+  event->accept();
+}

@@ -1,0 +1,87 @@
+#pragma once
+// Lays out the panels and wires them to the document and the controller.
+// It holds no routing logic of its own: panels read the RoutingDocument,
+// the InferenceController runs the engine off the GUI thread.
+#include <QMainWindow>
+#include <vector>
+
+#include "metatypes.h"
+#include "snapshot.h"
+
+class CompareView;
+class ExpertMaskPanel;
+class InferenceController;
+class PromptPanel;
+class QDockWidget;
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QPushButton;
+class RoutingDocument;
+
+// Fusion style on the system palette (light or dark) and a font big enough
+// to read when projected in a classroom. Call once after QApplication exists.
+void applyClassroomLook();
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Both report failures in a dialog; a failed load keeps the previous model.
+  void openModel(const QString& dir);
+  bool openSnapshot(const QString& path);
+
+  // For main() and the screenshot test.
+  RoutingDocument* document() const { return document_; }
+  InferenceController* controller() const { return controller_; }
+  PromptPanel* promptPanel() const { return promptPanel_; }
+
+ public slots:
+  void generate();
+  void compareWithExpertsOff();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  QDockWidget* addDock(QWidget* panel, const QString& title, const QString& objectName,
+                       Qt::DockWidgetArea area);
+  void createDocks();
+  void applyDefaultDockSizes();
+  void createMenus();
+  void addExportMenu(QMenu* menu);
+  void createStatusBar();
+  void connectController();
+  void updateRecentMenu();
+  void rememberRecent(const QString& dir);
+  void updateActions();
+  GenerationJob makeJob(const QString& tag, bool withInterventions) const;
+
+  void chooseModel();
+  void chooseSnapshot();
+  void saveSnapshot();
+  void onModelLoaded(const ModelSummary& summary);
+  void onLoadFailed(const QString& message, bool cancelled);
+  void onRunFinished(const RunStats& stats);
+
+  RoutingDocument* document_;
+  InferenceController* controller_;
+  PromptPanel* promptPanel_;
+  ExpertMaskPanel* maskPanel_;
+  CompareView* compareView_;
+  QDockWidget* compareDock_ = nullptr;
+  QDockWidget* helpDock_ = nullptr;
+  QMenu* viewMenu_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QAction* saveSnapshotAction_ = nullptr;
+  QLabel* backendLabel_;
+  QLabel* modelLabel_;
+  QLabel* speedLabel_;
+  QProgressBar* loadProgress_;
+  QPushButton* cancelLoadButton_;
+  // The all-experts-on run of a comparison, kept until its intervened twin ends.
+  std::vector<moescope::SnapshotToken> baselineTokens_;
+};

@@ -1,0 +1,95 @@
+#include "prompt_panel.h"
+
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+PromptPanel::PromptPanel(QWidget* parent)
+    : QWidget(parent),
+      promptEdit_(new QPlainTextEdit),
+      generateButton_(new QPushButton(tr("Generate"))),
+      compareButton_(new QPushButton(tr("Compare with experts off"))),
+      stopButton_(new QPushButton(tr("Stop"))),
+      temperatureSpin_(new QDoubleSpinBox),
+      topPSpin_(new QDoubleSpinBox),
+      seedSpin_(new QSpinBox),
+      maxTokensSpin_(new QSpinBox) {
+  promptEdit_->setObjectName(QStringLiteral("promptEdit"));
+  promptEdit_->setPlaceholderText(tr("Type a prompt, then press Ctrl+Enter"));
+  promptEdit_->setTabChangesFocus(true);
+  promptEdit_->setMinimumHeight(promptEdit_->fontMetrics().lineSpacing() * 3);
+  generateButton_->setObjectName(QStringLiteral("generateButton"));
+  generateButton_->setToolTip(tr("Generate (Ctrl+Enter)"));
+  generateButton_->setDefault(true);
+  compareButton_->setObjectName(QStringLiteral("compareButton"));
+  compareButton_->setToolTip(
+      tr("Runs the prompt twice with the same seed: all experts on, then with the expert "
+         "switches of the Expert switches panel, and shows both side by side"));
+  stopButton_->setObjectName(QStringLiteral("stopButton"));
+  stopButton_->setToolTip(tr("Stop (Esc)"));
+
+  temperatureSpin_->setRange(0.0, 2.0);
+  temperatureSpin_->setSingleStep(0.1);
+  temperatureSpin_->setToolTip(tr("0 always picks the most likely token"));
+  topPSpin_->setRange(0.05, 1.0);
+  topPSpin_->setSingleStep(0.05);
+  seedSpin_->setRange(0, 1'000'000);
+  maxTokensSpin_->setRange(1, 4096);
+  setSamplingSettings({.temperature = 0.7f, .top_p = 0.95f, .seed = 1, .max_tokens = 64});
+
+  auto* settings = new QFormLayout;
+  settings->addRow(tr("Temperature"), temperatureSpin_);
+  settings->addRow(tr("Top-p"), topPSpin_);
+  settings->addRow(tr("Seed"), seedSpin_);
+  settings->addRow(tr("Max tokens"), maxTokensSpin_);
+
+  auto* buttons = new QVBoxLayout;
+  buttons->addWidget(generateButton_);
+  buttons->addWidget(stopButton_);
+  buttons->addWidget(compareButton_);
+  buttons->addStretch();
+
+  auto* layout = new QHBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(promptEdit_, 1);
+  layout->addLayout(settings);
+  layout->addLayout(buttons);
+
+  connect(generateButton_, &QPushButton::clicked, this, &PromptPanel::generateRequested);
+  connect(compareButton_, &QPushButton::clicked, this, &PromptPanel::compareRequested);
+  connect(stopButton_, &QPushButton::clicked, this, &PromptPanel::stopRequested);
+  setState(false, false);
+}
+
+QString PromptPanel::prompt() const {
+  return promptEdit_->toPlainText();
+}
+
+void PromptPanel::setPrompt(const QString& text) {
+  promptEdit_->setPlainText(text);
+}
+
+moescope::SamplingSettings PromptPanel::samplingSettings() const {
+  return {.temperature = float(temperatureSpin_->value()),
+          .top_p = float(topPSpin_->value()),
+          .seed = std::uint64_t(seedSpin_->value()),
+          .max_tokens = maxTokensSpin_->value()};
+}
+
+void PromptPanel::setSamplingSettings(const moescope::SamplingSettings& settings) {
+  temperatureSpin_->setValue(settings.temperature);
+  topPSpin_->setValue(settings.top_p);
+  seedSpin_->setValue(int(settings.seed));
+  maxTokensSpin_->setValue(settings.max_tokens);
+}
+
+void PromptPanel::setState(bool ready, bool busy) {
+  generateButton_->setEnabled(ready && !busy);
+  compareButton_->setEnabled(ready && !busy);
+  stopButton_->setEnabled(busy);
+}

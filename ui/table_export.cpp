@@ -1,0 +1,75 @@
+#include "table_export.h"
+
+#include <QSaveFile>
+
+namespace TableExport {
+namespace {
+
+QString csvField(const QString& field) {
+  if (!field.contains(QLatin1Char(',')) && !field.contains(QLatin1Char('"')) &&
+      !field.contains(QLatin1Char('\n')) && !field.contains(QLatin1Char('\r')))
+    return field;
+  QString quoted = field;
+  quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
+  return QLatin1Char('"') + quoted + QLatin1Char('"');
+}
+
+QString csvLine(const QStringList& fields) {
+  QStringList escaped;
+  for (const QString& field : fields) escaped << csvField(field);
+  return escaped.join(QLatin1Char(',')) + QLatin1Char('\n');
+}
+
+QStringList expertHeader(const QStringList& leading, int experts) {
+  QStringList header = leading;
+  for (int e = 0; e < experts; ++e) header << QStringLiteral("expert_%1").arg(e);
+  return header;
+}
+
+void appendValues(QStringList& row, const QVector<double>& values) {
+  for (double value : values) row << QString::number(value, 'g', 8);
+}
+
+}  // namespace
+
+QString toCsv(const CsvTable& table) {
+  QString csv = csvLine(table.header);
+  for (const QStringList& row : table.rows) csv += csvLine(row);
+  return csv;
+}
+
+QString writeCsv(const CsvTable& table, const QString& path) {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly))
+    return QStringLiteral("Cannot write %1: %2").arg(path, file.errorString());
+  file.write(toCsv(table).toUtf8());
+  if (!file.commit()) return QStringLiteral("Cannot write %1: %2").arg(path, file.errorString());
+  return {};
+}
+
+CsvTable layerExpertTable(const QVector<int>& layers, const QVector<QVector<double>>& values) {
+  CsvTable table;
+  table.header = expertHeader({QStringLiteral("layer")}, values.isEmpty() ? 0 : values[0].size());
+  for (int i = 0; i < values.size(); ++i) {
+    QStringList row{QString::number(layers.value(i))};
+    appendValues(row, values[i]);
+    table.rows << row;
+  }
+  return table;
+}
+
+CsvTable tokenExpertTable(const std::vector<moescope::SnapshotToken>& tokens,
+                          const QVector<QVector<double>>& values) {
+  CsvTable table;
+  table.header = expertHeader({QStringLiteral("position"), QStringLiteral("token")},
+                              values.isEmpty() ? 0 : values[0].size());
+  for (int i = 0; i < values.size() && i < int(tokens.size()); ++i) {
+    QStringList row{QString::number(tokens[i].routing.position),
+                    QString::fromStdString(tokens[i].text)};
+    appendValues(row, values[i]);
+    table.rows << row;
+  }
+  return table;
+}
+
+}  // namespace TableExport

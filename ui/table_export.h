@@ -1,0 +1,30 @@
+#pragma once
+// CSV tables of what the heatmaps draw, written atomically.
+#include <QString>
+#include <QStringList>
+#include <QVector>
+#include <vector>
+
+#include "snapshot.h"
+
+struct CsvTable {
+  QStringList header;
+  QVector<QStringList> rows;
+};
+
+namespace TableExport {
+
+// RFC 4180: fields with a comma, quote or line break are quoted; "\n" line ends.
+QString toCsv(const CsvTable& table);
+
+// Writes through QSaveFile; returns an empty string or the error message.
+QString writeCsv(const CsvTable& table, const QString& path);
+
+// Header "layer,expert_0,...,expert_{n-1}"; one row per layer.
+CsvTable layerExpertTable(const QVector<int>& layers, const QVector<QVector<double>>& values);
+
+// Header "position,token,expert_0,..."; one row per token. values: [tokens][experts].
+CsvTable tokenExpertTable(const std::vector<moescope::SnapshotToken>& tokens,
+                          const QVector<QVector<double>>& values);
+
+}  // namespace TableExport

@@ -1,0 +1,51 @@
+#include "token_format.h"
+
+#include <QStringList>
+
+namespace TokenFormat {
+
+QString displayText(const std::string& piece) {
+  QString text = QString::fromStdString(piece);
+  text.replace(QLatin1Char('\r'), QString());
+  text.replace(QLatin1Char('\t'), QStringLiteral("\u2192"));
+  text.replace(QLatin1Char('\n'), QStringLiteral("\u21b5"));
+  if (!text.isEmpty() && text.trimmed().isEmpty()) text.fill(QChar(0x00b7));
+  return text;
+}
+
+bool endsLine(const std::string& piece) {
+  return piece.find('\n') != std::string::npos;
+}
+
+const moescope::LayerRouting* findLayer(const moescope::TokenRouting& routing, int layer) {
+  for (const auto& record : routing.layers)
+    if (record.layer == layer) return &record;
+  return nullptr;
+}
+
+QString weightText(float weight) {
+  return QString::number(weight, 'g', 2);
+}
+
+QString routingTooltip(const std::string& piece, const moescope::TokenRouting& routing) {
+  QStringList rows;
+  rows << QStringLiteral("<b>%1</b> &nbsp; id %2 · position %3 · %4")
+              .arg(displayText(piece).toHtmlEscaped())
+              .arg(routing.token_id)
+              .arg(routing.position)
+              .arg(routing.is_prompt ? QStringLiteral("prompt") : QStringLiteral("generated"));
+  for (const auto& layer : routing.layers) {
+    QStringList experts;
+    for (std::size_t j = 0; j < layer.expert_ids.size(); ++j)
+      experts << QStringLiteral("e%1 %2")
+                     .arg(layer.expert_ids[j])
+                     .arg(weightText(layer.gate_weights[j]));
+    rows << QStringLiteral("L%1: %2%3")
+                .arg(layer.layer)
+                .arg(experts.join(QStringLiteral(", ")))
+                .arg(layer.mask_changed ? QStringLiteral(" <i>(mask changed)</i>") : QString());
+  }
+  return QStringLiteral("<p style='white-space:pre'>%1</p>").arg(rows.join(QStringLiteral("<br>")));
+}
+
+}  // namespace TokenFormat

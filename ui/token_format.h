@@ -1,0 +1,28 @@
+#pragma once
+// Small helpers every token view shares: how a token piece is shown, how its
+// routing at one layer is found, and the routing tooltip.
+#include <QString>
+#include <string>
+#include <vector>
+
+#include "routing.h"
+
+namespace TokenFormat {
+
+// The piece as drawn: tabs and newlines as visible marks (the caller breaks
+// the line after a newline), an all-space piece as middle dots.
+QString displayText(const std::string& piece);
+
+bool endsLine(const std::string& piece);  // the piece contains a newline
+
+// The record of `layer` in the token's trace, or nullptr (dense layer, no trace).
+const moescope::LayerRouting* findLayer(const moescope::TokenRouting& routing, int layer);
+
+// A gate weight in two significant digits: 0.31, but also 0.027 for 64 experts.
+QString weightText(float weight);
+
+// Rich-text tooltip: the piece, id, position, prompt/generated and each MoE
+// layer's chosen experts with gate weights.
+QString routingTooltip(const std::string& piece, const moescope::TokenRouting& routing);
+
+}  // namespace TokenFormat

@@ -1,0 +1,186 @@
+#include "token_text_view.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHelpEvent>
+#include <QLabel>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "expert_palette.h"
+#include "routing_document.h"
+#include "token_format.h"
+
+// Lays tokens out like wrapped text and paints them. Layout is incremental:
+// appended tokens continue from the last box; only a width change or a reset
+// lays everything out again.
+class TokenCanvas : public QWidget {
+ public:
+  explicit TokenCanvas(RoutingDocument* document, QWidget* parent)
+      : QWidget(parent), document_(document) {
+    QFont large = font();
+    large.setPointSize(15);
+    setFont(large);
+    setMouseTracking(true);
+  }
+
+  QRect tokenRect(int index) const {
+    return index >= 0 && index < rects_.size() ? rects_[index] : QRect();
+  }
+
+  void relayout() {
+    rects_.clear();
+    cursor_ = QPoint(margin, margin);
+    layOut(0, document_->tokenCount());
+  }
+
+  void layOut(int first, int count) {
+    const QFontMetrics metrics(font());
+    const int lineHeight = metrics.height() + 2 * padY;
+    const int width = std::max(this->width(), 200);
+    for (int i = first; i < first + count; ++i) {
+      const auto& token = document_->snapshot().tokens[i];
+      const QString text = TokenFormat::displayText(token.text);
+      const int boxWidth = std::max(metrics.horizontalAdvance(text) + 2 * padX, 10);
+      if (cursor_.x() > margin && cursor_.x() + boxWidth > width - margin)
+        cursor_ = QPoint(margin, cursor_.y() + lineHeight + gap);
+      rects_ << QRect(cursor_, QSize(boxWidth, lineHeight));
+      cursor_.rx() += boxWidth + gap;
+      if (TokenFormat::endsLine(token.text))
+        cursor_ = QPoint(margin, cursor_.y() + lineHeight + gap);
+    }
+    setMinimumHeight(cursor_.y() + lineHeight + margin);
+    update();
+  }
+
+  int tokenAt(const QPoint& position) const {
+    for (int i = firstVisible(position.y()); i < rects_.size() && rects_[i].top() <= position.y();
+         ++i)
+      if (rects_[i].contains(position)) return i;
+    return -1;
+  }
+
+ protected:
+  void paintEvent(QPaintEvent* event) override {
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const auto& tokens = document_->snapshot().tokens;
+    const int layer = document_->focusLayer();
+    for (int i = firstVisible(event->rect().top());
+         i < rects_.size() && rects_[i].top() <= event->rect().bottom(); ++i) {
+      const auto* routing = TokenFormat::findLayer(tokens[i].routing, layer);
+      const QColor background = routing && !routing->expert_ids.empty()
+                                    ? ExpertPalette::expertColor(routing->expert_ids.front())
+                                    : palette().color(QPalette::AlternateBase);
+      const QRectF box = QRectF(rects_[i]).adjusted(0.5, 0.5, -0.5, -0.5);
+      painter.setPen(tokens[i].routing.is_prompt
+                         ? QPen(ExpertPalette::textColorOn(background), 1, Qt::DotLine)
+                         : Qt::NoPen);
+      painter.setBrush(background);
+      painter.drawRoundedRect(box, 4, 4);
+      QFont face = font();
+      face.setItalic(tokens[i].routing.is_prompt);
+      painter.setFont(face);
+      painter.setPen(ExpertPalette::textColorOn(background));
+      painter.drawText(rects_[i], Qt::AlignCenter, TokenFormat::displayText(tokens[i].text));
+      if (i == document_->selectedToken()) {
+        painter.setBrush(Qt::NoBrush);
+        painter.setPen(QPen(palette().color(QPalette::WindowText), 5));
+        painter.drawRoundedRect(box.adjusted(-1, -1, 1, 1), 5, 5);
+        painter.setPen(QPen(palette().color(QPalette::Highlight), 3));
+        painter.drawRoundedRect(box.adjusted(-1, -1, 1, 1), 5, 5);
+      }
+    }
+  }
+
+  void resizeEvent(QResizeEvent* event) override {
+    if (event->size().width() != event->oldSize().width()) relayout();
+  }
+
+  void mousePressEvent(QMouseEvent* event) override {
+    const int index = tokenAt(event->position().toPoint());
+    if (event->button() == Qt::LeftButton && index >= 0) document_->setSelectedToken(index);
+  }
+
+  bool event(QEvent* event) override {
+    if (event->type() != QEvent::ToolTip) return QWidget::event(event);
+    auto* help = static_cast<QHelpEvent*>(event);
+    const int index = tokenAt(help->pos());
+    if (index < 0) {
+      QToolTip::hideText();
+      return true;
+    }
+    const auto& token = document_->snapshot().tokens[index];
+    QToolTip::showText(help->globalPos(), TokenFormat::routingTooltip(token.text, token.routing),
+                       this, rects_[index]);
+    return true;
+  }
+
+ private:
+  static constexpr int margin = 8, gap = 3, padX = 3, padY = 3;
+
+  // Boxes are laid out top to bottom, so the first one reaching y is found by bisection.
+  int firstVisible(int y) const {
+    return int(std::lower_bound(rects_.begin(), rects_.end(), y,
+                                [](const QRect& r, int top) { return r.bottom() < top; }) -
+               rects_.begin());
+  }
+
+  RoutingDocument* document_;
+  QVector<QRect> rects_;  // [tokens] laid-out boxes
+  QPoint cursor_{margin, margin};
+};
+
+TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document) {
+  layerBox_ = new QComboBox(this);
+  canvas_ = new TokenCanvas(document, this);
+  scrollArea_ = new QScrollArea(this);
+  scrollArea_->setWidget(canvas_);
+  scrollArea_->setWidgetResizable(true);
+  scrollArea_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+
+  auto* controls = new QHBoxLayout;
+  controls->addWidget(new QLabel(tr("Colour by top expert at"), this));
+  controls->addWidget(layerBox_);
+  controls->addStretch();
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(controls);
+  layout->addWidget(scrollArea_, 1);
+
+  connect(layerBox_, &QComboBox::activated, this,
+          [this](int index) { document_->setFocusLayer(layerBox_->itemData(index).toInt()); });
+  connect(document_, &RoutingDocument::documentReset, this, [this] {
+    fillLayerBox();
+    canvas_->relayout();
+  });
+  connect(document_, &RoutingDocument::tokensAppended, this, [this](int first, int count) {
+    QScrollBar* bar = scrollArea_->verticalScrollBar();
+    const bool following = bar->value() == bar->maximum();  // keep the newest token in view
+    canvas_->layOut(first, count);
+    if (following) scrollArea_->ensureVisible(0, canvas_->tokenRect(first + count - 1).bottom());
+  });
+  connect(document_, &RoutingDocument::focusLayerChanged, this, [this](int layer) {
+    layerBox_->setCurrentIndex(layerBox_->findData(layer));
+    canvas_->update();
+  });
+  connect(document_, &RoutingDocument::selectedTokenChanged, canvas_,
+          qOverload<>(&QWidget::update));
+  fillLayerBox();
+}
+
+void TokenTextView::fillLayerBox() {
+  layerBox_->clear();
+  for (int layer : document_->moeLayers()) layerBox_->addItem(tr("layer %1").arg(layer), layer);
+  layerBox_->setCurrentIndex(layerBox_->findData(document_->focusLayer()));
+}
+
+QRect TokenTextView::tokenRect(int index) const {
+  const QRect rect = canvas_->tokenRect(index);
+  return rect.isNull() ? rect : QRect(canvas_->mapTo(this, rect.topLeft()), rect.size());
+}
