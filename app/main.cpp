@@ -4,17 +4,8 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 
+#include "default_model.h"
 #include "main_window.h"
-
-namespace {
-
-QString defaultModelDir() {
-  const QString trained = QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/deepseekmoe-tiny");
-  if (QFileInfo(trained).isDir()) return trained;
-  return QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32");
-}
-
-}  // namespace
 
 int main(int argc, char* argv[]) {
   QApplication app(argc, argv);
@@ -35,7 +26,7 @@ int main(int argc, char* argv[]) {
   MainWindow window;
   window.show();
   const QStringList args = parser.positionalArguments();
-  const QString path = args.isEmpty() ? defaultModelDir() : args.first();
+  const QString path = args.isEmpty() ? QString::fromStdString(moescope::default_model_dir().string()) : args.first();
   if (QFileInfo(path).isFile())
     window.openSnapshot(path);  // no model needed to redraw a snapshot
   else

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "default_model.h"
+
 namespace moescope::cli {
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
@@ -11,13 +13,6 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->default_str(default_model_dir().string());
   command.add_option("--backend", options.backend, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-}
-
-std::filesystem::path default_model_dir() {
-  const std::filesystem::path bundled =
-      std::filesystem::path(MOESCOPE_RESOURCES_DIR) / "models" / "deepseekmoe-tiny";
-  if (std::filesystem::exists(bundled / "config.json")) return bundled;
-  return std::filesystem::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-lead-f32";
 }
 
 std::unique_ptr<Model> load_model(const ModelOptions& options) {
@@ -31,24 +26,28 @@ BackendSelection load_backend(const Model& model, const ModelOptions& options) {
   return selection;
 }
 
-std::string format_bytes(std::int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = double(bytes);
-  int unit = 0;
-  while (value >= 1024.0 && unit < 4) value /= 1024.0, ++unit;
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
-  return text;
-}
+namespace {
 
-std::string format_count(std::int64_t count) {
-  const char* units[] = {"", " K", " M", " B"};
-  double value = double(count);
-  int unit = 0;
-  while (value >= 1000.0 && unit < 3) value /= 1000.0, ++unit;
+// "1.50 GiB": divides by `base` until the value fits the unit.
+template <std::size_t N>
+std::string with_unit(double value, double base, const char* const (&units)[N]) {
+  std::size_t unit = 0;
+  while (value >= base && unit + 1 < N) value /= base, ++unit;
   char text[32];
   std::snprintf(text, sizeof text, unit == 0 ? "%.0f%s" : "%.2f%s", value, units[unit]);
   return text;
+}
+
+}  // namespace
+
+std::string format_bytes(std::int64_t bytes) {
+  static const char* const units[] = {" B", " KiB", " MiB", " GiB", " TiB"};
+  return with_unit(double(bytes), 1024.0, units);
+}
+
+std::string format_count(std::int64_t count) {
+  static const char* const units[] = {"", " K", " M", " B"};
+  return with_unit(double(count), 1000.0, units);
 }
 
 }  // namespace moescope::cli

@@ -22,9 +22,6 @@ struct ModelOptions {
 
 void add_model_options(CLI::App& command, ModelOptions& options);
 
-// The bundled model once one exists, else the small model the tests use.
-std::filesystem::path default_model_dir();
-
 std::unique_ptr<Model> load_model(const ModelOptions& options);
 BackendSelection load_backend(const Model& model, const ModelOptions& options);
 

@@ -35,6 +35,7 @@ void run_generate(const GenerateOptions& options) {
   if (!options.disable.empty()) parse_disabled_experts(options.disable, request.interventions);
   if (!options.disable_shared.empty())
     parse_disabled_shared(options.disable_shared, request.interventions);
+  request.interventions.validate(model->config());  // before any output
 
   std::cout << options.prompt << std::flush;
   Generator generator(*selection.backend, *tokenizer, model->config());

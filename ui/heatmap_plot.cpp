@@ -15,6 +15,9 @@ HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   auto* margins = new QCPMarginGroup(this);  // keeps the scale as tall as the map
   axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
   colorScale_->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+  // The scale offers its current margins to the group, so the shared margin
+  // could only grow (a stale gap after long token labels); reset it each replot.
+  connect(this, &QCustomPlot::beforeReplot, this, [this] { colorScale_->setMargins(QMargins()); });
   xAxis->grid()->setVisible(false);
   yAxis->grid()->setVisible(false);
   setProjectionFonts(this);

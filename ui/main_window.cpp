@@ -62,6 +62,7 @@ MainWindow::MainWindow(QWidget* parent)
   central->addWidget(promptPanel_);
   central->addWidget(new TokenTextView(document_));
   central->setStretchFactor(1, 1);
+  central->setSizes({130, 400});  // a few prompt lines; the rest for the tokens
   setCentralWidget(central);
 
   createDocks();
@@ -122,7 +123,7 @@ void MainWindow::applyDefaultDockSizes() {
   // need height for one row per routed expert.
   resizeDocks({dock("inspectorDock"), dock("masksDock")}, {560, 400}, Qt::Vertical);
   resizeDocks({dock("inspectorDock")}, {500}, Qt::Horizontal);
-  resizeDocks({dock("loadHeatmapDock")}, {380}, Qt::Vertical);
+  resizeDocks({dock("loadHeatmapDock")}, {430}, Qt::Vertical);
   resizeDocks({dock("loadHeatmapDock"), dock("tokenExpertDock")}, {420, 680}, Qt::Horizontal);
 }
 

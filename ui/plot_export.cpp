@@ -25,6 +25,9 @@ QString writeViaTemporary(const QString& path, const std::function<bool(const QS
   temporary.close();
   if (!write(temporary.fileName()) || QFileInfo(temporary.fileName()).size() == 0)
     return QStringLiteral("Cannot write %1: rendering the plot failed").arg(path);
+  // Temporary files are private (0600); the export should read like any saved file.
+  QFile::setPermissions(temporary.fileName(), QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                                  QFileDevice::ReadGroup | QFileDevice::ReadOther);
   // std::rename replaces an existing file atomically; QFile::rename refuses to.
   if (std::rename(QFile::encodeName(temporary.fileName()).constData(),
                   QFile::encodeName(target.absoluteFilePath()).constData()) != 0)

@@ -1,12 +1,11 @@
 // The worker on its thread, driven by the controller, streaming into a
 // RoutingDocument: tokens, cancel, failed loads, interventions, GUI latency.
-#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTest>
-#include <QTimer>
 #include <algorithm>
 
 #include "inference_controller.h"
+#include "lateness_probe.h"
 #include "routing_document.h"
 
 namespace {
@@ -161,39 +160,26 @@ class TestInferenceWorker : public QObject {
   // A 5 ms GUI-thread timer records its worst lateness while a 200-token run
   // streams into the document through the drain timer.
   void guiThreadStaysResponsive() {
-    QElapsedTimer clock;
-    qint64 last = -1;
-    qint64 worst = 0;
-    QTimer probe;
-    probe.setTimerType(Qt::PreciseTimer);
-    probe.setInterval(5);
-    connect(&probe, &QTimer::timeout, [&] {
-      const qint64 now = clock.elapsed();
-      if (last >= 0) worst = std::max(worst, now - last - 5);
-      last = now;
-    });
+    LatenessProbe probe;
     int batches = 0;
     connect(document_.get(), &RoutingDocument::tokensAppended, [&] { ++batches; });
-    clock.start();
-    probe.start();
     // The random-weight fixture may sample EOS early: the first seed whose
     // run reaches the full 200 tokens is the measured one.
     RunStats stats;
     GenerationJob job = makeJob(200);
     for (job.sampling.seed = 1; job.sampling.seed <= 20 && stats.generatedTokens < 200;
          ++job.sampling.seed) {
-      last = -1;
-      worst = 0;
       batches = 0;
-      clock.restart();
+      probe.start();
       stats = runToEnd(*controller_, job);
+      probe.stop();
     }
-    probe.stop();
     QCOMPARE(stats.generatedTokens, 200);
-    qDebug().nospace() << "worst GUI-thread lateness " << worst << " ms over " << clock.elapsed()
-                       << " ms, " << batches << " document batches, " << stats.tokensPerSecond
-                       << " tokens/s";
-    QVERIFY2(worst < 50, qPrintable(QStringLiteral("worst lateness %1 ms").arg(worst)));
+    qDebug().nospace() << "worst GUI-thread lateness " << probe.worstMs() << " ms over "
+                       << probe.elapsedMs() << " ms, " << batches << " document batches, "
+                       << stats.tokensPerSecond << " tokens/s";
+    QVERIFY2(probe.worstMs() < 50,
+             qPrintable(QStringLiteral("worst lateness %1 ms").arg(probe.worstMs())));
   }
 
  private:

@@ -36,6 +36,7 @@ def measure(model_dir, heldout_dir, seq=128, max_tokens=None):
     E, k = cfg["n_routed_experts"], cfg["num_experts_per_tok"]
     moe_layers = [i for i, b in enumerate(model.layers) if b.is_moe]
     counts = {d: np.zeros((len(moe_layers), E)) for d in DOMAINS}
+    halves = {d: np.zeros((2, len(moe_layers), E)) for d in DOMAINS}  # noise baseline
     ntok = {}
     for d in DOMAINS:
         ids = []
@@ -44,6 +45,7 @@ def measure(model_dir, heldout_dir, seq=128, max_tokens=None):
         if max_tokens:
             ids = ids[:max_tokens]
         ntok[d] = len(ids)
+        half = (len(ids) // 2) // (seq * 8) * (seq * 8)
         for s in range(0, len(ids), seq * 8):
             chunk = ids[s:s + seq * 8]
             rows = [chunk[i:i + seq] for i in range(0, len(chunk), seq)]
@@ -56,7 +58,10 @@ def measure(model_dir, heldout_dir, seq=128, max_tokens=None):
                 stats = []
                 model(b, stats)
                 for li, st in enumerate(stats):
-                    counts[d][li] += np.bincount(st["ids"].reshape(-1).numpy(), minlength=E)
+                    c = np.bincount(st["ids"].reshape(-1).numpy(), minlength=E)
+                    counts[d][li] += c
+                    halves[d][0 if s < half else 1][li] += c
+    measure.halves = halves
     return cfg, moe_layers, counts, ntok
 
 
@@ -79,6 +84,10 @@ def analyse(cfg, moe_layers, counts, ntok):
                        "tv_others_pooled": tv(share[d], pooled),
                        "nearest_domain": near, "tv_nearest": tv(share[d], share[near]),
                        "top3": [[int(e), float(share[d][e])] for e in top]}
+            hv = getattr(measure, "halves", None)
+            if hv is not None:
+                h0, h1 = hv[d][0][li], hv[d][1][li]
+                rows[d]["tv_halves"] = tv(h0 / max(h0.sum(), 1), h1 / max(h1.sum(), 1))
         pair = [tv(share[a], share[b]) for i, a in enumerate(DOMAINS) for b in DOMAINS[i + 1:]]
         allp = sum(counts[d][li] for d in DOMAINS); allp = allp / allp.sum()
         res["layers"].append({"layer": L, "domains": rows,
@@ -87,6 +96,7 @@ def analyse(cfg, moe_layers, counts, ntok):
                               "mean_tv_others_pooled": float(np.mean([rows[d]["tv_others_pooled"] for d in DOMAINS])),
                               "mean_pairwise_tv": float(np.mean(pair)),
                               "min_pairwise_tv": float(np.min(pair)),
+                              "mean_tv_halves": float(np.mean([rows[d].get("tv_halves", float("nan")) for d in DOMAINS])),
                               "pooled_tv_uniform": tv(allp, u)})
     return res
 
@@ -103,14 +113,15 @@ def render(res, name=""):
                    f"mean KL(domain || uniform) {lay['mean_kl_uniform']:.3f} nats, "
                    f"mean TV(domain, other domains pooled) {lay['mean_tv_others_pooled']:.3f}, "
                    f"pairwise TV between domains mean {lay['mean_pairwise_tv']:.3f} / min {lay['min_pairwise_tv']:.3f}, "
-                   f"TV(all domains pooled, uniform) {lay['pooled_tv_uniform']:.3f}")
+                   f"TV(all domains pooled, uniform) {lay['pooled_tv_uniform']:.3f}, "
+                   f"noise baseline: mean TV(first half, second half of the same domain) {lay['mean_tv_halves']:.3f}")
         out.append("")
-        out.append("| domain | TV unif | KL unif | TV others | nearest (TV) | top-3 experts (share %) |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| domain | TV unif | KL unif | TV others | nearest (TV) | TV halves | top-3 experts (share %) |")
+        out.append("|---|---|---|---|---|---|---|")
         for d, r in lay["domains"].items():
             t3 = ", ".join(f"{e} ({100 * s:.1f})" for e, s in r["top3"])
             out.append(f"| {d} | {r['tv_uniform']:.3f} | {r['kl_uniform']:.3f} | {r['tv_others_pooled']:.3f} | "
-                       f"{r['nearest_domain']} ({r['tv_nearest']:.3f}) | {t3} |")
+                       f"{r['nearest_domain']} ({r['tv_nearest']:.3f}) | {r.get('tv_halves', float('nan')):.3f} | {t3} |")
         out.append("")
         out.append("```")
         out.append("expert  " + " ".join(f"{d:>6s}" for d in res["layers"][0]["domains"]))

@@ -108,9 +108,12 @@ def main():
           f"time while C++ builds ran on the same two cores.** Wall time {ds['wall_seconds'] / 60:.0f} min "
           f"(deepseekmoe-tiny) / {gs['wall_seconds'] / 60:.0f} min (gshard-tiny) including evaluation; "
           f"compute throughput {ds['tokens_per_second']:.0f} / {gs['tokens_per_second']:.0f} tokens/s. "
-          f"What this means: a few million tokens is orders of magnitude less than any useful language model "
-          f"sees; the models produce locally plausible text for each domain (spelling, indentation, digits) "
-          f"but not meaning, and arithmetic is not learnt. Use them to look at routing, not at answers.\n")
+          f"The machine was heavily shared (load average 9-14 on 2 cores), so each model got roughly a fifth "
+          f"of a core. What this means: {ds['tokens_seen'] / 1e6:.2f} M tokens is thousands of times less than "
+          f"any useful language model sees. The models have learnt token statistics per domain (which script, "
+          f"which language, the `a + b = c` line format) but not grammar or meaning; greedy output loops after a "
+          f"few tokens and the sums are wrong. Use them to look at routing, not at answers; a GPU (or hours of "
+          f"CPU) with the same scripts and a larger `--preset` would give a far better model.\n")
         w("## Held-out loss (cross-entropy per token, nats; f16 exported weights)\n")
         w("Held-out documents: tools/corpus/heldout/<domain>.txt, never trained on.\n")
         w("| domain | deepseekmoe-tiny | gshard-tiny |\n|---|---|---|")
@@ -131,14 +134,16 @@ def main():
           "through the model and counts, per MoE layer, which routed experts were chosen. "
           "TV = total variation distance (0 = identical, 1 = disjoint); KL in nats. \"TV others\" compares a "
           "domain with the pooled load of all other domains; \"nearest\" is the closest single other domain. "
-          "For reference: the load of a domain that routed like the rest would have TV others close to 0 "
-          "(sampling noise with ~10k tokens x k is about 0.02-0.05).\n")
+          "\"TV halves\" is the noise baseline: the distance between the first and the second half of the "
+          "same domain's held-out text (different documents); a domain's distance to the other domains "
+          "far above it is routing structure, not sampling noise.\n")
         w("### Headline\n")
-        w("| model | layer | mean TV(domain, uniform) | mean KL(domain‖uniform) | mean TV(domain, others) | mean / min pairwise TV |\n|---|---|---|---|---|---|")
+        w("| model | layer | mean TV(domain, uniform) | mean KL(domain‖uniform) | mean TV(domain, others) | mean / min pairwise TV | noise: mean TV(half, half) | TV(all pooled, uniform) |\n|---|---|---|---|---|---|---|---|")
         for m in MODELS:
             for lay in D[m]["layers"]:
                 w(f"| {m} | {lay['layer']} | {lay['mean_tv_uniform']:.3f} | {lay['mean_kl_uniform']:.3f} | "
-                  f"{lay['mean_tv_others_pooled']:.3f} | {lay['mean_pairwise_tv']:.3f} / {lay['min_pairwise_tv']:.3f} |")
+                  f"{lay['mean_tv_others_pooled']:.3f} | {lay['mean_pairwise_tv']:.3f} / {lay['min_pairwise_tv']:.3f} | "
+                  f"{lay['mean_tv_halves']:.3f} | {lay['pooled_tv_uniform']:.3f} |")
         w("\nTV values of models with 64 and with 16 experts are not directly comparable (a finer partition "
           "can separate more); compare each model's domains with each other.\n")
         for m in MODELS:
@@ -160,8 +165,13 @@ def main():
         w("See tools/train/README.md. Golden logits/routing for the C++ test: "
           "tests/fixtures/golden/<name>.plain.json (tools/train/make_golden.py).\n")
         w("## Limitations\n")
-        w("- Trained for minutes on two shared CPU cores: high loss, no world knowledge, no reliable "
-          "arithmetic; greedy output loops.\n- Routing statistics come from ~10k held-out tokens per domain.\n"
+        w("- Trained for ~40 minutes on two shared CPU cores: high loss, no world knowledge, no arithmetic; "
+          "greedy output loops.\n- Routing statistics come from ~10-26k held-out tokens per domain.\n"
+          "- The cosine schedule's length was re-planned from measured speed at steps 50, 150 and 250 "
+          "(identically for both models), so the LR curve has two small kinks.\n"
+          "- The `c` domain is every header under /usr/include at build time, which depends on the -dev "
+          "packages installed on the machine (a Qt -dev package installed later already changes it); the "
+          "other domains are reproducible byte for byte.\n"
           "- Held-out Python and C documents are 80-line chunks; another chunk of the same source file may be "
           "in the training set.\n")
         open(os.path.join(ROOT, "resources", "models", me, "README.md"), "w").write("\n".join(L) + "\n")

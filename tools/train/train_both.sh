@@ -4,7 +4,8 @@
 # usage: tools/train/train_both.sh [preset=full] [budget_seconds=2400] [extra train.py args...]
 set -e
 cd "$(dirname "$0")/../.."
-PRESET=${1:-full}; BUDGET=${2:-2400}; shift 2 2>/dev/null || true
+PRESET=${1:-full}; BUDGET=${2:-2400}
+[ $# -ge 2 ] && shift 2 || shift $#
 PY=${PYTHON:-/usr/bin/python3}
 OUT=tools/train/out
 mkdir -p $OUT
