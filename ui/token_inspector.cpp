@@ -12,8 +12,8 @@
 #include "token_format.h"
 
 namespace {
-constexpr int rowHeight = 130;    // pixels per layer row, room for the vertical labels
-constexpr double barShare = 0.5;  // bars use the lower half of a row, labels the upper
+constexpr int rowHeight = 170;    // pixels per layer row, room for the vertical labels
+constexpr double barShare = 0.4;  // bars use the lower 40% of a row, labels the rest
 }  // namespace
 
 TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
@@ -149,22 +149,23 @@ void TokenInspector::fillRow(Row& row, int index) {
     label->setPadding(QMargins(2, 0, 2, 0));
   }
 
-  auto* note = new QCPItemText(plot_);
-  note->setClipAxisRect(row.rect);
-  note->position->setType(QCPItemPosition::ptAxisRectRatio);
-  note->position->setAxisRect(row.rect);
-  note->position->setCoords(0.99, 0.05);
-  note->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
-  note->setColor(text);
-  QStringList parts;
-  if (document_->config().n_shared_experts > 0)
-    parts << (routing->shared_active ? tr("shared on") : tr("shared off"));
+  // The shared experts' state goes beside the layer name, clear of the bar labels.
+  const bool hasShared = document_->config().n_shared_experts > 0;
+  y->setLabel(
+      hasShared
+          ? tr("L%1 · shared %2").arg(row.layer).arg(routing->shared_active ? tr("on") : tr("off"))
+          : tr("L%1").arg(row.layer));
   if (routing->mask_changed) {
-    parts << tr("⚠ mask changed this choice");
+    auto* note = new QCPItemText(plot_);
+    note->setClipAxisRect(row.rect);
+    note->position->setType(QCPItemPosition::ptAxisRectRatio);
+    note->position->setAxisRect(row.rect);
+    note->position->setCoords(0.99, 0.05);
+    note->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
+    note->setText(tr("⚠ mask changed this choice"));
     note->setBrush(QColor(255, 170, 0));
     note->setColor(Qt::black);
   }
-  note->setText(parts.join(QStringLiteral(" · ")));
 }
 
 QVector<int> TokenInspector::shownLayers() const {

@@ -10,6 +10,12 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <QFile>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTimer>
+
+#include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "lateness_probe.h"
@@ -74,6 +80,39 @@ class TestMainWindowScreenshot : public QObject {
     qDebug() << "screenshot" << output << shot.size();
   }
 
+  // A click in the expert grid reaches the engine: the expert vanishes from the next run.
+  void gridClickRemovesExpertFromNextRun() {
+    MainWindow window;
+    window.show();
+    QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
+    window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    window.promptPanel()->setPrompt(QStringLiteral("Grid"));
+    QSignalSpy finished(window.controller(), &InferenceController::runFinished);
+
+    const auto chosen = [&](int expert) {
+      int n = 0;
+      for (const auto& token : window.document()->snapshot().tokens)
+        for (const auto& layer : token.routing.layers)
+          n += std::count(layer.expert_ids.begin(), layer.expert_ids.end(), expert);
+      return n;
+    };
+    window.generate();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    int busiest = 0;
+    for (int e = 1; e < window.document()->config().n_routed_experts; ++e)
+      if (chosen(e) > chosen(busiest)) busiest = e;
+    QVERIFY(chosen(busiest) > 0);
+
+    auto* button = window.findChild<QPushButton*>(QStringLiteral("expert%1").arg(busiest));
+    QVERIFY(button);
+    QTest::mouseClick(button, Qt::LeftButton);  // "All layers" is the grid's default
+    window.generate();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
+    QVERIFY(window.document()->tokenCount() > 0);
+    QCOMPARE(chosen(busiest), 0);
+  }
+
   // Baseline then intervened, same seed; both reach the Compare dock.
   void compareWithExpertsOff() {
     MainWindow window;
@@ -100,6 +139,8 @@ class TestMainWindowScreenshot : public QObject {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("run.json"));
     int tokens = 0;
+    QVector<QVector<double>> recordedLoad;
+    std::vector<moescope::SnapshotToken> recorded;
     {
       MainWindow recorder;
       QSignalSpy loaded(recorder.controller(), &InferenceController::modelLoaded);
@@ -110,6 +151,8 @@ class TestMainWindowScreenshot : public QObject {
       recorder.generate();
       QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
       tokens = recorder.document()->tokenCount();
+      recorded = recorder.document()->snapshot().tokens;
+      recordedLoad = recorder.findChild<ExpertLoadHeatmap*>()->cellValues();
       moescope::write_snapshot(recorder.document()->snapshot(), path.toStdString());
     }
     MainWindow viewer;
@@ -118,6 +161,42 @@ class TestMainWindowScreenshot : public QObject {
     QVERIFY(!viewer.controller()->model());
     QCOMPARE(viewer.document()->tokenCount(), tokens);
     QCOMPARE(viewer.promptPanel()->prompt(), QStringLiteral("Saved for later"));
+    // Every view draws from the document: same routing, same heatmap cells.
+    const auto& opened = viewer.document()->snapshot().tokens;
+    for (int i = 0; i < tokens; ++i) {
+      QCOMPARE(opened[i].text, recorded[i].text);
+      QCOMPARE(opened[i].routing.layers.size(), recorded[i].routing.layers.size());
+      for (std::size_t l = 0; l < opened[i].routing.layers.size(); ++l) {
+        QCOMPARE(opened[i].routing.layers[l].expert_ids, recorded[i].routing.layers[l].expert_ids);
+        QCOMPARE(opened[i].routing.layers[l].gate_weights, recorded[i].routing.layers[l].gate_weights);
+        QCOMPARE(opened[i].routing.layers[l].scores, recorded[i].routing.layers[l].scores);
+      }
+    }
+    QCOMPARE(viewer.findChild<ExpertLoadHeatmap*>()->cellValues(), recordedLoad);
+  }
+
+  // A broken snapshot is refused with the reader's message; the window keeps what it showed.
+  void malformedSnapshotIsRejected() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("broken.json"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"format": "moescope-routing-snapshot", "version": 1})");
+    file.close();
+    MainWindow window;
+    window.show();
+    QString shown;
+    QTimer closer;  // answers the warning dialog, remembering its text
+    connect(&closer, &QTimer::timeout, [&] {
+      if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+        shown = box->text();
+        box->accept();
+      }
+    });
+    closer.start(20);
+    QVERIFY(!window.openSnapshot(path));
+    QVERIFY2(shown.contains(QStringLiteral("broken.json")), qPrintable(shown));
+    QVERIFY(window.document()->isEmpty());
   }
 };
 
