@@ -1,9 +1,7 @@
 #include "expert_load_heatmap.h"
 
 #include <QComboBox>
-#include <QHBoxLayout>
 #include <QLabel>
-#include <QVBoxLayout>
 
 #include "heatmap_plot.h"
 #include "plot_export.h"
@@ -22,19 +20,8 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(RoutingDocument* document, QWidget* parent)
   plot_->yAxis->setLabel(tr("MoE layer"));
   plot_->setCellTooltip([this](int key, int value) { return cellTooltip(key, value); });
 
-  auto* controls = new QHBoxLayout;
-  controls->addWidget(new QLabel(tr("Show"), this));
-  controls->addWidget(modeBox_);
-  controls->addWidget(filterBox_);
-  controls->addStretch();
-  auto* layout = new QVBoxLayout(this);
-  layout->addLayout(controls);
-  layout->addWidget(plot_, 1);
-
-  auto* exports = new ExportActions(
-      plot_, [this] { return table(); }, this);
-  plot_->addActions({exports->plotAction(), exports->tableAction()});
-  plot_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  plot_->installIn(this, {new QLabel(tr("Show"), this), modeBox_, filterBox_},
+                   [this] { return table(); });
 
   connect(modeBox_, &QComboBox::currentIndexChanged, this, &ExpertLoadHeatmap::redraw);
   connect(filterBox_, &QComboBox::currentIndexChanged, this, &ExpertLoadHeatmap::rebuild);

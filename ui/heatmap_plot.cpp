@@ -1,8 +1,11 @@
 #include "heatmap_plot.h"
 
+#include <QHBoxLayout>
 #include <QToolTip>
+#include <QVBoxLayout>
 
 #include "expert_palette.h"
+#include "plot_export.h"
 
 HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   colorMap_ = new QCPColorMap(xAxis, yAxis);
@@ -79,4 +82,18 @@ void setProjectionFonts(QCustomPlot* plot) {
       scale->axis()->setTickLabelFont(ticks);
       scale->axis()->setLabelFont(labels);
     }
+}
+
+void HeatmapPlot::installIn(QWidget* panel, const QList<QWidget*>& controls,
+                            std::function<CsvTable()> table) {
+  auto* row = new QHBoxLayout;
+  for (QWidget* control : controls) row->addWidget(control);
+  row->addStretch();
+  auto* layout = new QVBoxLayout(panel);
+  layout->addLayout(row);
+  layout->addWidget(this, 1);
+
+  auto* exports = new ExportActions(this, std::move(table), panel);
+  addActions({exports->plotAction(), exports->tableAction()});
+  setContextMenuPolicy(Qt::ActionsContextMenu);
 }

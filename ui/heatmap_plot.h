@@ -5,11 +5,17 @@
 
 #include <functional>
 
+struct CsvTable;
+
 class HeatmapPlot : public QCustomPlot {
   Q_OBJECT
 
  public:
   explicit HeatmapPlot(QWidget* parent = nullptr);
+
+  // Lays out `panel`: a row of controls above this plot, and a right-click
+  // menu exporting the plot and `table`.
+  void installIn(QWidget* panel, const QList<QWidget*>& controls, std::function<CsvTable()> table);
 
   QCPColorMap* colorMap() const { return colorMap_; }
   QCPColorScale* colorScale() const { return colorScale_; }

@@ -1,9 +1,7 @@
 #include "token_expert_heatmap.h"
 
 #include <QComboBox>
-#include <QHBoxLayout>
 #include <QLabel>
-#include <QVBoxLayout>
 
 #include "heatmap_plot.h"
 #include "plot_export.h"
@@ -26,18 +24,7 @@ TokenExpertHeatmap::TokenExpertHeatmap(RoutingDocument* document, QWidget* paren
   selection_ = new QCPItemRect(plot_);
   selection_->setBrush(Qt::NoBrush);
 
-  auto* controls = new QHBoxLayout;
-  controls->addWidget(title_);
-  controls->addWidget(valueBox_);
-  controls->addStretch();
-  auto* layout = new QVBoxLayout(this);
-  layout->addLayout(controls);
-  layout->addWidget(plot_, 1);
-
-  auto* exports = new ExportActions(
-      plot_, [this] { return table(); }, this);
-  plot_->addActions({exports->plotAction(), exports->tableAction()});
-  plot_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  plot_->installIn(this, {title_, valueBox_}, [this] { return table(); });
 
   connect(plot_, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
     int token = 0, expert = 0;
