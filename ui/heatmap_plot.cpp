@@ -93,7 +93,5 @@ void HeatmapPlot::installIn(QWidget* panel, const QList<QWidget*>& controls,
   layout->addLayout(row);
   layout->addWidget(this, 1);
 
-  auto* exports = new ExportActions(this, std::move(table), panel);
-  addActions({exports->plotAction(), exports->tableAction()});
-  setContextMenuPolicy(Qt::ActionsContextMenu);
+  new ExportActions(this, std::move(table), panel);
 }

@@ -80,7 +80,10 @@ ExportActions::ExportActions(QCustomPlot* plot, std::function<CsvTable()> table,
   if (table_) {
     tableAction_ = new QAction(tr("Export table…"), this);
     connect(tableAction_, &QAction::triggered, this, &ExportActions::exportTable);
+    plot_->addAction(tableAction_);
   }
+  plot_->insertAction(tableAction_, plotAction_);  // the plot's right-click menu
+  plot_->setContextMenuPolicy(Qt::ActionsContextMenu);
 }
 
 void ExportActions::exportPlot() {

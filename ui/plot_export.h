@@ -23,7 +23,8 @@ class ExportActions : public QObject {
   Q_OBJECT
 
  public:
-  // `table` may be empty: then there is no table action.
+  // Adds "Export plot…" (and "Export table…" unless `table` is empty) to the
+  // plot's right-click menu.
   ExportActions(QCustomPlot* plot, std::function<CsvTable()> table, QWidget* parent);
 
   QAction* plotAction() const { return plotAction_; }

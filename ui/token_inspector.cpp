@@ -8,7 +8,9 @@
 
 #include "expert_palette.h"
 #include "heatmap_plot.h"
+#include "plot_export.h"
 #include "routing_document.h"
+#include "table_export.h"
 #include "token_format.h"
 
 namespace {
@@ -32,6 +34,9 @@ TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
   layout->addWidget(scroll, 1);
+
+  new ExportActions(
+      plot_, [this] { return table(); }, this);
 
   connect(document_, &RoutingDocument::documentReset, this, &TokenInspector::rebuildRows);
   connect(document_, &RoutingDocument::selectedTokenChanged, this, &TokenInspector::showToken);
@@ -166,6 +171,18 @@ void TokenInspector::fillRow(Row& row, int index) {
     note->setBrush(QColor(255, 170, 0));
     note->setColor(Qt::black);
   }
+}
+
+CsvTable TokenInspector::table() const {
+  // The shown token's selection scores, one row per MoE layer.
+  QVector<int> layers;
+  QVector<QVector<double>> scores;
+  if (shownToken_ >= 0)
+    for (const auto& layer : document_->snapshot().tokens[shownToken_].routing.layers) {
+      layers << layer.layer;
+      scores << QVector<double>(layer.scores.begin(), layer.scores.end());
+    }
+  return TableExport::layerExpertTable(layers, scores);
 }
 
 QVector<int> TokenInspector::shownLayers() const {

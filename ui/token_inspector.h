@@ -10,6 +10,7 @@ class QCPAxisRect;
 class QCPBars;
 class QCustomPlot;
 class QLabel;
+struct CsvTable;
 class RoutingDocument;
 
 class TokenInspector : public QWidget {
@@ -21,6 +22,7 @@ class TokenInspector : public QWidget {
   int shownToken() const { return shownToken_; }  // -1 when none
   QVector<int> shownLayers() const;               // the layers whose rows hold data
   QCustomPlot* plot() const { return plot_; }
+  CsvTable table() const;  // the shown token's scores, layers x experts, for export
 
  protected:
   void changeEvent(QEvent* event) override;

@@ -5,6 +5,7 @@
 #include "routing_document.h"
 #include "synthetic_run.h"
 #include "token_expert_heatmap.h"
+#include "table_export.h"
 #include "token_inspector.h"
 #include "token_text_view.h"
 
@@ -57,6 +58,12 @@ class TestTokenViews : public QObject {
     document_.setSelectedToken(2);
     QCOMPARE(inspector.shownToken(), 2);
     QCOMPARE(inspector.shownLayers(), (QVector<int>{1, 2, 3}));
+    // Its exported table holds that token's scores, one row per layer.
+    const CsvTable table = inspector.table();
+    QCOMPARE(table.rows.size(), 3);
+    const auto& routing = document_.snapshot().tokens[2].routing.layers[1];
+    QCOMPARE(table.rows[1].first(), QString::number(routing.layer));
+    QCOMPARE(table.rows[1].size(), 1 + int(routing.scores.size()));
   }
 
   void tokenHeatmapFollowsFocusLayer() {
