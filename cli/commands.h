@@ -9,5 +9,6 @@ namespace moescope::cli {
 void add_info_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_experiment_command(CLI::App& app);
 
 }  // namespace moescope::cli

@@ -1,5 +1,5 @@
 // moescope-cli: the engine from a terminal — model facts, generation with a
-// routing summary and snapshots, benchmarks.
+// routing summary and snapshots, benchmarks, the papers' experiments.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   moescope::cli::add_info_command(app);
   moescope::cli::add_generate_command(app);
   moescope::cli::add_bench_command(app);
+  moescope::cli::add_experiment_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

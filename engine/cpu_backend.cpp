@@ -132,12 +132,7 @@ void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRou
   cpu::softmax(scores_.data(), c.n_routed_experts);
 
   // Disabled experts keep their probability but cannot be selected.
-  std::vector<bool> allowed;
-  for (int e = 0; e < c.n_routed_experts; ++e)
-    if (interventions.expert_disabled(layer, e)) {
-      allowed.resize(c.n_routed_experts, true);
-      allowed[e] = false;
-    }
+  const std::vector<bool> allowed = interventions.selectable(layer, scores_);
   const int k = interventions.top_k.value_or(c.num_experts_per_tok);
   const std::vector<int> ids = cpu::top_k(scores_, k, allowed);
 

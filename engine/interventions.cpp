@@ -1,6 +1,8 @@
 #include "interventions.h"
 
+#include <algorithm>
 #include <charconv>
+#include <numeric>
 #include <string_view>
 #include <vector>
 
@@ -93,15 +95,38 @@ void Interventions::validate(const ModelConfig& config) const {
   if (top_k && (k < 1 || k > n))
     throw EngineError("--top-k-experts " + std::to_string(k) + ": k must be between 1 and the " +
                       std::to_string(n) + " routed experts");
+  if (disable_top_scoring < 0)
+    throw EngineError("disable_top_scoring " + std::to_string(disable_top_scoring) +
+                      ": must not be negative");
   for (int layer = 0; layer < config.num_hidden_layers; ++layer) {
     if (!config.is_moe_layer(layer)) continue;
-    int enabled = 0;
+    int enabled = -disable_top_scoring;
     for (int expert = 0; expert < n; ++expert) enabled += !expert_disabled(layer, expert);
     if (enabled < k)
       throw EngineError("--disable: layer " + std::to_string(layer) + " keeps only " +
-                        std::to_string(enabled) + " of " + std::to_string(n) +
+                        std::to_string(std::max(enabled, 0)) + " of " + std::to_string(n) +
                         " routed experts, fewer than k = " + std::to_string(k));
   }
+}
+
+std::vector<bool> Interventions::selectable(int layer, std::span<const float> scores) const {
+  const int n = static_cast<int>(scores.size());
+  std::vector<bool> allowed;
+  for (int e = 0; e < n; ++e)
+    if (expert_disabled(layer, e)) {
+      allowed.resize(n, true);
+      allowed[e] = false;
+    }
+  if (disable_top_scoring > 0) {
+    allowed.resize(n, true);
+    std::vector<int> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    // Ties broken by the lower id, the same rule as the gate's top-k.
+    std::partial_sort(order.begin(), order.begin() + disable_top_scoring, order.end(),
+                      [&](int a, int b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
+    for (int j = 0; j < disable_top_scoring; ++j) allowed[order[j]] = false;
+  }
+  return allowed;
 }
 
 void parse_disabled_experts(const std::string& text, Interventions& out) {

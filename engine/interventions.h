@@ -3,8 +3,10 @@
 // active experts overridden. They change routing, never the model's weights.
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace moescope {
 
@@ -16,6 +18,9 @@ struct Interventions {
   std::set<std::pair<int, int>> disabled_experts;  // (layer or all_layers, routed expert id)
   std::set<int> disabled_shared;                   // layers (or all_layers) without shared experts
   std::optional<int> top_k;                        // overrides num_experts_per_tok
+  // The m highest-scoring routed experts of every token are out of reach, as in
+  // the DeepSeekMoE paper's redundancy test (Fig. 4). Used by the experiments.
+  int disable_top_scoring = 0;
 
   bool expert_disabled(int layer, int expert) const {
     return disabled_experts.count({layer, expert}) || disabled_experts.count({all_layers, expert});
@@ -23,11 +28,17 @@ struct Interventions {
   bool shared_disabled(int layer) const {
     return disabled_shared.count(layer) || disabled_shared.count(all_layers);
   }
-  bool empty() const { return disabled_experts.empty() && disabled_shared.empty() && !top_k; }
+  bool empty() const {
+    return disabled_experts.empty() && disabled_shared.empty() && !top_k && !disable_top_scoring;
+  }
+
+  // Which routed experts the gate may pick for one token of `layer`, given its
+  // selection scores. Empty when every expert may be picked.
+  std::vector<bool> selectable(int layer, std::span<const float> scores) const;
 
   // Throws EngineError naming the bad value: a layer that is not an MoE layer,
   // an expert id out of range, k outside [1, n_routed_experts], or so many
-  // experts disabled in a layer that fewer than k remain.
+  // experts disabled in a layer (counting disable_top_scoring) that fewer than k remain.
   void validate(const ModelConfig& config) const;
 };
 

@@ -1,0 +1,117 @@
+// moescope-cli experiment NAME: the MoE papers' routing analyses over labelled
+// texts, on the bundled model pair or on the models given.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "atomic_file.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "default_model.h"
+#include "experiments.h"
+#include "tokenizer.h"
+
+namespace moescope::cli {
+namespace {
+
+struct ExperimentOptions {
+  std::string name;
+  std::vector<std::string> model_dirs;  // empty = the bundled pair
+  std::string backend = "auto";
+  std::vector<std::string> texts;       // empty = the bundled held-out texts
+  ExperimentSettings settings;
+  std::string json_path;
+  std::string csv_path;
+  bool quiet = false;
+};
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  BackendSelection backend;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+std::vector<std::filesystem::path> model_paths(const ExperimentOptions& o) {
+  std::vector<std::filesystem::path> paths(o.model_dirs.begin(), o.model_dirs.end());
+  if (paths.empty())
+    for (const char* name : {"deepseekmoe-tiny", "gshard-tiny"})
+      paths.push_back(default_model_dir().parent_path() / name);
+  return paths;
+}
+
+void print_catalogue() {
+  for (const ExperimentInfo& e : experiment_catalogue())
+    std::printf("%-15s %s (%s)\n%15s %s\n", e.name.c_str(), e.title.c_str(), e.source.c_str(), "",
+                e.summary.c_str());
+}
+
+void run(const ExperimentOptions& o) {
+  if (o.name == "list") return print_catalogue();
+  std::vector<LoadedModel> loaded;
+  std::vector<ModelUnderTest> models;
+  for (const auto& path : model_paths(o)) {
+    LoadedModel m;
+    m.model = Model::load(path);
+    m.backend = load_backend(*m.model, {path.string(), o.backend});
+    m.tokenizer = load_tokenizer(path);
+    loaded.push_back(std::move(m));
+  }
+  for (const LoadedModel& m : loaded)
+    models.push_back({m.model->name(), *m.backend.backend, *m.tokenizer, m.model->config()});
+
+  const std::vector<std::filesystem::path> files =
+      o.texts.empty() ? text_files_in(default_text_set_dir())
+                      : std::vector<std::filesystem::path>(o.texts.begin(), o.texts.end());
+  int last_percent = -1;
+  const auto progress = [&](long done, long total) {
+    const int percent = total ? static_cast<int>(100 * done / total) : 100;
+    if (o.quiet || percent == last_percent) return;
+    last_percent = percent;
+    std::fprintf(stderr, "\r%s: %3d%% (%ld of %ld tokens)", o.name.c_str(), percent, done, total);
+    if (done == total) std::fprintf(stderr, "\n");
+  };
+  const ExperimentResult result = run_experiment(o.name, models, load_text_set(files), o.settings, progress);
+
+  std::printf("%s\n", result.title.c_str());
+  for (const std::string& line : result.findings) std::printf("  %s\n", line.c_str());
+  if (!o.json_path.empty()) write_file_atomically(o.json_path, to_json(result).dump(1) + "\n");
+  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, to_csv(result.table));
+}
+
+}  // namespace
+
+void add_experiment_command(CLI::App& app) {
+  auto options = std::make_shared<ExperimentOptions>();
+  CLI::App* command = app.add_subcommand(
+      "experiment", "Reproduce an MoE paper's routing analysis (\"list\" shows them all)");
+  std::vector<std::string> names = {"list"};
+  for (const ExperimentInfo& e : experiment_catalogue()) names.push_back(e.name);
+  command->add_option("name", options->name, "Experiment")->required()->check(CLI::IsMember(names));
+  command->add_option("--model", options->model_dirs,
+                      "Model directory, repeatable (default: deepseekmoe-tiny and gshard-tiny)");
+  command->add_option("--backend", options->backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  command->add_option("--texts", options->texts,
+                      "Text files, one label each; documents split by a line holding U+001E "
+                      "(default: the bundled held-out texts)")
+      ->check(CLI::ExistingFile);
+  command->add_option("--tokens-per-text", options->settings.eval.tokens_per_label,
+                      "Tokens read from each text")
+      ->capture_default_str();
+  command->add_option("--window", options->settings.eval.window, "Tokens of context per window")
+      ->capture_default_str();
+  command->add_option("--layer", options->settings.layer,
+                      "Only this MoE layer (default: every MoE layer; vocabulary: the last)");
+  command->add_option("--experts", options->settings.top_experts,
+                      "Co-activation: the most used experts shown")
+      ->capture_default_str();
+  command->add_option("--tokens", options->settings.top_tokens,
+                      "Vocabulary: the most frequent tokens shown")
+      ->capture_default_str();
+  command->add_option("--json", options->json_path, "Write the whole result as JSON");
+  command->add_option("--csv", options->csv_path, "Write the result table as CSV");
+  command->add_flag("--quiet", options->quiet, "No progress on stderr");
+  command->callback([options] { run(*options); });
+}
+
+}  // namespace moescope::cli

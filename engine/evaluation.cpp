@@ -1,0 +1,83 @@
+#include "evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace moescope {
+
+namespace {
+
+// -log softmax(logits)[target], in double for a stable sum over many tokens.
+double negative_log_likelihood(std::span<const float> logits, int target) {
+  const float max_logit = *std::max_element(logits.begin(), logits.end());
+  double sum = 0.0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
+  return std::log(sum) + max_logit - logits[target];
+}
+
+int window_count(const TokenStream& stream, int window) {
+  return stream.ids.size() > 1 ? static_cast<int>((stream.ids.size() - 1) / window) : 0;
+}
+
+}  // namespace
+
+std::vector<TokenStream> tokenize_text_set(const Tokenizer& tokenizer,
+                                           const std::vector<LabelledText>& texts,
+                                           const EvalSettings& settings) {
+  std::vector<TokenStream> streams;
+  for (const LabelledText& text : texts) {
+    TokenStream stream{text.label, {}};
+    for (const std::string& document : text.documents) {
+      if (static_cast<int>(stream.ids.size()) > settings.tokens_per_label) break;
+      const std::vector<int> ids = tokenizer.encode(document);
+      stream.ids.insert(stream.ids.end(), ids.begin(), ids.end());
+      if (tokenizer.eos_id()) stream.ids.push_back(*tokenizer.eos_id());
+    }
+    // One token more than read, so the last read token still has a target.
+    if (static_cast<int>(stream.ids.size()) > settings.tokens_per_label + 1)
+      stream.ids.resize(settings.tokens_per_label + 1);
+    streams.push_back(std::move(stream));
+  }
+  return streams;
+}
+
+long evaluation_cost(const std::vector<TokenStream>& streams, const EvalSettings& settings) {
+  long tokens = 0;
+  for (const TokenStream& s : streams) tokens += static_cast<long>(window_count(s, settings.window)) * settings.window;
+  return tokens;
+}
+
+double Evaluation::mean_loss() const {
+  if (labels.empty()) return 0.0;
+  double sum = 0.0;
+  for (const LabelEvaluation& l : labels) sum += l.loss();
+  return sum / labels.size();
+}
+
+Evaluation evaluate(Backend& backend, const std::vector<TokenStream>& streams,
+                    const Interventions& interventions, const EvalSettings& settings,
+                    WorkMeter& meter) {
+  Evaluation out;
+  for (const TokenStream& stream : streams) {
+    LabelEvaluation label;
+    label.label = stream.label;
+    const int windows = window_count(stream, settings.window);
+    for (int w = 0; w < windows; ++w) {
+      backend.reset();
+      const int* window = stream.ids.data() + static_cast<std::size_t>(w) * settings.window;
+      for (int pos = 0; pos < settings.window; ++pos) {
+        TokenRouting routing{pos, window[pos], false, {}};
+        const std::span<const float> logits = backend.forward(
+            window[pos], pos, interventions, settings.capture_routing ? &routing : nullptr);
+        label.loss_sum += negative_log_likelihood(logits, window[pos + 1]);
+        ++label.predicted;
+        if (settings.capture_routing) label.routing.push_back(std::move(routing));
+        meter.advance();
+      }
+    }
+    out.labels.push_back(std::move(label));
+  }
+  return out;
+}
+
+}  // namespace moescope

@@ -1,0 +1,177 @@
+#include "experiments.h"
+
+#include <cstdio>
+#include <map>
+
+#include "experiment_plans.h"
+
+namespace moescope {
+
+namespace ex = experiments;
+
+namespace {
+
+struct Entry {
+  ExperimentInfo info;
+  std::function<ex::LossSweep()> sweep;  // set for loss sweeps
+  ex::RoutingAnalysis analysis;          // set for routing analyses
+};
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> list = {
+      {{"redundancy", "Disable the top routed experts", "DeepSeekMoE, Fig. 4",
+        "Held-out loss when each token's highest-scoring routed experts (0 to 4/16 of them) are "
+        "switched off and top-k is re-picked from the rest: the less redundant the experts, the "
+        "faster the loss rises."},
+       ex::redundancy_sweep, {}},
+      {{"shared", "Shared experts matter", "DeepSeekMoE, section 4.5",
+        "Held-out loss with the shared experts switched off, and switched off with one more "
+        "routed expert activated in their place."},
+       ex::shared_experts_sweep, {}},
+      {{"topk", "How many routed experts are needed", "DeepSeekMoE, Fig. 5",
+        "Held-out loss as the number of activated routed experts varies."},
+       ex::top_k_sweep, {}},
+      {{"specialisation", "Domain specialisation", "DeepSeek-V3, Fig. 9; OLMoE",
+        "Each domain's share of tokens per routed expert, relative to perfect balance (1 = the "
+        "expert's fair share), per layer."},
+       {}, ex::domain_specialisation},
+      {{"coactivation", "Co-activation", "OLMoE",
+        "P(expert j chosen | expert i chosen) among the most used experts of a layer."},
+       {}, ex::coactivation},
+      {{"locality", "Routing locality", "Mixtral, Table 5",
+        "How often consecutive tokens share their first-choice expert, or a first-or-second "
+        "choice, per layer, against chance."},
+       {}, ex::locality},
+      {{"vocabulary", "Vocabulary specialisation", "OLMoE",
+        "For each expert the tokens routed to it most often; for each frequent token how "
+        "concentrated its routing is."},
+       {}, ex::vocabulary},
+  };
+  return list;
+}
+
+const Entry& find_entry(const std::string& name) {
+  for (const Entry& e : entries())
+    if (e.info.name == name) return e;
+  std::string known;
+  for (const Entry& e : entries()) known += (known.empty() ? "" : ", ") + e.info.name;
+  throw EngineError("unknown experiment \"" + name + "\" (known: " + known + ")");
+}
+
+std::vector<int> moe_layers(const ModelConfig& config) {
+  std::vector<int> layers;
+  for (int l = 0; l < config.num_hidden_layers; ++l)
+    if (config.is_moe_layer(l)) layers.push_back(l);
+  return layers;
+}
+
+void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSettings& settings) {
+  if (models.empty()) throw EngineError("an experiment needs at least one model");
+  for (const ModelUnderTest& m : models) {
+    if (m.config.n_routed_experts == 0)
+      throw EngineError(m.name + ": a dense model has no experts to analyse");
+    if (settings.layer >= 0 && !m.config.is_moe_layer(settings.layer))
+      throw EngineError("--layer " + std::to_string(settings.layer) + ": not an MoE layer of " +
+                        m.name);
+  }
+  if (settings.eval.window < 1 || settings.eval.tokens_per_label < settings.eval.window)
+    throw EngineError("--tokens-per-text must be at least the window of " +
+                      std::to_string(settings.eval.window) + " tokens");
+}
+
+ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUnderTest>& models,
+                           const std::vector<LabelledText>& texts, const ExperimentSettings& settings,
+                           const WorkMeter::Callback& progress, const std::atomic<bool>* cancel) {
+  std::vector<std::vector<TokenStream>> streams;
+  std::vector<std::vector<ex::Condition>> conditions;
+  long total = 0;
+  for (const ModelUnderTest& m : models) {
+    streams.push_back(tokenize_text_set(m.tokenizer, texts, settings.eval));
+    conditions.push_back(sweep.conditions(m.config));
+    for (const ex::Condition& c : conditions.back()) c.interventions.validate(m.config);
+    total += evaluation_cost(streams.back(), settings.eval) * static_cast<long>(conditions.back().size());
+  }
+  WorkMeter meter(total, progress, cancel);
+
+  ExperimentResult result;
+  result.curves = sweep.figure;
+  result.table.columns = {"model", "condition", "x", "mean_loss"};
+  for (const LabelledText& t : texts) result.table.columns.push_back("loss_" + t.label);
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    Curve curve{models[i].name, {}, {}, false};
+    std::vector<std::pair<ex::Condition, double>> points;
+    for (const ex::Condition& c : conditions[i]) {
+      const Evaluation e = evaluate(models[i].backend, streams[i], c.interventions, settings.eval, meter);
+      std::vector<nlohmann::json> row = {models[i].name, c.name, c.x, e.mean_loss()};
+      for (const LabelEvaluation& l : e.labels) row.push_back(l.loss());
+      result.table.rows.push_back(std::move(row));
+      curve.x.push_back(c.x);
+      curve.y.push_back(e.mean_loss());
+      points.emplace_back(c, e.mean_loss());
+    }
+    result.curves->curves.push_back(std::move(curve));
+    sweep.read(models[i].name, points, result.findings);
+  }
+  return result;
+}
+
+ExperimentResult run_analysis(const ex::RoutingAnalysis& analysis,
+                              const std::vector<ModelUnderTest>& models,
+                              const std::vector<LabelledText>& texts, const ExperimentSettings& settings,
+                              const WorkMeter::Callback& progress, const std::atomic<bool>* cancel) {
+  EvalSettings eval = settings.eval;
+  eval.capture_routing = true;
+  std::vector<std::vector<TokenStream>> streams;
+  long total = 0;
+  for (const ModelUnderTest& m : models) {
+    streams.push_back(tokenize_text_set(m.tokenizer, texts, eval));
+    total += evaluation_cost(streams.back(), eval);
+  }
+  WorkMeter meter(total, progress, cancel);
+  std::vector<ex::RoutingPass> passes;
+  for (std::size_t i = 0; i < models.size(); ++i)
+    passes.push_back({&models[i], evaluate(models[i].backend, streams[i], {}, eval, meter),
+                      moe_layers(models[i].config)});
+  ExperimentResult result;
+  analysis(passes, settings, result);
+  return result;
+}
+
+}  // namespace
+
+const std::vector<ExperimentInfo>& experiment_catalogue() {
+  static const std::vector<ExperimentInfo> infos = [] {
+    std::vector<ExperimentInfo> out;
+    for (const Entry& e : entries()) out.push_back(e.info);
+    return out;
+  }();
+  return infos;
+}
+
+ExperimentResult run_experiment(const std::string& name, const std::vector<ModelUnderTest>& models,
+                                const std::vector<LabelledText>& texts,
+                                const ExperimentSettings& settings,
+                                const WorkMeter::Callback& progress, const std::atomic<bool>* cancel) {
+  const Entry& entry = find_entry(name);
+  check_models(models, settings);
+  if (texts.empty()) throw EngineError("an experiment needs at least one text");
+  ExperimentResult result =
+      entry.sweep ? run_sweep(entry.sweep(), models, texts, settings, progress, cancel)
+                  : run_analysis(entry.analysis, models, texts, settings, progress, cancel);
+  result.experiment = entry.info.name;
+  result.title = entry.info.title + " (" + entry.info.source + ")";
+  for (const ModelUnderTest& m : models) result.models.push_back(m.name);
+  return result;
+}
+
+namespace experiments {
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+}  // namespace experiments
+
+}  // namespace moescope

@@ -1,0 +1,50 @@
+#pragma once
+// The MoE papers' routing analyses, run over labelled texts on one or more
+// models (e.g. the bundled deepseekmoe-tiny / gshard-tiny pair).
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "config.h"
+#include "evaluation.h"
+#include "experiment_result.h"
+#include "run_control.h"
+#include "text_set.h"
+#include "tokenizer.h"
+
+namespace moescope {
+
+struct ModelUnderTest {
+  std::string name;
+  Backend& backend;
+  const Tokenizer& tokenizer;
+  const ModelConfig& config;
+};
+
+struct ExperimentSettings {
+  EvalSettings eval;
+  int layer = -1;        // restrict per-layer views to this layer; -1: every MoE layer
+                         // (vocabulary: the last MoE layer)
+  int top_experts = 24;  // co-activation: how many of the most used experts are shown
+  int top_tokens = 20;   // vocabulary: how many of the most frequent tokens are shown
+};
+
+struct ExperimentInfo {
+  std::string name;     // used on the command line: "redundancy"
+  std::string title;    // "Disable the top routed experts"
+  std::string source;   // "DeepSeekMoE, Fig. 4"
+  std::string summary;  // one plain sentence on what it shows
+};
+
+const std::vector<ExperimentInfo>& experiment_catalogue();
+
+// Throws EngineError for an unknown name or a layer that is not an MoE layer of
+// every model, and Cancelled when `cancel` is set.
+ExperimentResult run_experiment(const std::string& name, const std::vector<ModelUnderTest>& models,
+                                const std::vector<LabelledText>& texts,
+                                const ExperimentSettings& settings,
+                                const WorkMeter::Callback& progress = {},
+                                const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace moescope
