@@ -1,5 +1,6 @@
 // moescope-cli end to end on the fixture model: `info`, `generate` with a
-// routing snapshot, and one clean error line (exit code 1) per kind of mistake.
+// routing snapshot, `experiment` with its exports, and one clean error line
+// (exit code 1) per kind of mistake.
 #include <QFileInfo>
 #include <QProcess>
 #include <QRegularExpression>
@@ -128,6 +129,34 @@ class TestCli : public QObject {
     }
     QCOMPARE(generated, 8);
     QCOMPARE(prompt, 8);  // BOS + 7 pieces of "Hello world"
+  }
+
+  void experiment_with_exports() {
+    QTemporaryDir out;
+    QVERIFY(out.isValid());
+    const fs::path dir = out.path().toStdString();
+    std::ofstream(dir / "prose.txt") << "The router sends each token to a few experts, and the experts learn a lot.";
+    const Run r = run_cli({"experiment", "locality", "--model", q(model_dir), "--backend", "cpu",
+                           "--texts", q(dir / "prose.txt"), "--tokens-per-text", "16", "--window", "8",
+                           "--json", q(dir / "r.json"), "--csv", q(dir / "r.csv")});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("Routing locality (Mixtral, Table 5)"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("dense-lead-f32 · layer 2: same first choice"), qPrintable(r.out));
+    const nlohmann::json result = nlohmann::json::parse(std::ifstream(dir / "r.json"));
+    QCOMPARE(result["experiment"].get<std::string>(), std::string("locality"));
+    QCOMPARE(result["table"]["rows"].size(), std::size_t(2));  // MoE layers 1 and 2
+    std::ifstream csv(dir / "r.csv");
+    std::string header;
+    std::getline(csv, header);
+    QVERIFY2(header.rfind("model,layer,pairs,same_first", 0) == 0, header.c_str());
+
+    const Run list = run_cli({"experiment", "list"});
+    QVERIFY2(list.code == 0 && list.out.contains("redundancy") && list.out.contains("vocabulary"),
+             qPrintable(describe(list)));
+    const Run dense = run_cli({"experiment", "coactivation", "--model", q(model_dir), "--backend", "cpu",
+                               "--texts", q(dir / "prose.txt"), "--layer", "0", "--tokens-per-text", "16"});
+    QVERIFY2(dense.code == 1 && dense.err.contains("--layer 0: not an MoE layer of dense-lead-f32"),
+             qPrintable(describe(dense)));
   }
 
   // Each mistake: exit code 1 (not a signal, not an unexpected error), and
