@@ -8,8 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "default_model.h"
-#include "experiments.h"
-#include "tokenizer.h"
+#include "experiment_models.h"
 
 namespace moescope::cli {
 namespace {
@@ -25,18 +24,9 @@ struct ExperimentOptions {
   bool quiet = false;
 };
 
-struct LoadedModel {
-  std::unique_ptr<Model> model;
-  BackendSelection backend;
-  std::unique_ptr<Tokenizer> tokenizer;
-};
-
 std::vector<std::filesystem::path> model_paths(const ExperimentOptions& o) {
-  std::vector<std::filesystem::path> paths(o.model_dirs.begin(), o.model_dirs.end());
-  if (paths.empty())
-    for (const char* name : {"deepseekmoe-tiny", "gshard-tiny"})
-      paths.push_back(default_model_dir().parent_path() / name);
-  return paths;
+  if (o.model_dirs.empty()) return bundled_model_pair();
+  return {o.model_dirs.begin(), o.model_dirs.end()};
 }
 
 void print_catalogue() {
@@ -47,18 +37,9 @@ void print_catalogue() {
 
 void run(const ExperimentOptions& o) {
   if (o.name == "list") return print_catalogue();
-  std::vector<LoadedModel> loaded;
-  std::vector<ModelUnderTest> models;
-  for (const auto& path : model_paths(o)) {
-    LoadedModel m;
-    m.model = Model::load(path);
-    m.backend = load_backend(*m.model, {path.string(), o.backend});
-    m.tokenizer = load_tokenizer(path);
-    loaded.push_back(std::move(m));
-  }
+  const std::vector<LoadedModel> loaded = load_models(model_paths(o), parse_backend_choice(o.backend));
   for (const LoadedModel& m : loaded)
-    models.push_back({m.model->name(), *m.backend.backend, *m.tokenizer, m.model->config()});
-
+    std::cerr << m.model->name() << ": " << m.backend.backend->name() << " (" << m.backend.reason << ")\n";
   const std::vector<std::filesystem::path> files =
       o.texts.empty() ? text_files_in(default_text_set_dir())
                       : std::vector<std::filesystem::path>(o.texts.begin(), o.texts.end());
@@ -70,7 +51,7 @@ void run(const ExperimentOptions& o) {
     std::fprintf(stderr, "\r%s: %3d%% (%ld of %ld tokens)", o.name.c_str(), percent, done, total);
     if (done == total) std::fprintf(stderr, "\n");
   };
-  const ExperimentResult result = run_experiment(o.name, models, load_text_set(files), o.settings, progress);
+  const ExperimentResult result = run_experiment(o.name, under_test(loaded), load_text_set(files), o.settings, progress);
 
   std::printf("%s\n", result.title.c_str());
   for (const std::string& line : result.findings) std::printf("  %s\n", line.c_str());

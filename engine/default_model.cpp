@@ -9,4 +9,9 @@ std::filesystem::path default_model_dir() {
   return std::filesystem::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-lead-f32";
 }
 
+std::vector<std::filesystem::path> bundled_model_pair() {
+  const std::filesystem::path models = std::filesystem::path(MOESCOPE_RESOURCES_DIR) / "models";
+  return {models / "deepseekmoe-tiny", models / "gshard-tiny"};
+}
+
 }  // namespace moescope

@@ -21,6 +21,8 @@
 #include "error.h"
 #include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"
+#include "experiment_panel.h"
+#include "experiment_runner.h"
 #include "help_panel.h"
 #include "inference_controller.h"
 #include "plot_export.h"
@@ -51,6 +53,8 @@ MainWindow::MainWindow(QWidget* parent)
       promptPanel_(new PromptPanel),
       maskPanel_(new ExpertMaskPanel),
       compareView_(new CompareView),
+      experimentPanel_(new ExperimentPanel),
+      experimentRunner_(new ExperimentRunner(this)),
       backendLabel_(new QLabel(tr("No model"))),
       modelLabel_(new QLabel),
       speedLabel_(new QLabel),
@@ -69,6 +73,7 @@ MainWindow::MainWindow(QWidget* parent)
   createMenus();
   createStatusBar();
   connectController();
+  connectExperiments();
   connect(promptPanel_, &PromptPanel::generateRequested, this, &MainWindow::generate);
   connect(promptPanel_, &PromptPanel::compareRequested, this, &MainWindow::compareWithExpertsOff);
   connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
@@ -109,6 +114,8 @@ void MainWindow::createDocks() {
       addDock(compareView_, tr("Compare"), QStringLiteral("compareDock"), Qt::BottomDockWidgetArea);
   splitDockWidget(load, tokenExpert, Qt::Horizontal);
   tabifyDockWidget(tokenExpert, compareDock_);
+  tabifyDockWidget(compareDock_, addDock(experimentPanel_, tr("Experiments"),
+                                         QStringLiteral("experimentsDock"), Qt::BottomDockWidgetArea));
   tokenExpert->raise();
   splitDockWidget(inspector, masks, Qt::Vertical);
   tabifyDockWidget(masks, helpDock_);
@@ -279,6 +286,16 @@ void MainWindow::onRunFinished(const RunStats& stats) {
   }
 }
 
+void MainWindow::connectExperiments() {
+  connect(experimentPanel_, &ExperimentPanel::runRequested, experimentRunner_, &ExperimentRunner::start);
+  connect(experimentPanel_, &ExperimentPanel::cancelRequested, experimentRunner_, &ExperimentRunner::cancel);
+  connect(experimentRunner_, &ExperimentRunner::busyChanged, experimentPanel_, &ExperimentPanel::setBusy);
+  connect(experimentRunner_, &ExperimentRunner::progress, experimentPanel_, &ExperimentPanel::showProgress);
+  connect(experimentRunner_, &ExperimentRunner::finished, experimentPanel_, &ExperimentPanel::showResult);
+  connect(experimentRunner_, &ExperimentRunner::cancelled, experimentPanel_, &ExperimentPanel::showCancelled);
+  connect(experimentRunner_, &ExperimentRunner::failed, experimentPanel_, &ExperimentPanel::showError);
+}
+
 void MainWindow::onModelLoaded(const ModelSummary& summary) {
   statusBar()->clearMessage();
   modelLabel_->setText(tr("%1 · %2 M parameters, %3 M active per token")
@@ -289,6 +306,7 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   backendLabel_->setToolTip(summary.backendReason);
   setWindowTitle(tr("moescope — %1").arg(summary.name));
   maskPanel_->setModelConfig(summary.config);
+  experimentPanel_->setCurrentModel(summary.dir, summary.name);
   rememberRecent(summary.dir);
   updateActions();
 }
@@ -359,6 +377,7 @@ void MainWindow::updateActions() {
 
 void MainWindow::closeEvent(QCloseEvent* event) {
   controller_->cancel();  // the controller joins its thread when destroyed
+  experimentRunner_->cancel();
   QSettings settings;
   settings.setValue(geometryKey, saveGeometry());
   settings.setValue(stateKey, saveState());

@@ -10,6 +10,8 @@
 
 class CompareView;
 class ExpertMaskPanel;
+class ExperimentPanel;
+class ExperimentRunner;
 class InferenceController;
 class PromptPanel;
 class QDockWidget;
@@ -38,6 +40,7 @@ class MainWindow : public QMainWindow {
   RoutingDocument* document() const { return document_; }
   InferenceController* controller() const { return controller_; }
   PromptPanel* promptPanel() const { return promptPanel_; }
+  ExperimentPanel* experimentPanel() const { return experimentPanel_; }
 
  public slots:
   void generate();
@@ -55,6 +58,7 @@ class MainWindow : public QMainWindow {
   void addExportMenu(QMenu* menu);
   void createStatusBar();
   void connectController();
+  void connectExperiments();
   void updateRecentMenu();
   void rememberRecent(const QString& dir);
   void updateActions();
@@ -72,6 +76,8 @@ class MainWindow : public QMainWindow {
   PromptPanel* promptPanel_;
   ExpertMaskPanel* maskPanel_;
   CompareView* compareView_;
+  ExperimentPanel* experimentPanel_;
+  ExperimentRunner* experimentRunner_;
   QDockWidget* compareDock_ = nullptr;
   QDockWidget* helpDock_ = nullptr;
   QMenu* viewMenu_ = nullptr;

@@ -1,0 +1,27 @@
+#pragma once
+// The models an experiment runs on, each loaded with its backend and tokenizer.
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "backend_factory.h"
+#include "experiments.h"
+
+namespace moescope {
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  BackendSelection backend;
+  std::unique_ptr<Tokenizer> tokenizer;
+
+  ModelUnderTest under_test() const {
+    return {model->name(), *backend.backend, *tokenizer, model->config()};
+  }
+};
+
+// Throws EngineError naming the model directory that failed to load.
+std::vector<LoadedModel> load_models(const std::vector<std::filesystem::path>& dirs, BackendChoice choice);
+
+std::vector<ModelUnderTest> under_test(const std::vector<LoadedModel>& models);
+
+}  // namespace moescope

@@ -1,0 +1,22 @@
+#pragma once
+// One experiment run as the Experiments panel asks for it; crosses to the
+// worker thread in a queued signal.
+#include <QMetaType>
+#include <QStringList>
+#include <memory>
+
+#include "experiment_result.h"
+#include "experiments.h"
+
+struct ExperimentJob {
+  QString experiment;      // catalogue name, e.g. "redundancy"
+  QStringList modelDirs;   // models compared, in legend order
+  QStringList textFiles;   // labelled texts, one label per file
+  QString backend = QStringLiteral("auto");
+  moescope::ExperimentSettings settings;
+};
+
+using ExperimentResultPtr = std::shared_ptr<const moescope::ExperimentResult>;
+
+Q_DECLARE_METATYPE(ExperimentJob)
+Q_DECLARE_METATYPE(ExperimentResultPtr)

@@ -1,0 +1,27 @@
+#pragma once
+// Draws an experiment's result: its curves or grouped bars in one plot, or one
+// of its heatmaps (domains x experts, expert x expert) in another.
+#include <QStackedWidget>
+
+#include "experiment_result.h"
+
+class HeatmapPlot;
+class QCustomPlot;
+
+class ExperimentPlot : public QStackedWidget {
+  Q_OBJECT
+
+ public:
+  explicit ExperimentPlot(QWidget* parent = nullptr);
+
+  void showCurves(const moescope::CurveFigure& figure, const std::vector<std::string>& models);
+  void showHeatmap(const moescope::HeatmapFigure& heatmap);
+  void clear();
+
+  QCustomPlot* curvePlot() const { return curves_; }
+  HeatmapPlot* heatmapPlot() const { return heatmap_; }
+
+ private:
+  QCustomPlot* curves_;
+  HeatmapPlot* heatmap_;
+};
