@@ -39,7 +39,11 @@ void print_info(const ModelOptions& options) {
   if (c.n_routed_experts > 0)
     std::cout << "experts:        " << c.n_routed_experts << " routed (" << c.moe_intermediate_size
               << " wide), top-" << c.num_experts_per_tok << ", " << c.n_shared_experts
-              << " shared; gate " << c.scoring_func
+              << " shared"
+              << (c.n_shared_experts > 0 ? " (" + std::to_string(c.shared_expert_intermediate_size) +
+                                               " wide" + (c.shared_expert_gated ? ", sigmoid-gated)" : ")")
+                                         : "")
+              << "; gate " << c.scoring_func
               << (c.norm_topk_prob ? ", top-k weights normalised" : ", raw top-k weights") << "\n";
   std::cout << "parameters:     " << format_count(p.total) << " total, "
             << format_count(p.active_per_token) << " active per token ("

@@ -101,23 +101,117 @@ void read_rope_scaling(const Fields& f, const std::string& source, ModelConfig& 
   c.rope_linear_factor = float(rs.positive_number("factor"));
 }
 
-void read_moe(const Fields& f, ModelConfig& c) {
+// Mixture-of-experts fields every family shares under its own name for the expert count.
+void read_experts(const Fields& f, ModelConfig& c, const char* count_key) {
+  c.n_routed_experts = f.int_at_least(count_key, 1);
+  c.num_experts_per_tok = f.int_at_least("num_experts_per_tok", 1);
+  if (c.num_experts_per_tok > c.n_routed_experts)
+    f.fail("num_experts_per_tok", std::to_string(c.num_experts_per_tok) + " exceeds " +
+                                      count_key + " " + std::to_string(c.n_routed_experts));
+}
+
+void reject_attention_bias(const Fields& f) {
+  if (f.get<bool>("attention_bias").value_or(false))
+    f.fail("attention_bias", "true is not supported (attention without biases only)");
+}
+
+// DeepSeekMoE: leading dense layers, optional shared experts, raw top-k weights by default.
+void read_deepseek(const Fields& f, ModelConfig& c) {
+  reject_attention_bias(f);
   c.n_routed_experts = f.int_at_least("n_routed_experts", 0, 0);  // 0 or null: dense model
   c.scoring_func = f.only("scoring_func", "softmax", "softmax");
   c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+  c.norm_single_expert = false;  // modeling_deepseek.py: `if top_k > 1 and norm_topk_prob`
   if (c.n_routed_experts == 0) return;
-  c.num_experts_per_tok = f.int_at_least("num_experts_per_tok", 1);
-  if (c.num_experts_per_tok > c.n_routed_experts)
-    f.fail("num_experts_per_tok", std::to_string(c.num_experts_per_tok) +
-                                      " exceeds n_routed_experts " +
-                                      std::to_string(c.n_routed_experts));
+  read_experts(f, c, "n_routed_experts");
   c.moe_intermediate_size = f.int_at_least("moe_intermediate_size", 1);
   c.n_shared_experts = f.int_at_least("n_shared_experts", 0, 0);
+  c.shared_expert_intermediate_size = c.moe_intermediate_size * c.n_shared_experts;
   c.first_k_dense_replace = f.int_at_least("first_k_dense_replace", 0, 0);
   c.moe_layer_freq = f.int_at_least("moe_layer_freq", 1, 1);
 }
 
+// Mixtral: every layer MoE, experts as wide as intermediate_size, top-k always renormalised.
+void read_mixtral(const Fields& f, ModelConfig& c) {
+  read_experts(f, c, "num_local_experts");
+  c.moe_intermediate_size = c.intermediate_size;
+  c.norm_topk_prob = true;  // MixtralSparseMoeBlock divides by the sum unconditionally
+}
+
+// Qwen2-MoE: MoE layers by decoder_sparse_step and mlp_only_layers, biased q/k/v, and one
+// shared expert scaled by a sigmoid gate.
+void read_qwen2_moe(const Fields& f, ModelConfig& c) {
+  read_experts(f, c, "num_experts");
+  c.moe_intermediate_size = f.int_at_least("moe_intermediate_size", 1);
+  c.n_shared_experts = 1;
+  c.shared_expert_intermediate_size = f.int_at_least("shared_expert_intermediate_size", 1);
+  c.shared_expert_gated = true;
+  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+  c.decoder_sparse_step = f.int_at_least("decoder_sparse_step", 1, 1);
+  c.qkv_bias = f.get<bool>("qkv_bias").value_or(true);  // transformers 5 spells it out
+  if (const json* layers = f.find("mlp_only_layers")) {
+    if (!layers->is_array()) f.fail("mlp_only_layers", "must be an array of layer indices");
+    for (const json& layer : *layers) {
+      if (!layer.is_number_integer() || layer.get<std::int64_t>() < 0 ||
+          layer.get<std::int64_t>() >= c.num_hidden_layers)
+        f.fail("mlp_only_layers", "entry " + layer.dump() + " is not a layer index in [0, " +
+                                      std::to_string(c.num_hidden_layers) + ")");
+      c.mlp_only_layers.push_back(layer.get<int>());
+    }
+  }
+}
+
+// OLMoE: every layer MoE, RMSNorm on the q and k projections, optional clipping of q/k/v.
+void read_olmoe(const Fields& f, ModelConfig& c) {
+  reject_attention_bias(f);
+  read_experts(f, c, "num_experts");
+  c.moe_intermediate_size = c.intermediate_size;
+  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+  c.qk_norm = true;
+  if (f.find("clip_qkv")) c.clip_qkv = float(f.positive_number("clip_qkv"));
+}
+
+// A sliding window no position can reach changes nothing; a shorter one is not implemented.
+// Qwen2-MoE's window only applies with use_sliding_window (false on the hub).
+void check_sliding_window(const Fields& f, const ModelConfig& c) {
+  if (c.family == Family::qwen2_moe && !f.get<bool>("use_sliding_window").value_or(false)) return;
+  const auto window = f.get<int>("sliding_window");
+  if (window && *window < c.max_position_embeddings)
+    f.fail("sliding_window", std::to_string(*window) + " is shorter than max_position_embeddings " +
+                                 std::to_string(c.max_position_embeddings) +
+                                 "; sliding-window attention is not supported");
+}
+
+struct FamilyInfo {
+  const char* model_type;
+  Family family;
+  double rms_norm_eps, rope_theta;  // the defaults of the family's HF config class
+};
+constexpr FamilyInfo families[] = {
+    {"deepseek", Family::deepseek, 1e-6, 10000.0},
+    {"mixtral", Family::mixtral, 1e-5, 1e6},
+    {"qwen2_moe", Family::qwen2_moe, 1e-6, 10000.0},
+    {"olmoe", Family::olmoe, 1e-5, 10000.0},
+};
+
+const FamilyInfo& read_family(const Fields& f) {
+  const auto type = f.get<std::string>("model_type");
+  std::string supported;
+  for (const FamilyInfo& info : families) {
+    if (type == info.model_type) return info;
+    supported += std::string(supported.empty() ? "" : ", ") + "\"" + info.model_type + "\"";
+  }
+  if (!type) f.fail("model_type", "missing (supported: " + supported + ")");
+  f.fail("model_type", "\"" + *type + "\" is not supported (supported: " + supported + ")");
+}
+
 }  // namespace
+
+bool ModelConfig::is_moe_layer(int layer) const {
+  return n_routed_experts > 0 && layer >= first_k_dense_replace && layer % moe_layer_freq == 0 &&
+         (layer + 1) % decoder_sparse_step == 0 &&
+         std::find(mlp_only_layers.begin(), mlp_only_layers.end(), layer) == mlp_only_layers.end();
+}
 
 int ModelConfig::num_moe_layers() const {
   int n = 0;
@@ -126,9 +220,10 @@ int ModelConfig::num_moe_layers() const {
 }
 
 // Fields that only matter for training or for Python loading are accepted and ignored:
-// aux_loss_alpha, seq_aux, initializer_range, attention_dropout, use_cache, auto_map,
-// transformers_version, _name_or_path, pad_token_id, and pretraining_tp (a slicing of
-// the same matmuls, so the same result). Unknown fields are ignored too.
+// aux_loss_alpha, seq_aux, router_aux_loss_coef, router_jitter_noise, output_router_logits,
+// initializer_range, attention_dropout, use_cache, auto_map, transformers_version,
+// _name_or_path, pad_token_id, and pretraining_tp (a slicing of the same matmuls, so the
+// same result). Unknown fields are ignored too.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source) {
   json j;
   try {
@@ -140,7 +235,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   const Fields f(j, source);
   ModelConfig c;
 
-  c.model_type = f.only("model_type", "deepseek");
+  const FamilyInfo& family = read_family(f);
+  c.model_type = family.model_type;
+  c.family = family.family;
   if (const json* arch = f.find("architectures")) {
     const auto is_string = [](const json& v) { return v.is_string(); };
     if (!arch->is_array() || !std::all_of(arch->begin(), arch->end(), is_string))
@@ -158,6 +255,10 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     f.fail("hidden_size", std::to_string(c.hidden_size) + " is not divisible by " +
                               "num_attention_heads " + std::to_string(c.num_attention_heads));
   c.head_dim = c.hidden_size / c.num_attention_heads;
+  if (const auto head_dim = f.get<int>("head_dim"); head_dim && *head_dim != c.head_dim)
+    f.fail("head_dim", std::to_string(*head_dim) + " differs from hidden_size / " +
+                           "num_attention_heads = " + std::to_string(c.head_dim) +
+                           " (not supported)");
   c.num_key_value_heads = f.int_at_least("num_key_value_heads", 1, c.num_attention_heads);
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     f.fail("num_key_value_heads", std::to_string(c.num_key_value_heads) +
@@ -166,15 +267,19 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.max_position_embeddings = f.int_at_least("max_position_embeddings", 1, 2048);  // HF default
 
   f.only("hidden_act", "silu", "silu");
-  if (f.get<bool>("attention_bias").value_or(false))
-    f.fail("attention_bias", "true is not supported (attention without biases only)");
-  c.rms_norm_eps = float(f.positive_number("rms_norm_eps", 1e-6));
-  c.rope_theta = float(f.positive_number("rope_theta", 10000.0));
+  c.rms_norm_eps = float(f.positive_number("rms_norm_eps", family.rms_norm_eps));
+  c.rope_theta = float(f.positive_number("rope_theta", family.rope_theta));
   read_rope_scaling(f, source, c);
   c.tie_word_embeddings = f.get<bool>("tie_word_embeddings").value_or(false);
   c.bos_token_id = f.token_id("bos_token_id");
   c.eos_token_id = f.token_id("eos_token_id");
-  read_moe(f, c);
+  switch (c.family) {
+    case Family::deepseek: read_deepseek(f, c); break;
+    case Family::mixtral: read_mixtral(f, c); break;
+    case Family::qwen2_moe: read_qwen2_moe(f, c); break;
+    case Family::olmoe: read_olmoe(f, c); break;
+  }
+  check_sliding_window(f, c);
   return c;
 }
 

@@ -1,14 +1,20 @@
 #pragma once
-// config.json of a Hugging Face DeepSeekMoE checkpoint (model_type "deepseek"),
-// parsed and validated once at load.
+// config.json of a Hugging Face MoE checkpoint, parsed and validated once at
+// load: DeepSeekMoE (model_type "deepseek"), Mixtral ("mixtral"), Qwen2-MoE /
+// Qwen1.5-MoE ("qwen2_moe") and OLMoE ("olmoe"), all mapped onto one set of
+// fields. docs/FAMILIES.md lists how each family's fields land here.
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace moescope {
 
+enum class Family { deepseek, mixtral, qwen2_moe, olmoe };
+
 struct ModelConfig {
-  std::string model_type;    // "deepseek"
+  std::string model_type;    // "deepseek", "mixtral", "qwen2_moe" or "olmoe"
+  Family family = Family::deepseek;
   std::string architecture;  // architectures[0], e.g. "DeepseekForCausalLM"
   int vocab_size = 0;
   int hidden_size = 0;
@@ -26,19 +32,28 @@ struct ModelConfig {
   std::optional<int> eos_token_id;
   std::string torch_dtype;  // informational; tensors carry their own dtype
 
+  // Attention variants.
+  bool qkv_bias = false;          // qwen2_moe: q/k/v projections have biases (o has none)
+  bool qk_norm = false;           // olmoe: RMSNorm over the whole q and k projections, before RoPE
+  std::optional<float> clip_qkv;  // olmoe: q, k, v clamped to [-clip, clip] after the norms
+
   // Mixture of experts. n_routed_experts == 0 means a dense model.
-  int n_routed_experts = 0;
-  int n_shared_experts = 0;
+  int n_routed_experts = 0;  // mixtral: num_local_experts; qwen2_moe, olmoe: num_experts
+  int n_shared_experts = 0;  // qwen2_moe: 1 (one shared expert); mixtral, olmoe: 0
   int num_experts_per_tok = 0;
-  int moe_intermediate_size = 0;
-  int first_k_dense_replace = 0;
-  int moe_layer_freq = 1;
+  int moe_intermediate_size = 0;  // routed expert width (mixtral, olmoe: intermediate_size)
+  int shared_expert_intermediate_size = 0;  // all shared experts as one MLP; deepseek:
+                                            // moe_intermediate_size * n_shared_experts
+  bool shared_expert_gated = false;  // qwen2_moe: shared output * sigmoid(shared_expert_gate x)
+  int first_k_dense_replace = 0;     // deepseek
+  int moe_layer_freq = 1;            // deepseek
+  int decoder_sparse_step = 1;       // qwen2_moe: MoE iff (layer + 1) % step == 0 ...
+  std::vector<int> mlp_only_layers;  // qwen2_moe: ... and the layer is not listed here
   bool norm_topk_prob = false;
+  bool norm_single_expert = true;  // renormalise also at k == 1 (deepseek's HF code skips it)
   std::string scoring_func = "softmax";
 
-  bool is_moe_layer(int layer) const {
-    return n_routed_experts > 0 && layer >= first_k_dense_replace && layer % moe_layer_freq == 0;
-  }
+  bool is_moe_layer(int layer) const;
   int num_moe_layers() const;
 };
 

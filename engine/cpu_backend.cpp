@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <omp.h>
 
 #include "cpu_ops.h"
@@ -12,6 +13,14 @@ namespace {
 
 void add_scaled(float* acc, const float* x, float weight, int n) {
   for (int i = 0; i < n; ++i) acc[i] += weight * x[i];
+}
+
+void add_bias(float* x, const std::vector<float>& bias) {
+  add_scaled(x, bias.data(), 1.0f, static_cast<int>(bias.size()));
+}
+
+void clamp(float* x, int n, float limit) {
+  for (int i = 0; i < n; ++i) x[i] = std::clamp(x[i], -limit, limit);
 }
 
 bool same_set(std::vector<int> a, std::vector<int> b) {
@@ -32,9 +41,8 @@ CpuBackend::CpuBackend(const Model& model)
       q_(std::size_t(config_.num_attention_heads) * config_.head_dim),
       att_(q_.size()),
       ffn_out_(config_.hidden_size),
-      hidden_a_(std::max<std::size_t>(
-          config_.intermediate_size,
-          std::size_t(config_.moe_intermediate_size) * std::max(1, config_.n_shared_experts))),
+      hidden_a_(std::max({config_.intermediate_size, config_.moe_intermediate_size,
+                          config_.shared_expert_intermediate_size})),
       hidden_b_(hidden_a_.size()),
       proj_(config_.hidden_size),
       scores_(config_.n_routed_experts),
@@ -101,6 +109,7 @@ void CpuBackend::attention_block(int layer, int pos) {
   cpu::matvec(l.wq, xn_.data(), q_.data());
   cpu::matvec(l.wk, xn_.data(), k);
   cpu::matvec(l.wv, xn_.data(), v);
+  shape_qkv(l, k, v);
   const float rope_pos = float(pos) / c.rope_linear_factor;
   cpu::rope(q_.data(), c.num_attention_heads, c.head_dim, rope_pos, c.rope_theta);
   cpu::rope(k, c.num_key_value_heads, c.head_dim, rope_pos, c.rope_theta);
@@ -109,6 +118,28 @@ void CpuBackend::attention_block(int layer, int pos) {
   cpu::attention(att_.data(), q_.data(), k_cache.data(), v_cache.data(), pos + 1,
                  c.num_attention_heads, c.num_key_value_heads, c.head_dim, att_scores_.data());
   cpu::matvec(l.wo, att_.data(), proj_.data());
+}
+
+// Family steps between the q/k/v projections and RoPE, in HF's order: biases
+// (Qwen2-MoE), RMSNorm over the whole q and k projections (OLMoE), clipping (OLMoE).
+void CpuBackend::shape_qkv(const LayerWeights& l, float* k, float* v) {
+  const ModelConfig& c = config_;
+  const int q_dim = c.num_attention_heads * c.head_dim;
+  const int kv_dim = c.num_key_value_heads * c.head_dim;
+  if (c.qkv_bias) {
+    add_bias(q_.data(), l.bq);
+    add_bias(k, l.bk);
+    add_bias(v, l.bv);
+  }
+  if (c.qk_norm) {
+    cpu::rmsnorm(q_.data(), q_.data(), l.q_norm.data(), q_dim, c.rms_norm_eps);
+    cpu::rmsnorm(k, k, l.k_norm.data(), kv_dim, c.rms_norm_eps);
+  }
+  if (c.clip_qkv) {
+    clamp(q_.data(), q_dim, *c.clip_qkv);
+    clamp(k, kv_dim, *c.clip_qkv);
+    clamp(v, kv_dim, *c.clip_qkv);
+  }
 }
 
 void CpuBackend::dense_ffn(const MlpWeights& mlp, float* out) {
@@ -125,6 +156,13 @@ void CpuBackend::expert_mlp(const MlpWeights& mlp, float weight, float* accumula
   add_scaled(accumulate, proj_.data(), weight, config_.hidden_size);
 }
 
+// Qwen2-MoE: sigmoid(shared_expert_gate · x), the weight of the shared expert's output.
+float CpuBackend::shared_gate(const LayerWeights& l) {
+  float logit = 0.0f;
+  cpu::matvec(*l.shared_gate, xn_.data(), &logit);  // [1, hidden] · [hidden]
+  return 1.0f / (1.0f + std::exp(-logit));
+}
+
 void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRouting* trace) {
   const ModelConfig& c = config_;
   const LayerWeights& l = model_.weights().layers[layer];
@@ -139,18 +177,22 @@ void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRou
   std::vector<float> weights(ids.size());
   float sum = 0.0f;
   for (std::size_t j = 0; j < ids.size(); ++j) sum += weights[j] = scores_[ids[j]];
-  if (c.norm_topk_prob && k > 1)  // as HF: a single expert keeps its raw probability
-    for (float& wj : weights) wj /= sum + 1e-20f;  // HF adds the same epsilon
+  // DeepSeek's HF code leaves a single expert's raw probability alone (and adds 1e-20 to
+  // the sum, which no f32 sum of top-k probabilities notices); the others always divide.
+  if (c.norm_topk_prob && (k > 1 || c.norm_single_expert))
+    for (float& wj : weights) wj /= sum + 1e-20f;
 
   std::fill(ffn_out_.begin(), ffn_out_.end(), 0.0f);
   for (std::size_t j = 0; j < ids.size(); ++j) expert_mlp(l.experts[ids[j]], weights[j], ffn_out_.data());
   const bool shared_active = l.shared && !interventions.shared_disabled(layer);
-  if (shared_active) expert_mlp(*l.shared, 1.0f, ffn_out_.data());
+  const float shared_weight = l.shared_gate ? shared_gate(l) : 1.0f;
+  if (shared_active) expert_mlp(*l.shared, shared_weight, ffn_out_.data());
 
   if (trace) {
     trace->layer = layer;
     trace->scores = scores_;
     trace->shared_active = shared_active;
+    trace->shared_gate = shared_weight;
     trace->mask_changed = (!allowed.empty() || interventions.top_k) &&
                           !same_set(ids, cpu::top_k(scores_, c.num_experts_per_tok, {}));
     trace->expert_ids = ids;

@@ -19,9 +19,11 @@ class CpuBackend final : public Backend {
 
  private:
   void attention_block(int layer, int pos);
+  void shape_qkv(const LayerWeights& l, float* k, float* v);
   void dense_ffn(const MlpWeights& mlp, float* out);
   void moe_ffn(int layer, const Interventions& interventions, LayerRouting* trace);
   void expert_mlp(const MlpWeights& mlp, float weight, float* accumulate);
+  float shared_gate(const LayerWeights& l);
 
   const Model& model_;
   const ModelConfig& config_;

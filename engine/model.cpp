@@ -10,6 +10,11 @@
 namespace moescope {
 namespace {
 
+// The names of an MLP's three projections: HF's gate/up/down_proj, Mixtral's w1/w3/w2.
+struct MlpNames {
+  const char *gate = "gate_proj", *up = "up_proj", *down = "down_proj";
+};
+
 // Looks tensors up by name and checks their shape against the config.
 class WeightBinder {
  public:
@@ -28,11 +33,18 @@ class WeightBinder {
     return *t;
   }
 
-  MlpWeights bind_mlp(const std::string& prefix, std::int64_t hidden, std::int64_t width) const {
-    return {bind(prefix + "gate_proj.weight", {width, hidden}),
-            bind(prefix + "up_proj.weight", {width, hidden}),
-            bind(prefix + "down_proj.weight", {hidden, width})};
+  MlpWeights bind_mlp(const std::string& prefix, std::int64_t hidden, std::int64_t width,
+                      MlpNames n = {}) const {
+    return {bind(prefix + n.gate + ".weight", {width, hidden}),
+            bind(prefix + n.up + ".weight", {width, hidden}),
+            bind(prefix + n.down + ".weight", {hidden, width})};
   }
+
+  std::vector<float> bind_f32(const std::string& name, std::int64_t size) const {
+    return cpu::to_f32(bind(name, {size}));
+  }
+
+  bool has(const std::string& name) const { return archive_.find(name) != nullptr; }
 
  private:
   const SafetensorsArchive& archive_;
@@ -47,6 +59,41 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+// Where a family keeps its MoE tensors inside "model.layers.N.".
+struct MoeNames {
+  const char* block;                // the MoE module: router "gate", "experts.E."
+  MlpNames expert;            // projections of a routed expert
+  const char* shared;               // shared experts inside the block, or nullptr
+};
+
+MoeNames moe_names(Family family) {
+  switch (family) {
+    case Family::mixtral: return {"block_sparse_moe.", {"w1", "w3", "w2"}, nullptr};
+    case Family::qwen2_moe: return {"mlp.", {}, "shared_expert."};
+    case Family::olmoe: return {"mlp.", {}, nullptr};
+    case Family::deepseek: break;
+  }
+  return {"mlp.", {}, "shared_experts."};
+}
+
+void bind_moe(const WeightBinder& w, const ModelConfig& c, const std::string& layer,
+              LayerWeights& l) {
+  const MoeNames names = moe_names(c.family);
+  const std::string p = layer + names.block;
+  const std::int64_t hidden = c.hidden_size;
+  if (w.has(p + "experts.gate_up_proj") || w.has(p + "experts.gate_up_proj.weight"))
+    throw EngineError(layer + "*: fused expert tensors ('" + p +
+                      "experts.gate_up_proj', as transformers 5 holds them in memory) are not "
+                      "supported; use the per-expert layout of the Hugging Face hub checkpoints");
+  l.router = w.bind(p + "gate.weight", {c.n_routed_experts, hidden});
+  for (int e = 0; e < c.n_routed_experts; ++e)
+    l.experts.push_back(w.bind_mlp(p + "experts." + std::to_string(e) + ".", hidden,
+                                   c.moe_intermediate_size, names.expert));
+  if (c.n_shared_experts > 0)
+    l.shared = w.bind_mlp(p + names.shared, hidden, c.shared_expert_intermediate_size);
+  if (c.shared_expert_gated) l.shared_gate = w.bind(p + "shared_expert_gate.weight", {1, hidden});
+}
+
 LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
   const std::int64_t hidden = c.hidden_size;
@@ -59,18 +106,20 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
   l.wk = w.bind(p + "self_attn.k_proj.weight", {kv_dim, hidden});
   l.wv = w.bind(p + "self_attn.v_proj.weight", {kv_dim, hidden});
   l.wo = w.bind(p + "self_attn.o_proj.weight", {hidden, q_dim});
-  l.is_moe = c.is_moe_layer(i);
-  if (!l.is_moe) {
-    l.dense = w.bind_mlp(p + "mlp.", hidden, c.intermediate_size);
-    return l;
+  if (c.qkv_bias) {
+    l.bq = w.bind_f32(p + "self_attn.q_proj.bias", q_dim);
+    l.bk = w.bind_f32(p + "self_attn.k_proj.bias", kv_dim);
+    l.bv = w.bind_f32(p + "self_attn.v_proj.bias", kv_dim);
   }
-  l.router = w.bind(p + "mlp.gate.weight", {c.n_routed_experts, hidden});
-  for (int e = 0; e < c.n_routed_experts; ++e)
-    l.experts.push_back(
-        w.bind_mlp(p + "mlp.experts." + std::to_string(e) + ".", hidden, c.moe_intermediate_size));
-  if (c.n_shared_experts > 0)
-    l.shared = w.bind_mlp(p + "mlp.shared_experts.", hidden,
-                          std::int64_t(c.moe_intermediate_size) * c.n_shared_experts);
+  if (c.qk_norm) {
+    l.q_norm = w.bind_f32(p + "self_attn.q_norm.weight", q_dim);
+    l.k_norm = w.bind_f32(p + "self_attn.k_norm.weight", kv_dim);
+  }
+  l.is_moe = c.is_moe_layer(i);
+  if (l.is_moe)
+    bind_moe(w, c, p, l);
+  else
+    l.dense = w.bind_mlp(p + "mlp.", hidden, c.intermediate_size);
   return l;
 }
 

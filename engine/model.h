@@ -1,6 +1,7 @@
 #pragma once
-// A loaded DeepSeekMoE checkpoint: its config and validated views of every
-// weight, still inside the safetensors maps (no copy of the big matrices).
+// A loaded MoE checkpoint (DeepSeekMoE, Mixtral, Qwen2-MoE, OLMoE): its config and
+// validated views of every weight, still inside the safetensors maps (no copy of
+// the big matrices).
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -27,11 +28,14 @@ struct LayerWeights {
   TensorView wk;                 // [kv_heads * head_dim, hidden]
   TensorView wv;                 // [kv_heads * head_dim, hidden]
   TensorView wo;                 // [hidden, heads * head_dim]
+  std::vector<float> bq, bk, bv;     // qkv_bias: [heads * head_dim], [kv_dim], [kv_dim]; else empty
+  std::vector<float> q_norm, k_norm;  // qk_norm: [heads * head_dim], [kv_dim]; else empty
   bool is_moe = false;
   MlpWeights dense;                  // dense layers only, width intermediate_size
   TensorView router;                 // MoE: [n_routed_experts, hidden]
   std::vector<MlpWeights> experts;   // MoE: n_routed_experts, width moe_intermediate_size
-  std::optional<MlpWeights> shared;  // MoE with shared experts: width moe_intermediate_size * n_shared
+  std::optional<MlpWeights> shared;  // MoE with shared experts: width shared_expert_intermediate_size
+  std::optional<TensorView> shared_gate;  // shared_expert_gated: [1, hidden]
 };
 
 struct ModelWeights {

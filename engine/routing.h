@@ -12,6 +12,9 @@ struct LayerRouting {
   std::vector<int> expert_ids;      // [k] chosen routed experts, best first
   std::vector<float> gate_weights;  // [k] weights applied to the chosen experts' outputs
   bool shared_active = true;        // shared experts applied to this token
+  float shared_gate = 1.0f;         // weight of the shared experts' output: 1, or for
+                                    // Qwen2-MoE sigmoid(shared_expert_gate · x) (also
+                                    // computed when the shared expert is switched off)
   bool mask_changed = false;        // masks or the k override changed the chosen set
 };
 

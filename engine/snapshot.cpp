@@ -73,12 +73,16 @@ json interventions_to_json(const Interventions& interventions) {
 }
 
 json layer_to_json(const LayerRouting& layer, const std::string& path) {
-  return {{"layer", layer.layer},
-          {"expert_ids", layer.expert_ids},
-          {"gate_weights", float_array(layer.gate_weights, path + ".gate_weights")},
-          {"scores", float_array(layer.scores, path + ".scores")},
-          {"shared_active", layer.shared_active},
-          {"mask_changed", layer.mask_changed}};
+  json out = {{"layer", layer.layer},
+              {"expert_ids", layer.expert_ids},
+              {"gate_weights", float_array(layer.gate_weights, path + ".gate_weights")},
+              {"scores", float_array(layer.scores, path + ".scores")},
+              {"shared_active", layer.shared_active},
+              {"mask_changed", layer.mask_changed}};
+  // Optional: only a gated shared expert (Qwen2-MoE) has a weight other than 1.
+  if (layer.shared_gate != 1.0f)
+    out["shared_gate"] = json_float(layer.shared_gate, path + ".shared_gate");
+  return out;
 }
 
 json token_to_json(const SnapshotToken& token, const std::string& path) {
@@ -120,6 +124,10 @@ class Node {
     const auto it = object.find(key);
     if (it == object.end()) Node(value_, source_, path).fail("required field is missing");
     return Node(*it, source_, path);
+  }
+
+  bool has(const char* key) const {
+    return expect(value_.is_object(), "an object").contains(key);
   }
 
   Node at(std::size_t index) const {
@@ -283,6 +291,13 @@ LayerRouting read_layer(const Node& node, const ModelConfig& config) {
                 std::to_string(n_experts) + " (one per routed expert)");
   out.shared_active = node["shared_active"].boolean();
   out.mask_changed = node["mask_changed"].boolean();
+  if (node.has("shared_gate")) {
+    const Node gate = node["shared_gate"];
+    out.shared_gate = gate.single();
+    if (!(out.shared_gate >= 0.0f && out.shared_gate <= 1.0f))
+      gate.fail("a shared expert gate is a sigmoid, in [0, 1]");
+    if (!config.shared_expert_gated) gate.fail("this model's shared experts have no gate");
+  }
   return out;
 }
 

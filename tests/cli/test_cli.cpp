@@ -85,6 +85,38 @@ class TestCli : public QObject {
     fs::resize_file(weights, fs::file_size(weights) / 2);
   }
 
+  // The other families: architecture, layer kinds and the expert layout.
+  void info_families_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("architecture");
+    QTest::addColumn<QString>("layers");
+    QTest::addColumn<QString>("experts");
+    QTest::newRow("mixtral") << "mixtral-bf16-sharded"
+                             << "MixtralForCausalLM (model_type mixtral)"
+                             << "2  (dense: none; MoE: 0-1)"
+                             << "8 routed (48 wide), top-2, 0 shared; gate softmax, top-k weights "
+                                "normalised";
+    QTest::newRow("qwen2_moe") << "qwen2moe-f32"
+                               << "Qwen2MoeForCausalLM (model_type qwen2_moe)"
+                               << "3  (dense: 1; MoE: 0, 2)"
+                               << "12 routed (24 wide), top-4, 1 shared (64 wide, sigmoid-gated)";
+    QTest::newRow("olmoe") << "olmoe-f16"
+                           << "OlmoeForCausalLM (model_type olmoe)"
+                           << "2  (dense: none; MoE: 0-1)"
+                           << "16 routed (32 wide), top-4, 0 shared; gate softmax, raw top-k";
+  }
+  void info_families() {
+    QFETCH(QString, model);
+    QFETCH(QString, architecture);
+    QFETCH(QString, layers);
+    QFETCH(QString, experts);
+    const Run r = run_cli({"info", "--model", QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/") + model});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("architecture:   " + architecture), qPrintable(r.out));
+    QVERIFY2(r.out.contains("layers:         " + layers), qPrintable(r.out));
+    QVERIFY2(r.out.contains("experts:        " + experts), qPrintable(r.out));
+  }
+
   void info() {
     const Run r = run_cli({"info", "--model", q(model_dir)});
     QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));

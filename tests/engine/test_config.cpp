@@ -66,6 +66,14 @@ ModelConfig parse_patched(const QByteArray& patch) {
   return parse_model_config(patched(patch), "config.json");
 }
 
+// resources/configs/<file> (a real hub config of another family) with `patch` merged in.
+ModelConfig parse_resource(const QString& file, const QByteArray& patch = "{}") {
+  std::ifstream in(std::string(MOESCOPE_RESOURCES_DIR "/configs/") + file.toStdString());
+  json config = json::parse(in);
+  config.merge_patch(json::parse(patch.toStdString()));
+  return parse_model_config(config.dump(), "config.json");
+}
+
 }  // namespace
 
 class TestConfig : public QObject {
@@ -150,7 +158,8 @@ class TestConfig : public QObject {
     QTest::addColumn<QString>("expected");
     QTest::newRow("model_type llama")
         << QByteArray(R"({"model_type": "llama"})")
-        << R"("model_type" "llama" is not supported (only "deepseek"))";
+        << R"("model_type" "llama" is not supported (supported: "deepseek", "mixtral", )"
+           R"("qwen2_moe", "olmoe"))";
     QTest::newRow("model_type missing")
         << QByteArray(R"({"model_type": null})") << R"("model_type" missing)";
     QTest::newRow("model_type not a string")
@@ -259,6 +268,133 @@ class TestConfig : public QObject {
     QFETCH(QString, expected);
     const std::string message =
         engine_error_of([&] { parse_model_config(text.toStdString(), "config.json"); });
+    QVERIFY_CONTAINS(message, "config.json: ");
+    QVERIFY_CONTAINS(message, expected);
+  }
+
+  // One real hub config per other family: where its fields land.
+  void other_families_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<int>("family");
+    QTest::addColumn<int>("experts");
+    QTest::addColumn<int>("top_k");
+    QTest::addColumn<int>("expert_width");
+    QTest::addColumn<int>("shared_width");
+    QTest::addColumn<int>("kv_heads");
+    QTest::addColumn<bool>("norm_topk_prob");
+    QTest::addColumn<float>("rope_theta");
+    QTest::newRow("Mixtral-8x7B") << "mixtral-8x7b-v0.1.json" << int(Family::mixtral) << 8 << 2
+                                  << 14336 << 0 << 8 << true << 1e6f;
+    QTest::newRow("Qwen1.5-MoE-A2.7B") << "qwen1.5-moe-a2.7b.json" << int(Family::qwen2_moe) << 60
+                                       << 4 << 1408 << 5632 << 16 << false << 1e6f;
+    QTest::newRow("OLMoE-1B-7B") << "olmoe-1b-7b-0924.json" << int(Family::olmoe) << 64 << 8
+                                 << 1024 << 0 << 16 << false << 1e4f;
+  }
+  void other_families() {
+    QFETCH(QString, file);
+    QFETCH(int, family);
+    QFETCH(int, experts);
+    QFETCH(int, top_k);
+    QFETCH(int, expert_width);
+    QFETCH(int, shared_width);
+    QFETCH(int, kv_heads);
+    QFETCH(bool, norm_topk_prob);
+    QFETCH(float, rope_theta);
+    const ModelConfig c = parse_resource(file);
+    QCOMPARE(int(c.family), family);
+    QCOMPARE(c.n_routed_experts, experts);
+    QCOMPARE(c.num_experts_per_tok, top_k);
+    QCOMPARE(c.moe_intermediate_size, expert_width);
+    QCOMPARE(c.shared_expert_intermediate_size, shared_width);
+    QCOMPARE(c.n_shared_experts, shared_width > 0 ? 1 : 0);
+    QCOMPARE(c.shared_expert_gated, c.family == Family::qwen2_moe);
+    QCOMPARE(c.qkv_bias, c.family == Family::qwen2_moe);
+    QCOMPARE(c.qk_norm, c.family == Family::olmoe);
+    QCOMPARE(c.clip_qkv, std::nullopt);
+    QCOMPARE(c.num_key_value_heads, kv_heads);
+    QCOMPARE(c.norm_topk_prob, norm_topk_prob);
+    QVERIFY(c.norm_single_expert);
+    QCOMPARE(c.rope_theta, rope_theta);
+    QCOMPARE(c.num_moe_layers(), c.num_hidden_layers);  // every layer is MoE on the hub
+  }
+
+  void other_family_variants() {
+    const ModelConfig olmoe = parse_resource("olmoe-1b-7b-0924.json", R"({"clip_qkv": 8})");
+    QCOMPARE(olmoe.clip_qkv, std::optional(8.0f));
+    const ModelConfig mixtral = parse_resource("mixtral-8x7b-v0.1.json",
+                                               R"({"sliding_window": 32768, "head_dim": 128})");
+    QCOMPARE(mixtral.head_dim, 128);
+    QVERIFY(!parse_resource("qwen1.5-moe-a2.7b.json", R"({"qkv_bias": false})").qkv_bias);
+    // Qwen2-MoE's window only applies with use_sliding_window.
+    QCOMPARE(parse_resource("qwen1.5-moe-a2.7b.json", R"({"sliding_window": 16})").n_routed_experts,
+             60);
+  }
+
+  // Qwen2-MoE: MoE iff (layer + 1) % decoder_sparse_step == 0 and not in mlp_only_layers.
+  void qwen2_moe_layers() {
+    const ModelConfig c = parse_resource("qwen1.5-moe-a2.7b.json",
+                                         R"({"decoder_sparse_step": 2, "mlp_only_layers": [3, 7]})");
+    std::vector<int> moe;
+    for (int layer = 0; layer < c.num_hidden_layers; ++layer)
+      if (c.is_moe_layer(layer)) moe.push_back(layer);
+    QCOMPARE(moe, (std::vector<int>{1, 5, 9, 11, 13, 15, 17, 19, 21, 23}));
+    QCOMPARE(c.num_moe_layers(), 10);
+  }
+
+  void other_families_malformed_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QByteArray>("patch");
+    QTest::addColumn<QString>("expected");
+    const QString mixtral = "mixtral-8x7b-v0.1.json", qwen = "qwen1.5-moe-a2.7b.json",
+                  olmoe = "olmoe-1b-7b-0924.json";
+    QTest::newRow("mixtral num_local_experts missing")
+        << mixtral << QByteArray(R"({"num_local_experts": null})")
+        << R"("num_local_experts" missing)";
+    QTest::newRow("mixtral top-k above experts")
+        << mixtral << QByteArray(R"({"num_experts_per_tok": 9})")
+        << R"("num_experts_per_tok" 9 exceeds num_local_experts 8)";
+    QTest::newRow("mixtral sliding window")
+        << mixtral << QByteArray(R"({"sliding_window": 4096})")
+        << R"("sliding_window" 4096 is shorter than max_position_embeddings 32768)";
+    QTest::newRow("mixtral head_dim") << mixtral << QByteArray(R"({"head_dim": 64})")
+                                      << R"("head_dim" 64 differs)";
+    QTest::newRow("qwen num_experts zero")
+        << qwen << QByteArray(R"({"num_experts": 0})") << R"("num_experts" must be >= 1)";
+    QTest::newRow("qwen shared expert missing")
+        << qwen << QByteArray(R"({"shared_expert_intermediate_size": null})")
+        << R"("shared_expert_intermediate_size" missing)";
+    QTest::newRow("qwen moe_intermediate_size missing")
+        << qwen << QByteArray(R"({"moe_intermediate_size": null})")
+        << R"("moe_intermediate_size" missing)";
+    QTest::newRow("qwen decoder_sparse_step zero")
+        << qwen << QByteArray(R"({"decoder_sparse_step": 0})")
+        << R"("decoder_sparse_step" must be >= 1)";
+    QTest::newRow("qwen mlp_only_layers not a list")
+        << qwen << QByteArray(R"({"mlp_only_layers": 3})")
+        << R"("mlp_only_layers" must be an array)";
+    QTest::newRow("qwen mlp_only_layers out of range")
+        << qwen << QByteArray(R"({"mlp_only_layers": [24]})")
+        << R"("mlp_only_layers" entry 24 is not a layer index in [0, 24))";
+    QTest::newRow("qwen sliding window used")
+        << qwen << QByteArray(R"({"use_sliding_window": true, "sliding_window": 4096})")
+        << R"("sliding_window" 4096 is shorter)";
+    QTest::newRow("qwen qkv_bias a string")
+        << qwen << QByteArray(R"({"qkv_bias": "yes"})") << R"("qkv_bias" must be a boolean)";
+    QTest::newRow("olmoe num_experts missing")
+        << olmoe << QByteArray(R"({"num_experts": null})") << R"("num_experts" missing)";
+    QTest::newRow("olmoe clip_qkv zero")
+        << olmoe << QByteArray(R"({"clip_qkv": 0})") << R"("clip_qkv" must be positive)";
+    QTest::newRow("olmoe attention_bias")
+        << olmoe << QByteArray(R"({"attention_bias": true})")
+        << R"("attention_bias" true is not supported)";
+    QTest::newRow("olmoe hidden_act gelu")
+        << olmoe << QByteArray(R"({"hidden_act": "gelu"})") << R"("hidden_act" "gelu")";
+  }
+  void other_families_malformed() {
+    QFETCH(QString, file);
+    QFETCH(QByteArray, patch);
+    QFETCH(QString, expected);
+    const std::string message = engine_error_of([&] { parse_resource(file, patch); });
     QVERIFY_CONTAINS(message, "config.json: ");
     QVERIFY_CONTAINS(message, expected);
   }

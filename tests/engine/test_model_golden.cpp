@@ -1,6 +1,7 @@
 // The whole CPU model against the PyTorch reference (tools/reference/):
 // logits, routing scores, chosen experts and gate weights at every position,
-// with and without interventions.
+// with and without interventions, for every family (DeepSeekMoE, Mixtral,
+// Qwen2-MoE, OLMoE).
 #include <QDir>
 #include <QtTest>
 #include <algorithm>
@@ -94,10 +95,12 @@ class TestModelGolden : public QObject {
     CpuBackend backend(*model);
 
     const auto tokens = g.at("tokens").get<std::vector<int>>();
+    double worst = 0.0;
     for (std::size_t pos = 0; pos < tokens.size(); ++pos) {
       TokenRouting trace;
       const auto logits = backend.forward(tokens[pos], int(pos), interventions, &trace);
       const double err = relative_error(logits, g.at("logits").at(pos));
+      worst = std::max(worst, err);
       QVERIFY2(err < logits_tolerance,
                qPrintable(QString("position %1: logits relative error %2").arg(pos).arg(err)));
 
@@ -119,18 +122,24 @@ class TestModelGolden : public QObject {
                    qPrintable(where + ": a disabled expert was chosen"));
         QCOMPARE(actual.shared_active,
                  config.n_shared_experts > 0 && !interventions.shared_disabled(actual.layer));
+        // Qwen2-MoE's sigmoid gate on the shared expert; 1 where the shared experts are ungated.
+        const double shared_gate = expected.value("shared_gate", 1.0);
+        QVERIFY2(std::abs(actual.shared_gate - shared_gate) < routing_tolerance,
+                 qPrintable(where + ": shared expert gate differs"));
         std::vector<int> chosen = actual.expert_ids;
         std::sort(chosen.begin(), chosen.end());
         QCOMPARE(actual.mask_changed,
                  chosen != unmasked_choice(expected.at("scores"), config.num_experts_per_tok));
       }
     }
+    qInfo("%s: largest logits relative error %.2e", qPrintable(QFileInfo(golden).fileName()), worst);
   }
 
   // The masked goldens must differ from the plain ones, or they prove nothing.
   void masks_change_routing() {
     const QString dir = QStringLiteral(MOESCOPE_FIXTURES_DIR "/golden/");
-    for (const char* model : {"dense-lead-f32", "normtopk-bf16-sharded", "nodense-f16"}) {
+    for (const char* model : {"dense-lead-f32", "normtopk-bf16-sharded", "nodense-f16",
+                              "mixtral-bf16-sharded", "qwen2moe-f32", "olmoe-f16"}) {
       const json plain = read_json(dir + model + ".plain.json");
       const json masked = read_json(dir + model + ".masked.json");
       QVERIFY2(plain.at("routing") != masked.at("routing"), model);

@@ -94,6 +94,25 @@ void compare_layers(const LayerRouting& actual, const LayerRouting& expected) {
   QVERIFY(actual.gate_weights == expected.gate_weights);
   QCOMPARE(actual.shared_active, expected.shared_active);
   QCOMPARE(actual.mask_changed, expected.mask_changed);
+  QCOMPARE(actual.shared_gate, expected.shared_gate);
+}
+
+// The same run as from a Qwen2-MoE (layer 0 dense by mlp_only_layers, so the MoE layers
+// are 1..3 as above), whose shared expert is weighted by a sigmoid gate per token.
+RoutingSnapshot gated_shared_snapshot() {
+  RoutingSnapshot s = sample_snapshot();
+  s.model_config = json::parse(R"({
+    "architectures": ["Qwen2MoeForCausalLM"], "model_type": "qwen2_moe",
+    "vocab_size": 256, "hidden_size": 64, "intermediate_size": 128,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 4,
+    "max_position_embeddings": 512, "num_experts": 8, "num_experts_per_tok": 2,
+    "moe_intermediate_size": 32, "shared_expert_intermediate_size": 64,
+    "decoder_sparse_step": 1, "mlp_only_layers": [0], "norm_topk_prob": false
+  })");
+  for (SnapshotToken& token : s.tokens)
+    for (LayerRouting& layer : token.routing.layers)
+      layer.shared_gate = 0.5f + 0.4f * std::sin(1.3f * layer.layer + 0.7f * token.routing.position);
+  return s;
 }
 
 void compare_snapshots(const RoutingSnapshot& actual, const RoutingSnapshot& expected) {
@@ -190,6 +209,27 @@ class TestSnapshot : public QObject {
     QVERIFY(snapshot_to_json(no_top_k)["interventions"]["top_k"].is_null());
   }
 
+  // shared_gate is an optional layer field: written only where it is not 1.
+  void gatedSharedExpertRoundTrip() {
+    QTemporaryDir dir;
+    const RoutingSnapshot original = gated_shared_snapshot();
+    write_snapshot(original, fs_path(dir, "snap.json"));
+    compare_snapshots(read_snapshot(fs_path(dir, "snap.json")), original);
+    QVERIFY(snapshot_to_json(original)["tokens"][0]["layers"][0].contains("shared_gate"));
+    QVERIFY(!snapshot_to_json(sample_snapshot())["tokens"][0]["layers"][0].contains("shared_gate"));
+
+    json doc = snapshot_to_json(original);
+    doc["tokens"][1]["layers"][2]["shared_gate"] = 1.5;
+    try {
+      snapshot_from_json(doc, "snap.json");
+      QFAIL("accepted a shared gate above 1");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString(e.what()).contains("tokens[1].layers[2].shared_gate: a shared expert gate "
+                                          "is a sigmoid, in [0, 1]"),
+               e.what());
+    }
+  }
+
   void rejectsMalformed_data() {
     // Each row edits one JSON pointer of a valid file ("" value = remove it).
     QTest::addColumn<QString>("pointer");
@@ -266,6 +306,10 @@ class TestSnapshot : public QObject {
     QTest::newRow("intervention out of range") << "/interventions/disabled_experts/0/expert"
                                                << "9"
                                                << "snap.json: interventions: ";
+    QTest::newRow("shared gate on an ungated model")
+        << "/tokens/0/layers/0/shared_gate"
+        << "0.5"
+        << "snap.json: tokens[0].layers[0].shared_gate: this model's shared experts have no gate";
     QTest::newRow("not an object") << ""
                                    << "[]"
                                    << "snap.json: top level: expected an object";

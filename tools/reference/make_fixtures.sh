@@ -1,7 +1,8 @@
 #!/bin/sh
 # Regenerate every test fixture deterministically:
 #   tests/fixtures/tokenizer/  sentencepiece model (spm_train) + expected encodings
-#   tests/fixtures/models/     three random-weight DeepSeekMoE checkpoints (HF layout)
+#   tests/fixtures/models/     random-weight checkpoints (HF layout): three DeepSeekMoE,
+#                              one each of Mixtral, Qwen2-MoE and OLMoE
 #   tests/fixtures/golden/     reference logits and routing (float64 PyTorch)
 # Needs: spm_train/spm_encode (Debian package `sentencepiece`), python3 with torch + numpy.
 # Run from anywhere; paths are resolved against the repository root.
@@ -35,14 +36,17 @@ spm_train \
 $PY $REF/make_tokenizer_cases.py $FIX/tokenizer/tokenizer.model $FIX/tokenizer/cases.json
 
 # 2. Checkpoints (shapes and seeds are the presets in make_checkpoint.py).
+MODELS="dense-lead-f32 normtopk-bf16-sharded nodense-f16 mixtral-bf16-sharded qwen2moe-f32 olmoe-f16"
 mkdir -p $FIX/models
-rm -rf $FIX/models/dense-lead-f32 $FIX/models/normtopk-bf16-sharded $FIX/models/nodense-f16
+for m in $MODELS; do rm -rf $FIX/models/$m; done
 $PY $REF/make_checkpoint.py $FIX/models/dense-lead-f32 --preset dense-lead-f32 \
     --tokenizer $FIX/tokenizer/tokenizer.model
-$PY $REF/make_checkpoint.py $FIX/models/normtopk-bf16-sharded --preset normtopk-bf16-sharded
-$PY $REF/make_checkpoint.py $FIX/models/nodense-f16 --preset nodense-f16
+for m in normtopk-bf16-sharded nodense-f16 mixtral-bf16-sharded qwen2moe-f32 olmoe-f16; do
+    $PY $REF/make_checkpoint.py $FIX/models/$m --preset $m
+done
 
-# 3. Golden outputs, then a self-check that they reproduce.
-rm -f $FIX/golden/*.json
+# 3. Golden outputs, then a self-check that they reproduce. Only these models'
+#    goldens: the bundled models' goldens (resources/models) live here too.
+for m in $MODELS; do rm -f $FIX/golden/$m.*.json; done
 $PY $REF/make_golden.py $FIX/models $FIX/golden
 $PY $REF/check_consistency.py $FIX/models $FIX/golden

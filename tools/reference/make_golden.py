@@ -44,6 +44,10 @@ FIXTURES: dict[str, dict[str, Any]] = {
     "dense-lead-f32": {"top_k_plus_one": True},
     "normtopk-bf16-sharded": {"top_k_plus_one": False},
     "nodense-f16": {"top_k_plus_one": False},
+    # Mixtral renormalises even a single expert (weight 1.0): top_k 1 shows it.
+    "mixtral-bf16-sharded": {"top_k_plus_one": False, "top_k": 1},
+    "qwen2moe-f32": {"top_k_plus_one": True},
+    "olmoe-f16": {"top_k_plus_one": False},
 }
 
 
@@ -53,13 +57,14 @@ def fixture_tokens(name: str, vocab: int) -> list[int]:
     return [int(t) for t in rng.integers(3, vocab, size=N_TOKENS)]
 
 
-def masked_interventions(cfg: ref.Config, plain: ref.Result, top_k_plus_one: bool) -> ref.Interventions:
+def masked_interventions(cfg: ref.Config, plain: ref.Result, top_k_plus_one: bool,
+                         top_k: int | None = None) -> ref.Interventions:
     """Interventions that visibly change routing, derived from the plain run:
     - first MoE layer: disable the 2 experts most often ranked first there;
     - one expert disabled in every layer (-1): the one chosen most often overall
       (any rank, any MoE layer) among the rest;
     - shared experts off in the last MoE layer (if the model has them);
-    - optionally top_k = num_experts_per_tok + 1.
+    - optionally top_k = num_experts_per_tok + 1, or a given top_k.
     Count ties go to the lower expert id.
     """
     layers = cfg.moe_layers()
@@ -73,7 +78,7 @@ def masked_interventions(cfg: ref.Config, plain: ref.Result, top_k_plus_one: boo
     return ref.Interventions(
         disabled=[(first, e) for e in first_pair] + [(-1, everywhere)],
         shared_disabled=[last] if cfg.n_shared_experts > 0 else [],
-        top_k=cfg.num_experts_per_tok + 1 if top_k_plus_one else None,
+        top_k=cfg.num_experts_per_tok + 1 if top_k_plus_one else top_k,
     )
 
 
@@ -118,7 +123,7 @@ def make_model_goldens(models_dir: str, golden_dir: str, name: str, opts: dict[s
     tokens = fixture_tokens(name, cfg.vocab_size)
     cases: list[tuple[str, ref.Interventions]] = [("plain", ref.Interventions())]
     plain = ref.forward(model, tokens, cases[0][1])
-    iv = masked_interventions(cfg, plain, opts["top_k_plus_one"])
+    iv = masked_interventions(cfg, plain, opts["top_k_plus_one"], opts.get("top_k"))
     masked = ref.forward(model, tokens, iv)
     check_masked(cfg, plain, masked, iv)
     cases.append(("masked", iv))

@@ -1,0 +1,83 @@
+// Parameter counts (engine/model_info.cpp): the published sizes of one real
+// checkpoint per family, and the exact number of stored weights of every
+// fixture checkpoint.
+#include <QDir>
+#include <QTest>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "config.h"
+#include "model_info.h"
+#include "safetensors.h"
+
+using namespace moescope;
+
+namespace {
+
+ModelConfig resource_config(const QString& file) {
+  const std::string path = std::string(MOESCOPE_RESOURCES_DIR "/configs/") + file.toStdString();
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_model_config(text.str(), path);
+}
+
+}  // namespace
+
+class TestModelInfo : public QObject {
+  Q_OBJECT
+
+ private slots:
+  // Published sizes are rounded to 0.1 B, so they hold to within 0.05 B.
+  void published_sizes_data() {
+    QTest::addColumn<QString>("config");
+    QTest::addColumn<double>("total");
+    QTest::addColumn<double>("active");
+    QTest::newRow("Mixtral-8x7B") << "mixtral-8x7b-v0.1.json" << 46.7e9 << 12.9e9;
+    QTest::newRow("Qwen1.5-MoE-A2.7B") << "qwen1.5-moe-a2.7b.json" << 14.3e9 << 2.7e9;
+    QTest::newRow("OLMoE-1B-7B") << "olmoe-1b-7b-0924.json" << 6.9e9 << 1.3e9;
+  }
+  void published_sizes() {
+    QFETCH(QString, config);
+    QFETCH(double, total);
+    QFETCH(double, active);
+    const ParameterCounts p = count_parameters(resource_config(config));
+    const QString counts = QString("total %1, active %2").arg(p.total).arg(p.active_per_token);
+    QVERIFY2(std::abs(double(p.total) - total) < 0.05e9, qPrintable(counts));
+    QVERIFY2(std::abs(double(p.active_per_token) - active) < 0.05e9, qPrintable(counts));
+  }
+
+  // Mixtral-8x7B exactly: 32 layers of attention (GQA 32/8 heads x 128), 8 experts
+  // of 3 x 4096 x 14336, a router, two norms; embeddings, lm_head, final norm.
+  void mixtral_exact() {
+    const ParameterCounts p = count_parameters(resource_config("mixtral-8x7b-v0.1.json"));
+    const std::int64_t attention = 4096LL * 128 * (2 * 32 + 2 * 8);
+    const std::int64_t expert = 3LL * 4096 * 14336;
+    const std::int64_t layer_common = attention + 8 * 4096 + 2 * 4096;
+    const std::int64_t outside = 2LL * 32000 * 4096 + 4096;
+    QCOMPARE(p.total, outside + 32 * (layer_common + 8 * expert));
+    QCOMPARE(p.active_per_token, outside + 32 * (layer_common + 2 * expert));
+    QCOMPARE(p.routed_experts, 32 * 8 * expert);
+  }
+
+  // Every fixture's count is exactly the number of weights stored in its files,
+  // which checks the family extras: q/k/v biases, q/k norms, shared expert gates.
+  void matches_checkpoint_data() {
+    QTest::addColumn<QString>("model");
+    const QDir dir(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models"));
+    for (const QString& model : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+      QTest::newRow(qPrintable(model)) << dir.filePath(model);
+  }
+  void matches_checkpoint() {
+    QFETCH(QString, model);
+    const std::filesystem::path dir = model.toStdString();
+    const SafetensorsArchive archive(dir);
+    std::int64_t stored = 0;
+    for (const auto& [name, view] : archive.tensors()) stored += view->numel();
+    QCOMPARE(count_parameters(load_model_config(dir)).total, stored);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestModelInfo)
+#include "test_model_info.moc"
