@@ -135,6 +135,8 @@ void ExperimentPanel::select(const QString& experiment, bool pair) {
   modelsBox_->setCurrentIndex(pair || modelsBox_->count() == 1 ? bundledPair : currentModel);
 }
 
+void ExperimentPanel::setTokensPerText(int tokens) { tokensSpin_->setValue(tokens); }
+
 ExperimentJob ExperimentPanel::job() const {
   ExperimentJob job;
   job.experiment = experimentBox_->currentData().toString();

@@ -34,6 +34,7 @@ class ExperimentPanel : public QWidget {
   void showError(const QString& message);
   // Selects an experiment (catalogue name) and its models, as a lesson step does.
   void select(const QString& experiment, bool bundledPair);
+  void setTokensPerText(int tokens);
 
  signals:
   void runRequested(const ExperimentJob& job);

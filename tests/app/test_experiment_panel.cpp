@@ -1,0 +1,103 @@
+// The Experiments panel in the window: a run on the loaded model reaches the
+// engine on its own thread and draws its heatmaps; Cancel stops a run. With
+// $MOESCOPE_EXPERIMENT_SCREENSHOT set, also runs the redundancy experiment on
+// the bundled pair and grabs the window to that PNG (slow; not in CI).
+#include <QApplication>
+#include <QDockWidget>
+#include <QLabel>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTest>
+
+#include "experiment_panel.h"
+#include "experiment_plot.h"
+#include "heatmap_plot.h"
+#include "inference_controller.h"
+#include "main_window.h"
+
+namespace {
+
+QPushButton* button(QWidget* panel, const QString& text) {
+  for (auto* b : panel->findChildren<QPushButton*>())
+    if (b->text() == text) return b;
+  return nullptr;
+}
+
+}  // namespace
+
+class TestExperimentPanel : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QApplication::setOrganizationName(QStringLiteral("moescope-test"));
+    QApplication::setApplicationName(QStringLiteral("moescope-experiments"));
+    QSettings().clear();
+    applyClassroomLook();
+  }
+
+  void runOnTheLoadedModelAndCancel() {
+    MainWindow window;
+    window.resize(1600, 1000);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
+    window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+
+    ExperimentPanel* panel = window.experimentPanel();
+    panel->select(QStringLiteral("specialisation"), false);
+    panel->setTokensPerText(128);
+    QCOMPARE(panel->job().modelDirs.size(), 1);
+    QVERIFY(panel->job().modelDirs[0].endsWith(QStringLiteral("dense-lead-f32")));
+    QVERIFY(panel->job().textFiles.size() >= 2);  // the bundled held-out texts
+
+    QPushButton* run = button(panel, QStringLiteral("Run"));
+    QVERIFY(run);
+    run->click();
+    QCOMPARE(run->text(), QStringLiteral("Cancel"));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, 60000);
+    QTRY_COMPARE(run->text(), QStringLiteral("Run"));
+    QCOMPARE(panel->result()->heatmaps.size(), std::size_t(2));  // MoE layers 1 and 2
+    QCOMPARE(panel->plot()->currentWidget(), panel->plot()->heatmapPlot());
+    const QCPColorMapData* cells = panel->plot()->heatmapPlot()->colorMap()->data();
+    QCOMPARE(cells->keySize(), 16);  // routed experts
+    QCOMPARE(cells->valueSize(), int(panel->job().textFiles.size()));  // domains
+
+    // Cancel: the flag is set before the worker reads its first token.
+    const auto previous = panel->result();
+    panel->select(QStringLiteral("redundancy"), false);
+    run->click();
+    run->click();
+    QTRY_COMPARE_WITH_TIMEOUT(run->text(), QStringLiteral("Run"), 60000);
+    QCOMPARE(panel->result(), previous);
+    bool saysCancelled = false;
+    for (auto* label : panel->findChildren<QLabel*>()) saysCancelled |= label->text() == "Cancelled.";
+    QVERIFY(saysCancelled);
+  }
+
+  void bundledPairScreenshot() {
+    const QString output = qEnvironmentVariable("MOESCOPE_EXPERIMENT_SCREENSHOT");
+    if (output.isEmpty()) QSKIP("set MOESCOPE_EXPERIMENT_SCREENSHOT=out.png to grab the bundled pair");
+    MainWindow window;
+    window.resize(1600, 1000);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.findChild<QDockWidget*>(QStringLiteral("experimentsDock"))->raise();
+    ExperimentPanel* panel = window.experimentPanel();
+    panel->select(qEnvironmentVariable("MOESCOPE_EXPERIMENT", QStringLiteral("redundancy")), true);
+    panel->setTokensPerText(qEnvironmentVariableIntValue("MOESCOPE_EXPERIMENT_TOKENS") > 0
+                                ? qEnvironmentVariableIntValue("MOESCOPE_EXPERIMENT_TOKENS")
+                                : 256);
+    button(panel, QStringLiteral("Run"))->click();
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, 600000);
+    QTest::qWait(300);
+    QVERIFY(window.grab().save(output));
+  }
+};
+
+QTEST_MAIN(TestExperimentPanel)
+#include "test_experiment_panel.moc"
