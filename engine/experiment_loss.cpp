@@ -26,14 +26,15 @@ LossSweep redundancy_sweep() {
       if (m + k > c.n_routed_experts) break;
       Condition condition{"top " + std::to_string(m) + " of " + std::to_string(c.n_routed_experts) +
                               " off",
-                          sixteenths / 16.0,
+                          static_cast<double>(sixteenths),
                           {}};
       condition.interventions.disable_top_scoring = m;
       out.push_back(condition);
     }
     return out;
   };
-  sweep.figure.x_label = "Ratio of disabled top routed experts";
+  sweep.figure.x_label = "Share of routed experts disabled (each token's top-scoring ones)";
+  sweep.figure.x_ticks = {"0", "1/16", "2/16", "3/16", "4/16"};
   sweep.figure.y_label = "Held-out loss (nats/token)";
   sweep.read = [](const std::string& model, const std::vector<std::pair<Condition, double>>& points,
                   std::vector<std::string>& findings) {

@@ -53,6 +53,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
       tokensSpin_(new QSpinBox(this)),
       viewBox_(new QComboBox(this)),
       runButton_(new QPushButton(tr("Run"), this)),
+      exportButton_(new QPushButton(tr("Export result…"), this)),
       progress_(new QProgressBar(this)),
       description_(new QLabel(this)),
       findings_(new QLabel(this)),
@@ -80,11 +81,11 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
   form->addRow(tr("Models"), modelsBox_);
   form->addRow(tr("Texts"), textsBox_);
   form->addRow(tr("Tokens per text"), tokensSpin_);
-  auto* exportJson = new QPushButton(tr("Export result…"), this);
-  exportJson->setToolTip(tr("The whole result as JSON: table, curves and heatmaps"));
+  exportButton_->setToolTip(tr("The whole result as JSON: table, curves and heatmaps"));
+  exportButton_->setEnabled(false);
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(runButton_);
-  buttons->addWidget(exportJson);
+  buttons->addWidget(exportButton_);
   auto* controls = new QVBoxLayout;
   controls->addLayout(form);
   controls->addLayout(buttons);
@@ -93,7 +94,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
   controls->addStretch();
   auto* controlBox = new QWidget(this);
   controlBox->setLayout(controls);
-  controlBox->setMaximumWidth(380);
+  controlBox->setMaximumWidth(470);
 
   auto* results = new QVBoxLayout;
   results->addWidget(findings_);
@@ -119,7 +120,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
       showError(QString::fromStdString(e.what()));
     }
   });
-  connect(exportJson, &QPushButton::clicked, this, &ExperimentPanel::exportJson);
+  connect(exportButton_, &QPushButton::clicked, this, &ExperimentPanel::exportJson);
   updateDescription();
 }
 
@@ -179,6 +180,7 @@ void ExperimentPanel::showProgress(long done, long total) {
 
 void ExperimentPanel::showResult(const ExperimentResultPtr& result) {
   result_ = result;
+  exportButton_->setEnabled(true);
   QStringList lines;
   for (const std::string& line : result->findings) lines << QString::fromStdString(line).toHtmlEscaped();
   findings_->setText(QStringLiteral("<b>%1</b><br>%2")
@@ -215,7 +217,6 @@ void ExperimentPanel::updateDescription() {
 }
 
 void ExperimentPanel::exportJson() {
-  if (!result_) return;
   const QString path = QFileDialog::getSaveFileName(
       this, tr("Export experiment result"), QString::fromStdString(result_->experiment) + ".json",
       tr("JSON (*.json)"));

@@ -52,6 +52,7 @@ class ExperimentPanel : public QWidget {
   QSpinBox* tokensSpin_;
   QComboBox* viewBox_;  // which heatmap of the result
   QPushButton* runButton_;
+  QPushButton* exportButton_;
   QProgressBar* progress_;
   QLabel* description_;
   QLabel* findings_;

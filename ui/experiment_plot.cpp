@@ -97,6 +97,9 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
     curves_->yAxis->setRange(bars ? 0.0 : lowest - margin, highest + margin);
   }
   curves_->legend->setVisible(figure.curves.size() > 1);
+  // Losses rise to the right: the lower right corner is where curves are not.
+  curves_->axisRect()->insetLayout()->setInsetAlignment(
+      0, bars ? Qt::AlignTop | Qt::AlignRight : Qt::AlignBottom | Qt::AlignRight);
   curves_->replot(QCustomPlot::rpQueuedReplot);
 }
 

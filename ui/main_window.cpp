@@ -37,6 +37,7 @@ constexpr int maxRecentModels = 8;
 const auto recentKey = QStringLiteral("recentModels");
 const auto geometryKey = QStringLiteral("window/geometry");
 const auto stateKey = QStringLiteral("window/state");
+const auto experimentsGeometryKey = QStringLiteral("experiments/geometry");
 }  // namespace
 
 void applyClassroomLook() {
@@ -114,8 +115,6 @@ void MainWindow::createDocks() {
       addDock(compareView_, tr("Compare"), QStringLiteral("compareDock"), Qt::BottomDockWidgetArea);
   splitDockWidget(load, tokenExpert, Qt::Horizontal);
   tabifyDockWidget(tokenExpert, compareDock_);
-  tabifyDockWidget(compareDock_, addDock(experimentPanel_, tr("Experiments"),
-                                         QStringLiteral("experimentsDock"), Qt::BottomDockWidgetArea));
   tokenExpert->raise();
   splitDockWidget(inspector, masks, Qt::Vertical);
   tabifyDockWidget(masks, helpDock_);
@@ -159,6 +158,10 @@ void MainWindow::createMenus() {
   viewMenu_ = menuBar()->addMenu(tr("&View"));
   for (QDockWidget* dock : findChildren<QDockWidget*>())
     viewMenu_->addAction(dock->toggleViewAction());
+
+  QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+  tools->addAction(tr("&Experiments…"), QKeySequence(Qt::CTRL | Qt::Key_E), this,
+                   &MainWindow::showExperiments);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&What am I looking at?"), QKeySequence::HelpContents, this, [this] {
@@ -286,7 +289,18 @@ void MainWindow::onRunFinished(const RunStats& stats) {
   }
 }
 
+void MainWindow::showExperiments() {
+  experimentPanel_->show();
+  experimentPanel_->raise();
+  experimentPanel_->activateWindow();
+}
+
 void MainWindow::connectExperiments() {
+  // A window of its own: the papers' plots need more room than a dock has.
+  experimentPanel_->setParent(this, Qt::Window);
+  experimentPanel_->setWindowTitle(tr("moescope — Experiments"));
+  experimentPanel_->restoreGeometry(QSettings().value(experimentsGeometryKey).toByteArray());
+  if (experimentPanel_->size().width() < 800) experimentPanel_->resize(1400, 860);
   connect(experimentPanel_, &ExperimentPanel::runRequested, experimentRunner_, &ExperimentRunner::start);
   connect(experimentPanel_, &ExperimentPanel::cancelRequested, experimentRunner_, &ExperimentRunner::cancel);
   connect(experimentRunner_, &ExperimentRunner::busyChanged, experimentPanel_, &ExperimentPanel::setBusy);
@@ -381,5 +395,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   QSettings settings;
   settings.setValue(geometryKey, saveGeometry());
   settings.setValue(stateKey, saveState());
+  settings.setValue(experimentsGeometryKey, experimentPanel_->saveGeometry());
+  experimentPanel_->close();
   event->accept();
 }

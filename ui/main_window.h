@@ -45,6 +45,7 @@ class MainWindow : public QMainWindow {
  public slots:
   void generate();
   void compareWithExpertsOff();
+  void showExperiments();  // Tools ▸ Experiments, a window of its own
 
  protected:
   void closeEvent(QCloseEvent* event) override;

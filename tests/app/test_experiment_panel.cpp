@@ -3,7 +3,6 @@
 // $MOESCOPE_EXPERIMENT_SCREENSHOT set, also runs the redundancy experiment on
 // the bundled pair and grabs the window to that PNG (slow; not in CI).
 #include <QApplication>
-#include <QDockWidget>
 #include <QLabel>
 #include <QPushButton>
 #include <QSettings>
@@ -86,8 +85,9 @@ class TestExperimentPanel : public QObject {
     window.resize(1600, 1000);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.findChild<QDockWidget*>(QStringLiteral("experimentsDock"))->raise();
+    window.showExperiments();
     ExperimentPanel* panel = window.experimentPanel();
+    QVERIFY(QTest::qWaitForWindowExposed(panel));
     panel->select(qEnvironmentVariable("MOESCOPE_EXPERIMENT", QStringLiteral("redundancy")), true);
     panel->setTokensPerText(qEnvironmentVariableIntValue("MOESCOPE_EXPERIMENT_TOKENS") > 0
                                 ? qEnvironmentVariableIntValue("MOESCOPE_EXPERIMENT_TOKENS")
@@ -95,7 +95,7 @@ class TestExperimentPanel : public QObject {
     button(panel, QStringLiteral("Run"))->click();
     QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, 600000);
     QTest::qWait(300);
-    QVERIFY(window.grab().save(output));
+    QVERIFY(panel->grab().save(output));
   }
 };
 
