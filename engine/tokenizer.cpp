@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bpe_tokenizer.h"
 #include "error.h"
 
 namespace moescope {
@@ -12,7 +13,8 @@ namespace {
 
 class SentencePieceTokenizer final : public Tokenizer {
  public:
-  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos) : add_bos_(add_bos) {
+  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos)
+      : add_bos_(add_bos) {
     const auto status = sp_.Load(model_file.string());
     if (!status.ok())
       throw EngineError(model_file.string() + ": not a SentencePiece model (" + status.ToString() +
@@ -24,7 +26,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     if (add_bos_ && bos_id()) ids.push_back(*bos_id());
     std::vector<int> body;
     const auto status = sp_.Encode(text, &body);
-    if (!status.ok()) throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
+    if (!status.ok())
+      throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
     ids.insert(ids.end(), body.begin(), body.end());
     return ids;
   }
@@ -69,7 +72,8 @@ std::size_t displayable_prefix(const std::string& text) {
   std::size_t end = text.size();
   // Step back over an incomplete trailing sequence.
   std::size_t start = end;
-  while (start > 0 && end - start < 4 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
+  while (start > 0 && end - start < 4 &&
+         (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
     --start;
   if (start > 0) {
     const auto lead = static_cast<unsigned char>(text[start - 1]);
@@ -84,11 +88,13 @@ std::size_t displayable_prefix(const std::string& text) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
+  if (std::filesystem::exists(model_dir / "tokenizer.json")) return load_bpe_tokenizer(model_dir);
   const auto sp_model = model_dir / "tokenizer.model";
   if (std::filesystem::exists(sp_model))
     return std::make_unique<SentencePieceTokenizer>(sp_model, read_add_bos(model_dir));
   throw EngineError(model_dir.string() +
-                    ": no tokenizer found (expected tokenizer.model, a SentencePiece model)");
+                    ": no tokenizer found (expected tokenizer.json, a Hugging Face tokenizer, or "
+                    "tokenizer.model, a SentencePiece model)");
 }
 
 std::string TextStream::push(int id) {
