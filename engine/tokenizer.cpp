@@ -13,8 +13,7 @@ namespace {
 
 class SentencePieceTokenizer final : public Tokenizer {
  public:
-  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos)
-      : add_bos_(add_bos) {
+  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos) : add_bos_(add_bos) {
     const auto status = sp_.Load(model_file.string());
     if (!status.ok())
       throw EngineError(model_file.string() + ": not a SentencePiece model (" + status.ToString() +
@@ -26,8 +25,7 @@ class SentencePieceTokenizer final : public Tokenizer {
     if (add_bos_ && bos_id()) ids.push_back(*bos_id());
     std::vector<int> body;
     const auto status = sp_.Encode(text, &body);
-    if (!status.ok())
-      throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
+    if (!status.ok()) throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
     ids.insert(ids.end(), body.begin(), body.end());
     return ids;
   }
@@ -72,8 +70,7 @@ std::size_t displayable_prefix(const std::string& text) {
   std::size_t end = text.size();
   // Step back over an incomplete trailing sequence.
   std::size_t start = end;
-  while (start > 0 && end - start < 4 &&
-         (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
+  while (start > 0 && end - start < 4 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
     --start;
   if (start > 0) {
     const auto lead = static_cast<unsigned char>(text[start - 1]);
