@@ -51,6 +51,8 @@ AddedTokens::AddedTokens(const json& list, const std::string& where,
       throw EngineError(at + ".single_word: single_word added tokens are not supported");
     std::string match = token.normalized ? normalize(token.content) : token.content;
     (token.normalized ? normalized_ : raw_).push_back({std::move(match), tokens_.size()});
+    if (!by_id_.emplace(token.id, tokens_.size()).second)
+      throw EngineError(at + ".id: id " + std::to_string(token.id) + " is used twice");
     tokens_.push_back(std::move(token));
   }
   for (auto* m : {&raw_, &normalized_})
@@ -97,9 +99,8 @@ std::vector<AddedTokens::Piece> AddedTokens::split(std::string_view text, bool n
 }
 
 const AddedToken* AddedTokens::find(int id) const {
-  for (const auto& t : tokens_)
-    if (t.id == id) return &t;
-  return nullptr;
+  const auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &tokens_[it->second];
 }
 
 std::optional<int> AddedTokens::id_of(const std::string& content) const {

@@ -39,6 +39,7 @@ class AddedTokens {
 
  private:
   std::vector<AddedToken> tokens_;
+  std::unordered_map<int, std::size_t> by_id_;  // id -> index into tokens_
   struct Match {
     std::string text;
     std::size_t token;  // index into tokens_

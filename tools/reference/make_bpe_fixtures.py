@@ -137,7 +137,7 @@ FAMILIES = {
                            "use_regex": True},
         "added": [added("|||IP_ADDRESS|||", special=False, normalized=True),
                   added("<|padding|>"),
-                  *[added(" " * n, special=False, normalized=True) for n in range(24, 1, -1)],
+                  *[added(" " * n, special=False, normalized=True) for n in range(2, 25)],
                   added("|||EMAIL_ADDRESS|||", special=False, normalized=True),
                   added("|||PHONE_NUMBER|||", special=False, normalized=True),
                   added("<|endoftext|>")],
@@ -233,6 +233,21 @@ SPECIAL_CASES = {
 }
 
 
+# Characters random strings are drawn from: every class the pre-tokenizers tell apart.
+RANDOM_POOL = list("aZé ß'sltvmdr0123456789٣²½.,;:!?-_/\\()[]{}\"'`~@#$%^&*+=<>|") + [
+    " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\u00a0", "\u3000", "\u2028", "漢", "字", "한", "ア", "ぁ",
+    "😀", "👍🏽", "👨‍👩‍👧", "\u0301", "\u0308", "Ω", "K", "ﬁ", "Ａ", "ｚ", "！", "，", "。", "“", "”",
+    "\u200d", "\ufeff", "\x00", "\x7f", "𝔘", "Ἀ", "ῼ", "ώ", "ι", "ǅ", "µ", "ʼ", "ﹰ", "\ufffd"]
+
+
+def random_strings(specials: list[str], count: int = 120) -> list[str]:
+    """Deterministic random mixes of RANDOM_POOL and the family's special tokens."""
+    import random
+    rng = random.Random(20261123)
+    pool = RANDOM_POOL + specials
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(1, 40))) for _ in range(count)]
+
+
 def corpus_lines() -> list[str]:
     """Every 25th line of the held-out corpus, at most 300 characters each."""
     out = []
@@ -260,6 +275,59 @@ def hf_ids(directory: Path, tok: Tokenizer, text: str, family: str) -> list[int]
 hf_ids.cache = {}
 
 
+# Pre-tokenizer and normalizer settings the families do not use but the engine
+# supports, each applied to the qwen1.5-moe vocabulary: written to
+# qwen1.5-moe/variants.json with tokenizers' ids (no BOS: Qwen adds none).
+def split_variant(regex: str, behavior: str, invert: bool = False) -> dict:
+    return {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": regex}, "behavior": behavior, "invert": invert},
+        byte_level(False)]}
+
+
+VARIANTS = {
+    **{f"split {b}": split_variant(r"\s+|\p{P}", b)
+       for b in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]},
+    **{f"split {b} inverted": split_variant(r"\p{L}+", b, True)
+       for b in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]},
+    "split string pattern": {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"String": ". "}, "behavior": "MergedWithPrevious",
+         "invert": False}, byte_level(False)]},
+    "digits contiguous": {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": False}, byte_level(True)]},
+    "digits individual, prefix space": {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+         "use_regex": False}]},
+    "byte level with regex and prefix space": {"type": "ByteLevel", "add_prefix_space": True,
+                                               "trim_offsets": True, "use_regex": True},
+    "no pre-tokenizer": None,
+}
+NORMALIZER_VARIANTS = {"NFKC": {"type": "NFKC"}, "NFD": {"type": "NFD"},
+                       "NFKD then NFC": {"type": "Sequence", "normalizers": [{"type": "NFKD"},
+                                                                            {"type": "NFC"}]}}
+VARIANT_TEXTS = [
+    "Hello, world! How are you?", "a12b  c 345,678.9", "  leading. trailing.  ", "x. y. z.",
+    "tabs\tand\nnewlines\r\n", "ﬁne Ｆｕｌｌ ½ Å e\u0301", "漢字 123 😀 mixed", "", " ", "...",
+    "don't STOP 'til", "a" * 50 + " " * 20 + "b", "<|im_end|>x. 1 2", "١٢٣ ² x²",
+]
+
+
+def write_variants(d: Path) -> int:
+    base = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
+    out = []
+    items = [(n, "pre_tokenizer", v) for n, v in VARIANTS.items()] + [
+        (n, "normalizer", v) for n, v in NORMALIZER_VARIANTS.items()]
+    for name, field, spec in items:
+        data = dict(base)
+        data[field] = spec
+        tok = Tokenizer.from_str(json.dumps(data))
+        out.append({"name": name, "field": field, "spec": spec,
+                    "cases": [{"text": t, "ids": tok.encode(t).ids} for t in VARIANT_TEXTS]})
+    with open(d / "variants.json", "w", encoding="utf-8") as f:
+        f.write("[\n" + ",\n".join(json.dumps(v, ensure_ascii=False) for v in out) + "\n]\n")
+    return len(out) * len(VARIANT_TEXTS)
+
+
 def main() -> None:
     out_root = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "tests/fixtures/tokenizers"
     texts_common = CASES + corpus_lines()
@@ -271,11 +339,14 @@ def main() -> None:
         (d / "tokenizer_config.json").write_text(
             json.dumps(family["config"], indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tok = Tokenizer.from_file(str(d / "tokenizer.json"))
-        cases = [{"text": t, "ids": hf_ids(d, tok, t, name)}
-                 for t in texts_common + SPECIAL_CASES[name]]
+        specials = [a["content"] for a in family["added"] if not a["content"].isspace()]
+        texts = texts_common + SPECIAL_CASES[name] + random_strings(specials)
+        cases = [{"text": t, "ids": hf_ids(d, tok, t, name)} for t in texts]
         with open(d / "cases.json", "w", encoding="utf-8") as f:
             f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
         print(f"{name}: vocab {tok.get_vocab_size()}, {len(cases)} cases")
+        if name == "qwen1.5-moe":
+            print(f"{name}: {write_variants(d)} cases of other pipeline settings")
 
 
 if __name__ == "__main__":
