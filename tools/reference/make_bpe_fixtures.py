@@ -309,14 +309,26 @@ VARIANT_TEXTS = [
     "Hello, world! How are you?", "a12b  c 345,678.9", "  leading. trailing.  ", "x. y. z.",
     "tabs\tand\nnewlines\r\n", "ﬁne Ｆｕｌｌ ½ Å e\u0301", "漢字 123 😀 mixed", "", " ", "...",
     "don't STOP 'til", "a" * 50 + " " * 20 + "b", "<|im_end|>x. 1 2", "١٢٣ ² x²",
+    "a  <|im_end|>  b", "x\t\n<|im_start|> \n y", "<|endoftext|>\u3000\u00a0z  <|im_end|>",
+    "  <|im_end|><|im_end|>  <|endoftext|> ",
 ]
 
 
 def write_variants(d: Path) -> int:
     base = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
     out = []
+    # lstrip / rstrip added tokens (no family here uses them), one normalized.
+    stripped = [dict(t) for t in base["added_tokens"]]
+    for t in stripped:
+        if t["content"] == "<|im_end|>":
+            t.update(lstrip=True, rstrip=True)
+        if t["content"] == "<|im_start|>":
+            t.update(lstrip=True, special=False, normalized=True)
+        if t["content"] == "<|endoftext|>":
+            t.update(rstrip=True)
     items = [(n, "pre_tokenizer", v) for n, v in VARIANTS.items()] + [
-        (n, "normalizer", v) for n, v in NORMALIZER_VARIANTS.items()]
+        (n, "normalizer", v) for n, v in NORMALIZER_VARIANTS.items()] + [
+        ("added tokens with lstrip and rstrip", "added_tokens", stripped)]
     for name, field, spec in items:
         data = dict(base)
         data[field] = spec
