@@ -26,14 +26,19 @@ json read_json(const fs::path& path) {
   return j;
 }
 
+bool is_byte_level_decoder(const json& spec) {
+  if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string()) return false;
+  if (spec["type"] == "ByteLevel") return true;
+  return spec["type"] == "Sequence" && spec.contains("decoders") && spec["decoders"].is_array() &&
+         spec["decoders"].size() == 1 && is_byte_level_decoder(spec["decoders"][0]);
+}
+
 // The decoder must undo the byte-level mapping: ByteLevel, alone or in a Sequence.
 void check_decoder(const json& spec, const std::string& where) {
-  if (spec.is_object() && spec.value("type", "") == "ByteLevel") return;
-  if (spec.is_object() && spec.value("type", "") == "Sequence" && spec.contains("decoders") &&
-      spec["decoders"].is_array() && spec["decoders"].size() == 1)
-    return check_decoder(spec["decoders"][0], where + ".decoders[0]");
-  throw EngineError(where + ": unsupported decoder " + (spec.is_null() ? "null" : spec.dump()) +
-                    " (a byte-level BPE needs the ByteLevel decoder)");
+  if (!is_byte_level_decoder(spec))
+    throw EngineError(where + ": unsupported decoder " +
+                      (spec.is_null() ? "null" : spec.dump().substr(0, 120)) +
+                      " (a byte-level BPE needs the ByteLevel decoder)");
 }
 
 // The special tokens a post_processor's template puts before and after the text.
@@ -186,8 +191,7 @@ class BpeTokenizer final : public Tokenizer {
   std::string token_bytes(int id) const {
     if (const AddedToken* t = added_.find(id)) return t->content;
     const auto& tokens = model_->tokens();
-    if (id < 0 || std::size_t(id) >= tokens.size() || tokens[id].empty())
-      throw EngineError("tokenizer: no token with id " + std::to_string(id));
+    if (id < 0 || std::size_t(id) >= tokens.size() || tokens[id].empty()) return {};
     if (auto bytes = chars_to_bytes(tokens[id])) return *bytes;
     return tokens[id];
   }
@@ -246,7 +250,16 @@ class BpeTokenizer final : public Tokenizer {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const fs::path& model_dir) {
-  return std::make_unique<BpeTokenizer>(model_dir);
+  try {
+    return std::make_unique<BpeTokenizer>(model_dir);
+  } catch (const json::exception& e) {  // a field of an unexpected JSON type somewhere
+    throw EngineError((model_dir / "tokenizer.json").string() + ": " + e.what());
+  }
+}
+
+bool is_byte_level_bpe(const fs::path& tokenizer_json) {
+  const json j = read_json(tokenizer_json);
+  return is_byte_level_decoder(j.value("decoder", json()));
 }
 
 }  // namespace moescope

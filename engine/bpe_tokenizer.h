@@ -22,6 +22,14 @@ namespace moescope {
 // decode(ids after the BOS) gives back the encoded text byte for byte.
 // piece: the token's text with ' ' shown as U+2581 and other control bytes or
 // bytes of a split character as <0xNN>, as SentencePiece pieces look.
+// Ids the vocabulary lacks (a model's embedding rows past the tokenizer's
+// vocabulary) decode to nothing, as in Hugging Face, and show as an empty piece.
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& model_dir);
+
+// Whether `tokenizer_json` describes a byte-level BPE (its decoder is ByteLevel),
+// which load_bpe_tokenizer reads; false for SentencePiece-style files such as
+// Mixtral's (Metaspace, byte fallback), whose tokenizer.model serves instead.
+// Throws EngineError when the file cannot be read as JSON.
+bool is_byte_level_bpe(const std::filesystem::path& tokenizer_json);
 
 }  // namespace moescope

@@ -85,8 +85,13 @@ std::size_t displayable_prefix(const std::string& text) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
-  if (std::filesystem::exists(model_dir / "tokenizer.json")) return load_bpe_tokenizer(model_dir);
   const auto sp_model = model_dir / "tokenizer.model";
+  // tokenizer.json first, unless it is a SentencePiece-style one (Mixtral) with
+  // the tokenizer.model it was converted from beside it.
+  const auto hf_json = model_dir / "tokenizer.json";
+  if (std::filesystem::exists(hf_json) &&
+      (!std::filesystem::exists(sp_model) || is_byte_level_bpe(hf_json)))
+    return load_bpe_tokenizer(model_dir);
   if (std::filesystem::exists(sp_model))
     return std::make_unique<SentencePieceTokenizer>(sp_model, read_add_bos(model_dir));
   throw EngineError(model_dir.string() +

@@ -257,6 +257,41 @@ class TestBpeTokenizer : public QObject {
     QVERIFY2(timer.elapsed() < 5000, qPrintable(QString::number(timer.elapsed()) + " ms"));
   }
 
+  // Beside a tokenizer.model, a byte-level tokenizer.json still wins; a
+  // SentencePiece-style one (Mixtral: Metaspace, byte-fallback decoders) gives way.
+  void which_file_is_loaded_data() {
+    QTest::addColumn<bool>("byte_level_json");
+    QTest::newRow("byte-level tokenizer.json and tokenizer.model") << true;
+    QTest::newRow("Metaspace tokenizer.json and tokenizer.model") << false;
+  }
+  void which_file_is_loaded() {
+    QFETCH(bool, byte_level_json);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const fs::path d = dir.path().toStdString();
+    fs::copy_file(fs::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-lead-f32" / "tokenizer.model",
+                  d / "tokenizer.model");
+    json j = read_json(fixtures / "qwen1.5-moe" / "tokenizer.json");
+    if (!byte_level_json) {
+      j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\u2581"}};
+      j["decoder"] = {
+          {"type", "Sequence"},
+          {"decoders", {{{"type", "ByteFallback"}}, {{"type", "Fuse"}}, {{"type", "Strip"}}}}};
+    }
+    write(d / "tokenizer.json", j.dump());
+    const auto t = load_tokenizer(d);
+    QCOMPARE(t->vocab_size(), byte_level_json ? 3003 : 512);
+  }
+
+  // Ids past the vocabulary (embedding rows a model has beyond its tokenizer)
+  // decode to nothing, as in Hugging Face.
+  void ids_past_the_vocabulary_decode_to_nothing() {
+    const Tokenizer& t = tokenizer_of("qwen1.5-moe");
+    const std::vector<int> ids = {39, t.vocab_size() + 5, 2065};
+    QCOMPARE(t.decode(ids), t.decode(std::vector<int>{39, 2065}));
+    QCOMPARE(t.piece(t.vocab_size() + 5), std::string());
+  }
+
   void load_errors_data() {
     QTest::addColumn<std::string>("edit");  // which field of a good tokenizer.json to break
     QTest::addColumn<QString>("names");     // the file the message names
@@ -278,6 +313,10 @@ class TestBpeTokenizer : public QObject {
                                    << "WordPiece";
     QTest::newRow("bos not a token") << std::string("bad bos") << "tokenizer_config.json"
                                      << "bos_token";
+    QTest::newRow("field of the wrong type") << std::string("wrong type") << "tokenizer.json"
+                                             << "type must be string";
+    QTest::newRow("unsupported decoder") << std::string("bad decoder") << "tokenizer.json"
+                                         << "decoder";
   }
   void load_errors() {
     QFETCH(std::string, edit);
@@ -300,6 +339,8 @@ class TestBpeTokenizer : public QObject {
       j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(\\p{L}";
     if (edit == "unknown model") j["model"]["type"] = "WordPiece";
     if (edit == "bad bos") config["bos_token"] = "<nope>";
+    if (edit == "wrong type") j["post_processor"] = {{"type", 5}};
+    if (edit == "bad decoder") j["decoder"] = {{"type", "WordPiece"}};
     write(d / "tokenizer.json", edit == "bad json" ? std::string("{\"model\": [") : j.dump());
     write(d / "tokenizer_config.json", config.dump());
     const std::string message = engine_error_of([&] { load_tokenizer(d); });
