@@ -78,6 +78,41 @@ QWEN2_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
 
 BOS_DS, EOS_DS = "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"
 
+# The chat models' templates (deepseek-moe-16b-chat, Qwen1.5-MoE-A2.7B-Chat,
+# OLMoE-1B-7B-0924-Instruct), with Jinja's backslash escapes as in their files.
+DEEPSEEK_CHAT = (
+    r"{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}"
+    r"{% endif %}{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+    r"{{ 'User: ' + message['content'] + '\n\n' }}{% elif message['role'] == 'assistant' %}"
+    r"{{ 'Assistant: ' + message['content'] + eos_token }}{% elif message['role'] == 'system' %}"
+    r"{{ message['content'] + '\n\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}"
+    r"{{ 'Assistant:' }}{% endif %}")
+QWEN_CHAT = (
+    r"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    r"{{ '<|im_start|>system\nYou are a helpful assistant<|im_end|>\n' }}{% endif %}"
+    r"{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    r"{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+OLMOE_CHAT = (
+    r"{{ bos_token }}{% for message in messages %}{% if message['role'] == 'system' %}"
+    r"{{ '<|system|>\n' + message['content'] + '\n' }}{% elif message['role'] == 'user' %}"
+    r"{{ '<|user|>\n' + message['content'] + '\n' }}{% elif message['role'] == 'assistant' %}"
+    r"{% if not loop.last %}{{ '<|assistant|>\n'  + message['content'] + eos_token + '\n' }}"
+    r"{% else %}{{ '<|assistant|>\n'  + message['content'] + eos_token }}{% endif %}{% endif %}"
+    r"{% if loop.last and add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}{% endfor %}")
+# Not a family's: multi-line Jinja that needs trim_blocks, lstrip_blocks and '-'.
+LAYOUT_CHAT = """{#- a comment -#}
+{%- set sep = '\\n' %}
+{% for message in messages %}
+  {% if message.role == 'system' -%}
+    [SYS] {{ message.content | trim }}{{ sep }}
+  {%- elif message['role'] in ['user', 'assistant'] %}
+    <{{ message.role | upper }} n={{ loop.index }}/{{ loop.length }}> {{ message['content'] }}
+  {% else %}{{ raise_exception('unknown role ' ~ message.role) }}{% endif %}
+{% endfor %}
+{%+ if add_generation_prompt and not (messages | length) % 2 == 0 %}  <ASSISTANT>{% endif -%}
+   trailing
+"""
+
 FAMILIES = {
     # deepseek-ai/deepseek-moe-16b-base (the deepseek-llm tokenizer).
     "deepseek-moe-16b": {
@@ -110,7 +145,8 @@ FAMILIES = {
                                  "normalized": True, "rstrip": False, "single_word": False},
                    "clean_up_tokenization_spaces": False, "legacy": True,
                    "model_max_length": 4096, "pad_token": None,
-                   "tokenizer_class": "LlamaTokenizerFast", "unk_token": None},
+                   "tokenizer_class": "LlamaTokenizerFast", "unk_token": None,
+                   "chat_template": DEEPSEEK_CHAT},
     },
     # Qwen/Qwen1.5-MoE-A2.7B (the Qwen2 tokenizer).
     "qwen1.5-moe": {
@@ -125,7 +161,7 @@ FAMILIES = {
         "config": {"add_prefix_space": False, "bos_token": None, "eos_token": "<|endoftext|>",
                    "pad_token": "<|endoftext|>", "errors": "replace", "model_max_length": 32768,
                    "split_special_tokens": False, "tokenizer_class": "Qwen2Tokenizer",
-                   "unk_token": None},
+                   "unk_token": None, "chat_template": QWEN_CHAT},
     },
     # allenai/OLMoE-1B-7B-0924 (GPT-NeoX-20B style tokenizer).
     "olmoe": {
@@ -144,7 +180,8 @@ FAMILIES = {
         "config": {"add_bos_token": False, "add_eos_token": False, "bos_token": None,
                    "eos_token": "<|endoftext|>", "pad_token": "<|padding|>",
                    "clean_up_tokenization_spaces": True, "model_max_length": 4096,
-                   "tokenizer_class": "GPTNeoXTokenizer", "unk_token": None},
+                   "tokenizer_class": "GPTNeoXTokenizer", "unk_token": None,
+                   "chat_template": OLMOE_CHAT},
     },
 }
 
@@ -340,6 +377,34 @@ def write_variants(d: Path) -> int:
     return len(out) * len(VARIANT_TEXTS)
 
 
+CONVERSATIONS = [
+    ([{"role": "user", "content": "Hello"}], True),
+    ([{"role": "user", "content": "Hello"}], False),
+    ([{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"},
+      {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "What is MoE?"}],
+     True),
+    ([{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}], False),
+    ([{"role": "user", "content": "  Ünïcödé 漢字 😀\nline two 'single' \"double\" "
+                                  "{{ not a tag }} {% neither %}\\n  "}], True),
+    ([{"role": "system", "content": "   padded system   "},
+      {"role": "assistant", "content": "I speak first."}], True),
+]
+
+
+def write_chat_cases(d: Path, auto) -> int:
+    """FAMILY/chat_cases.json: transformers' apply_chat_template renderings."""
+    cases = []
+    for template in [None, LAYOUT_CHAT]:
+        for messages, generation in CONVERSATIONS:
+            text = auto.apply_chat_template(messages, chat_template=template, tokenize=False,
+                                            add_generation_prompt=generation)
+            cases.append({"template": template, "messages": messages,
+                          "add_generation_prompt": generation, "text": text})
+    with open(d / "chat_cases.json", "w", encoding="utf-8") as f:
+        f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
+    return len(cases)
+
+
 def main() -> None:
     out_root = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "tests/fixtures/tokenizers"
     texts_common = CASES + corpus_lines()
@@ -357,6 +422,8 @@ def main() -> None:
         with open(d / "cases.json", "w", encoding="utf-8") as f:
             f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
         print(f"{name}: vocab {tok.get_vocab_size()}, {len(cases)} cases")
+        if hf_ids.cache.get(name):
+            print(f"{name}: {write_chat_cases(d, hf_ids.cache[name])} chat template renderings")
         if name == "qwen1.5-moe":
             print(f"{name}: {write_variants(d)} cases of other pipeline settings")
 
