@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bpe_tokenizer.h"
 #include "error.h"
 
 namespace moescope {
@@ -85,10 +86,17 @@ std::size_t displayable_prefix(const std::string& text) {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
   const auto sp_model = model_dir / "tokenizer.model";
+  // tokenizer.json first, unless it is a SentencePiece-style one (Mixtral) with
+  // the tokenizer.model it was converted from beside it.
+  const auto hf_json = model_dir / "tokenizer.json";
+  if (std::filesystem::exists(hf_json) &&
+      (!std::filesystem::exists(sp_model) || is_byte_level_bpe(hf_json)))
+    return load_bpe_tokenizer(model_dir);
   if (std::filesystem::exists(sp_model))
     return std::make_unique<SentencePieceTokenizer>(sp_model, read_add_bos(model_dir));
   throw EngineError(model_dir.string() +
-                    ": no tokenizer found (expected tokenizer.model, a SentencePiece model)");
+                    ": no tokenizer found (expected tokenizer.json, a Hugging Face tokenizer, or "
+                    "tokenizer.model, a SentencePiece model)");
 }
 
 std::string TextStream::push(int id) {

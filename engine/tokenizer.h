@@ -1,6 +1,6 @@
 #pragma once
-// Text <-> token ids. SentencePiece (`tokenizer.model`) for now; byte-level
-// BPE (`tokenizer.json`) will plug in behind the same interface.
+// Text <-> token ids: byte-level BPE from a Hugging Face `tokenizer.json`
+// (bpe_tokenizer.h) or SentencePiece (`tokenizer.model`), behind one interface.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -23,8 +23,8 @@ class Tokenizer {
   virtual std::optional<int> eos_id() const = 0;
 };
 
-// Loads the tokenizer of a model directory. Throws EngineError naming the
-// file when it is missing or broken.
+// Loads the tokenizer of a model directory: tokenizer.json when present, else
+// tokenizer.model. Throws EngineError naming the file when it is missing or broken.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
 
 // Turns a growing id sequence into text a screen can show: each push returns

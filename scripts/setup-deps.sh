@@ -7,6 +7,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libcli11-dev
+  libpcre2-dev libicu-dev
   xvfb xauth
 )
 
