@@ -112,14 +112,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     if (index == chosenTexts) chooseTexts();
   });
   connect(viewBox_, &QComboBox::currentIndexChanged, this, &ExperimentPanel::showHeatmap);
-  connect(runButton_, &QPushButton::clicked, this, [this] {
-    if (busy_) return emit cancelRequested();
-    try {
-      emit runRequested(job());
-    } catch (const EngineError& e) {  // the bundled texts are missing
-      showError(QString::fromStdString(e.what()));
-    }
-  });
+  connect(runButton_, &QPushButton::clicked, this, [this] { busy_ ? emit cancelRequested() : run(); });
   connect(exportButton_, &QPushButton::clicked, this, &ExperimentPanel::exportJson);
   updateDescription();
 }
@@ -134,6 +127,15 @@ void ExperimentPanel::setCurrentModel(const QString& dir, const QString& name) {
 void ExperimentPanel::select(const QString& experiment, bool pair) {
   experimentBox_->setCurrentIndex(std::max(0, experimentBox_->findData(experiment)));
   modelsBox_->setCurrentIndex(pair || modelsBox_->count() == 1 ? bundledPair : currentModel);
+}
+
+void ExperimentPanel::run() {
+  if (busy_) return;
+  try {
+    emit runRequested(job());
+  } catch (const EngineError& e) {  // the bundled texts are missing
+    showError(QString::fromStdString(e.what()));
+  }
 }
 
 void ExperimentPanel::setTokensPerText(int tokens) { tokensSpin_->setValue(tokens); }

@@ -35,6 +35,7 @@ class ExperimentPanel : public QWidget {
   // Selects an experiment (catalogue name) and its models, as a lesson step does.
   void select(const QString& experiment, bool bundledPair);
   void setTokensPerText(int tokens);
+  void run();  // as pressing Run; nothing while a run is in flight
 
  signals:
   void runRequested(const ExperimentJob& job);

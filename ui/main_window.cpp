@@ -25,6 +25,7 @@
 #include "experiment_runner.h"
 #include "help_panel.h"
 #include "inference_controller.h"
+#include "lesson_panel.h"
 #include "plot_export.h"
 #include "prompt_panel.h"
 #include "routing_document.h"
@@ -56,6 +57,7 @@ MainWindow::MainWindow(QWidget* parent)
       compareView_(new CompareView),
       experimentPanel_(new ExperimentPanel),
       experimentRunner_(new ExperimentRunner(this)),
+      lessonPanel_(new LessonPanel),
       backendLabel_(new QLabel(tr("No model"))),
       modelLabel_(new QLabel),
       speedLabel_(new QLabel),
@@ -78,6 +80,7 @@ MainWindow::MainWindow(QWidget* parent)
   connect(promptPanel_, &PromptPanel::generateRequested, this, &MainWindow::generate);
   connect(promptPanel_, &PromptPanel::compareRequested, this, &MainWindow::compareWithExpertsOff);
   connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
+  connect(lessonPanel_, &LessonPanel::stepRequested, this, &MainWindow::runLessonStep);
 
   QSettings settings;
   restoreGeometry(settings.value(geometryKey).toByteArray());
@@ -118,6 +121,8 @@ void MainWindow::createDocks() {
   tokenExpert->raise();
   splitDockWidget(inspector, masks, Qt::Vertical);
   tabifyDockWidget(masks, helpDock_);
+  tabifyDockWidget(helpDock_, addDock(lessonPanel_, tr("Lessons"), QStringLiteral("lessonsDock"),
+                                      Qt::RightDockWidgetArea));
   masks->raise();
 }
 
@@ -167,6 +172,10 @@ void MainWindow::createMenus() {
   help->addAction(tr("&What am I looking at?"), QKeySequence::HelpContents, this, [this] {
     helpDock_->show();
     helpDock_->raise();
+  });
+  help->addAction(tr("&Lessons"), QKeySequence(Qt::CTRL | Qt::Key_L), this, [this] {
+    lessonPanel_->parentWidget()->show();
+    lessonPanel_->parentWidget()->raise();
   });
 }
 
@@ -278,6 +287,8 @@ void MainWindow::onRunFinished(const RunStats& stats) {
                            .arg(stats.tokensPerSecond, 0, 'f', 1)
                            .arg(stats.stopReason));
   const bool cancelled = stats.stopReason == QLatin1String("cancelled");
+  if (std::exchange(selectLastTokenAfterRun_, false) && document_->tokenCount() > 0)
+    document_->setSelectedToken(document_->tokenCount() - 1);
   if (stats.tag == QLatin1String("baseline") && !cancelled) {
     baselineTokens_ = document_->snapshot().tokens;
     controller_->generate(makeJob(QStringLiteral("intervened"), true));
@@ -323,9 +334,11 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   experimentPanel_->setCurrentModel(summary.dir, summary.name);
   rememberRecent(summary.dir);
   updateActions();
+  if (pendingLessonStep_) runLessonStep(*std::exchange(pendingLessonStep_, std::nullopt));
 }
 
 void MainWindow::onLoadFailed(const QString& message, bool cancelled) {
+  pendingLessonStep_.reset();
   if (cancelled) {
     statusBar()->showMessage(tr("Loading cancelled"), 5000);
     return;

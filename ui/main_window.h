@@ -3,8 +3,10 @@
 // It holds no routing logic of its own: panels read the RoutingDocument,
 // the InferenceController runs the engine off the GUI thread.
 #include <QMainWindow>
+#include <optional>
 #include <vector>
 
+#include "lesson.h"
 #include "metatypes.h"
 #include "snapshot.h"
 
@@ -12,6 +14,7 @@ class CompareView;
 class ExpertMaskPanel;
 class ExperimentPanel;
 class ExperimentRunner;
+class LessonPanel;
 class InferenceController;
 class PromptPanel;
 class QDockWidget;
@@ -41,11 +44,15 @@ class MainWindow : public QMainWindow {
   InferenceController* controller() const { return controller_; }
   PromptPanel* promptPanel() const { return promptPanel_; }
   ExperimentPanel* experimentPanel() const { return experimentPanel_; }
+  LessonPanel* lessonPanel() const { return lessonPanel_; }
 
  public slots:
   void generate();
   void compareWithExpertsOff();
   void showExperiments();  // Tools ▸ Experiments, a window of its own
+  // Sets up what a lesson step asks for; a step naming another model loads it
+  // first and continues once it is loaded.
+  void runLessonStep(const LessonStep& step);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -68,6 +75,7 @@ class MainWindow : public QMainWindow {
   void chooseModel();
   void chooseSnapshot();
   void saveSnapshot();
+  bool applyLessonInterventions(const LessonStep& step);
   void onModelLoaded(const ModelSummary& summary);
   void onLoadFailed(const QString& message, bool cancelled);
   void onRunFinished(const RunStats& stats);
@@ -79,6 +87,9 @@ class MainWindow : public QMainWindow {
   CompareView* compareView_;
   ExperimentPanel* experimentPanel_;
   ExperimentRunner* experimentRunner_;
+  LessonPanel* lessonPanel_;
+  std::optional<LessonStep> pendingLessonStep_;  // waits for its model to load
+  bool selectLastTokenAfterRun_ = false;
   QDockWidget* compareDock_ = nullptr;
   QDockWidget* helpDock_ = nullptr;
   QMenu* viewMenu_ = nullptr;
