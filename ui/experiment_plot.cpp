@@ -42,6 +42,7 @@ ExperimentPlot::ExperimentPlot(QWidget* parent)
 
 void ExperimentPlot::clear() {
   curves_->clearPlottables();
+  curves_->clearItems();
   curves_->replot(QCustomPlot::rpQueuedReplot);
   heatmap_->resizeCells(1, 1);
   heatmap_->replot(QCustomPlot::rpQueuedReplot);
@@ -50,23 +51,28 @@ void ExperimentPlot::clear() {
 void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std::string>& models) {
   setCurrentWidget(curves_);
   curves_->clearPlottables();
+  curves_->clearItems();
   const bool bars = figure.style == CurveFigure::Style::bars;
   const int barSeries = static_cast<int>(std::count_if(figure.curves.begin(), figure.curves.end(),
                                                        [](const Curve& c) { return !c.reference; }));
-  QCPBarsGroup* group = bars && barSeries > 1 ? new QCPBarsGroup(curves_) : nullptr;
+  const double barWidth = 0.8 / std::max(1, barSeries);
+  int barIndex = 0;
   double lowest = 1e300, highest = -1e300;
   for (const Curve& c : figure.curves) {
     const QColor color = modelColor(modelIndexOf(c, models));
     const QVector<double> x(c.x.begin(), c.x.end()), y(c.y.begin(), c.y.end());
     for (double v : c.y) lowest = std::min(lowest, v), highest = std::max(highest, v);
     if (bars && !c.reference) {
+      // Side by side around each category: series i of n shifted by whole bar widths.
+      const double shift = (barIndex++ - (barSeries - 1) / 2.0) * barWidth;
+      QVector<double> shifted = x;
+      for (double& key : shifted) key += shift;
       auto* series = new QCPBars(curves_->xAxis, curves_->yAxis);
       series->setName(QString::fromStdString(c.name));
-      series->setData(x, y, true);
-      series->setWidth(0.8 / std::max(1, barSeries));
+      series->setData(shifted, y, true);
+      series->setWidth(barWidth * 0.95);
       series->setPen(Qt::NoPen);
       series->setBrush(color);
-      if (group) series->setBarsGroup(group);
       continue;
     }
     auto* graph = curves_->addGraph();
@@ -92,15 +98,41 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
   const double pad = bars ? 0.6 : 0.05 * (curves_->xAxis->range().size() + 1e-9);
   curves_->xAxis->setRange(curves_->xAxis->range().lower - pad, curves_->xAxis->range().upper + pad);
   if (highest >= lowest) {
-    // Bars start at zero; curves zoom on their spread, where the differences are.
-    const double margin = 0.08 * std::max(highest - lowest, 1e-6);
-    curves_->yAxis->setRange(bars ? 0.0 : lowest - margin, highest + margin);
+    // Zoom on the spread, where the differences are; bars of values that are
+    // not clustered far from zero (shares) keep their zero baseline.
+    const double spread = std::max(highest - lowest, 1e-3 * std::abs(highest));
+    const bool fromZero = bars && lowest < 0.5 * highest;
+    curves_->yAxis->setRange(fromZero ? 0.0 : lowest - (bars ? 0.6 : 0.08) * spread,
+                             highest + (bars ? 0.25 : 0.08) * spread);
   }
+  if (bars) labelBars();
   curves_->legend->setVisible(figure.curves.size() > 1);
   // Losses rise to the right: the lower right corner is where curves are not.
   curves_->axisRect()->insetLayout()->setInsetAlignment(
       0, bars ? Qt::AlignTop | Qt::AlignRight : Qt::AlignBottom | Qt::AlignRight);
   curves_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ExperimentPlot::labelBars() {
+  // A few bars get their value written on top; many would only overlap.
+  int count = 0;
+  for (int i = 0; i < curves_->plottableCount(); ++i)
+    if (auto* b = qobject_cast<QCPBars*>(curves_->plottable(i))) count += b->data()->size();
+  if (count > 12) return;
+  for (int i = 0; i < curves_->plottableCount(); ++i) {
+    auto* bars = qobject_cast<QCPBars*>(curves_->plottable(i));
+    if (!bars) continue;
+    for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) {
+      auto* label = new QCPItemText(curves_);
+      label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+      label->position->setCoords(it->key, it->value);
+      label->setText(QString::number(it->value, 'f', 3));
+      label->setColor(palette().color(QPalette::WindowText));
+      QFont font = curves_->font();
+      font.setPointSize(12);
+      label->setFont(font);
+    }
+  }
 }
 
 void ExperimentPlot::showHeatmap(const HeatmapFigure& h) {

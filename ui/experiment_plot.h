@@ -22,6 +22,8 @@ class ExperimentPlot : public QStackedWidget {
   HeatmapPlot* heatmapPlot() const { return heatmap_; }
 
  private:
+  void labelBars();  // writes each bar's value above it (a handful of bars only)
+
   QCustomPlot* curves_;
   HeatmapPlot* heatmap_;
 };
