@@ -45,10 +45,15 @@ std::vector<int> most_used(const std::vector<std::vector<long>>& counts, int how
   return order;
 }
 
-// A display form of a token piece: control characters spelled out.
+// A display form of a token piece for plot labels: control characters and
+// byte pieces spelled out, SentencePiece's word-start mark as a visible space.
 std::string visible(const std::string& piece) {
-  std::string out;
-  for (char c : piece) out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : std::string(1, c);
+  static const std::pair<std::string, std::string> spelled[] = {
+      {"\n", "\\n"}, {"\t", "\\t"}, {"<0x0A>", "\\n"}, {"<0x09>", "\\t"}, {"\u2581", "\u2423"}};
+  std::string out = piece;
+  for (const auto& [from, to] : spelled)
+    for (std::size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size()))
+      out.replace(at, from.size(), to);
   return out;
 }
 

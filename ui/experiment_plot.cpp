@@ -33,6 +33,13 @@ QSharedPointer<QCPAxisTickerText> textTicker(const std::vector<std::string>& lab
 
 ExperimentPlot::ExperimentPlot(QWidget* parent)
     : QStackedWidget(parent), curves_(new QCustomPlot(this)), heatmap_(new HeatmapPlot(this)) {
+  // The legend sits below the plot, two entries a row, clear of every curve and bar.
+  curves_->axisRect()->insetLayout()->take(curves_->legend);
+  curves_->plotLayout()->addElement(1, 0, curves_->legend);
+  curves_->plotLayout()->setRowStretchFactor(1, 0.001);
+  curves_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  curves_->legend->setWrap(2);
+  curves_->legend->setBorderPen(Qt::NoPen);
   curves_->legend->setVisible(true);
   setProjectionFonts(curves_);
   ExpertPalette::applyPlotPalette(curves_, curves_->palette());
@@ -103,13 +110,10 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
     const double spread = std::max(highest - lowest, 1e-3 * std::abs(highest));
     const bool fromZero = bars && lowest < 0.5 * highest;
     curves_->yAxis->setRange(fromZero ? 0.0 : lowest - (bars ? 0.6 : 0.08) * spread,
-                             highest + (bars ? 0.25 : 0.08) * spread);
+                             fromZero ? 1.08 * highest : highest + (bars ? 0.25 : 0.08) * spread);
   }
   if (bars) labelBars();
   curves_->legend->setVisible(figure.curves.size() > 1);
-  // Losses rise to the right: the lower right corner is where curves are not.
-  curves_->axisRect()->insetLayout()->setInsetAlignment(
-      0, bars ? Qt::AlignTop | Qt::AlignRight : Qt::AlignBottom | Qt::AlignRight);
   curves_->replot(QCustomPlot::rpQueuedReplot);
 }
 
