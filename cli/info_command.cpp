@@ -1,9 +1,13 @@
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "config.h"
+#include "error.h"
 #include "model_info.h"
 
 namespace moescope::cli {
@@ -23,11 +27,20 @@ std::string layer_list(const ModelConfig& c, bool moe) {
   return out;
 }
 
-void print_info(const ModelOptions& options) {
-  const auto model = load_model(options);
-  const ModelConfig& c = model->config();
+struct InfoOptions {
+  ModelOptions model;
+  std::string config_file;  // a config.json alone: facts without weights
+};
+
+// What the weights are, as loaded or (config only) as the config says they would be.
+struct WeightFacts {
+  std::string name, where, dtype, memory_note;
+  std::int64_t bytes = 0;
+};
+
+void print_info(const ModelConfig& c, const WeightFacts& w) {
   const ParameterCounts p = count_parameters(c);
-  std::cout << "model:          " << model->name() << "  (" << model->dir().string() << ")\n"
+  std::cout << "model:          " << w.name << "  (" << w.where << ")\n"
             << "architecture:   " << c.architecture << " (model_type " << c.model_type << ")\n"
             << "layers:         " << c.num_hidden_layers << "  (dense: " << layer_list(c, false)
             << "; MoE: " << layer_list(c, true) << ")\n"
@@ -48,21 +61,43 @@ void print_info(const ModelOptions& options) {
   std::cout << "parameters:     " << format_count(p.total) << " total, "
             << format_count(p.active_per_token) << " active per token ("
             << format_count(p.routed_experts) << " in routed experts)\n"
-            << "weights dtype:  " << model->weight_dtype() << "\n"
-            << "memory:         " << format_bytes(std::int64_t(model->mapped_bytes()))
-            << " of weights (memory-mapped), KV cache "
+            << "weights dtype:  " << w.dtype << "\n"
+            << "memory:         " << format_bytes(w.bytes) << " of weights (" << w.memory_note
+            << "), KV cache "
             << format_bytes(kv_cache_bytes_per_token(c)) << " per token ("
             << format_bytes(kv_cache_bytes_per_token(c) * c.max_position_embeddings)
             << " at full context)\n";
 }
 
+void run_info(const InfoOptions& o) {
+  if (!o.config_file.empty()) {
+    const std::filesystem::path file = o.config_file;
+    std::ifstream in(file);
+    if (!in) throw EngineError(o.config_file + ": cannot open");
+    std::ostringstream text;
+    text << in.rdbuf();
+    const ModelConfig c = parse_model_config(text.str(), o.config_file);
+    const std::size_t dtype_bytes = c.torch_dtype == "float32" ? 4 : 2;
+    print_info(c, {file.stem().string(), file.string() + ", config only",
+                   c.torch_dtype.empty() ? "not stated (bf16 assumed)" : c.torch_dtype + " (from config.json)",
+                   "if stored in that dtype", count_parameters(c).total * std::int64_t(dtype_bytes)});
+    return;
+  }
+  const auto model = load_model(o.model);
+  print_info(model->config(), {model->name(), model->dir().string(), model->weight_dtype(), "memory-mapped",
+                               std::int64_t(model->mapped_bytes())});
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app) {
-  auto options = std::make_shared<ModelOptions>();
+  auto options = std::make_shared<InfoOptions>();
   CLI::App* command = app.add_subcommand("info", "Architecture, parameter counts and memory");
-  add_model_options(*command, *options);
-  command->callback([options] { print_info(*options); });
+  add_model_options(*command, options->model);
+  command->add_option("--config", options->config_file,
+                      "A config.json alone (e.g. resources/configs/deepseek-moe-16b-base.json): the "
+                      "facts without the weights");
+  command->callback([options] { run_info(*options); });
 }
 
 }  // namespace moescope::cli

@@ -2,6 +2,7 @@
 
 #include "cpu_backend.h"
 #include "error.h"
+#include "memory_check.h"
 
 namespace moescope {
 
@@ -12,16 +13,26 @@ BackendChoice parse_backend_choice(const std::string& text) {
   throw EngineError("unknown backend '" + text + "' (choose auto, cpu or cuda)");
 }
 
+namespace {
+
+std::unique_ptr<Backend> cpu_backend(const Model& model) {
+  require_memory(model.name(), "CPU", model.config(), model.mapped_bytes(), physical_memory_bytes(),
+                 "this machine's RAM");
+  return std::make_unique<CpuBackend>(model);
+}
+
+}  // namespace
+
 BackendSelection make_backend(const Model& model, BackendChoice choice) {
   switch (choice) {
     case BackendChoice::cpu:
-      return {std::make_unique<CpuBackend>(model), "asked for"};
+      return {cpu_backend(model), "asked for"};
     case BackendChoice::cuda:
       throw EngineError("the CUDA backend is not part of this build");
     case BackendChoice::automatic:
       break;
   }
-  return {std::make_unique<CpuBackend>(model), "this build has no CUDA backend"};
+  return {cpu_backend(model), "this build has no CUDA backend"};
 }
 
 }  // namespace moescope

@@ -133,6 +133,14 @@ class TestCli : public QObject {
              qPrintable(*parameters));
   }
 
+  // A config alone: the published sizes of deepseek-moe-16b, no weights needed.
+  void info_from_config() {
+    const Run r = run_cli({"info", "--config", MOESCOPE_RESOURCES_DIR "/configs/deepseek-moe-16b-base.json"});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("parameters:     16.38 B total, 2.83 B active per token"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("30.50 GiB of weights (if stored in that dtype)"), qPrintable(r.out));
+  }
+
   void generate_with_snapshot() {
     QTemporaryDir out;
     QVERIFY(out.isValid());

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "config.h"
+#include "expect_error.h"
+#include "memory_check.h"
 #include "model_info.h"
 #include "safetensors.h"
 
@@ -34,6 +36,7 @@ class TestModelInfo : public QObject {
     QTest::addColumn<QString>("config");
     QTest::addColumn<double>("total");
     QTest::addColumn<double>("active");
+    QTest::newRow("deepseek-moe-16b") << "deepseek-moe-16b-base.json" << 16.4e9 << 2.8e9;
     QTest::newRow("Mixtral-8x7B") << "mixtral-8x7b-v0.1.json" << 46.7e9 << 12.9e9;
     QTest::newRow("Qwen1.5-MoE-A2.7B") << "qwen1.5-moe-a2.7b.json" << 14.3e9 << 2.7e9;
     QTest::newRow("OLMoE-1B-7B") << "olmoe-1b-7b-0924.json" << 6.9e9 << 1.3e9;
@@ -46,6 +49,31 @@ class TestModelInfo : public QObject {
     const QString counts = QString("total %1, active %2").arg(p.total).arg(p.active_per_token);
     QVERIFY2(std::abs(double(p.total) - total) < 0.05e9, qPrintable(counts));
     QVERIFY2(std::abs(double(p.active_per_token) - active) < 0.05e9, qPrintable(counts));
+  }
+
+  // The published sizes of deepseek-moe-16b: 16.4B parameters, 2.8B active.
+  void parameter_count_deepseek_moe_16b() {
+    const ModelConfig c = resource_config("deepseek-moe-16b-base.json");
+    const ParameterCounts p = count_parameters(c);
+    QVERIFY2(std::abs(p.total / 16.38e9 - 1.0) < 0.005, qPrintable(QString::number(p.total)));
+    QVERIFY2(std::abs(p.active_per_token / 2.83e9 - 1.0) < 0.01,
+             qPrintable(QString::number(p.active_per_token)));
+    // 27 MoE layers x 64 experts x 3 x 2048 x 1408
+    QCOMPARE(p.routed_experts, std::int64_t(27) * 64 * 3 * 2048 * 1408);
+  }
+
+  // A model that does not fit is refused before anything runs, with the numbers.
+  void memory_shortfall_is_named() {
+    const ModelConfig c = resource_config("deepseek-moe-16b-base.json");
+    const std::uint64_t weights = std::uint64_t(count_parameters(c).total) * 2;  // bf16
+    const std::string message = engine_error_of(
+        [&] { require_memory("deepseek-moe-16b-base", "CPU", c, weights, 24ull << 30, "this machine's RAM"); });
+    QVERIFY_CONTAINS(message, "deepseek-moe-16b-base: the CPU backend needs 32.");
+    QVERIFY_CONTAINS(message, "30.5 GiB of weights + 1.8 GiB of KV cache for 4096 tokens");
+    QVERIFY_CONTAINS(message, "this machine's RAM has 24.0 GiB");
+    require_memory("m", "CPU", c, weights, 64ull << 30, "RAM");  // fits
+    require_memory("m", "CPU", c, weights, 0, "RAM");            // unknown: not refused
+    QVERIFY(physical_memory_bytes() > (1ull << 30));
   }
 
   // Mixtral-8x7B exactly: 32 layers of attention (GQA 32/8 heads x 128), 8 experts
