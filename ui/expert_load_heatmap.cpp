@@ -2,6 +2,7 @@
 
 #include <QComboBox>
 #include <QLabel>
+#include <numeric>
 
 #include "heatmap_plot.h"
 #include "plot_export.h"
@@ -92,14 +93,16 @@ void ExpertLoadHeatmap::addTokens(int first, int count) {
 
 void ExpertLoadHeatmap::redraw() {
   const int experts = document_->config().n_routed_experts;
-  const int k = document_->config().num_experts_per_tok;
   values_ = QVector<QVector<double>>(layers_.size(), QVector<double>(experts, 0.0));
   double maximum = 0;
   for (int row = 0; row < layers_.size(); ++row) {
     const moescope::LayerLoad& load = load_[row];
     double gateTotal = 0;
     for (double weight : load.gate_weight) gateTotal += weight;
-    const double balanced = double(load.tokens) * k / std::max(1, experts);
+    // The fair share of the choices actually made, so a run with k overridden
+    // is measured against its own k, not the model's.
+    const double choices = std::accumulate(load.counts.begin(), load.counts.end(), 0.0);
+    const double balanced = choices / std::max(1, experts);
     for (int e = 0; e < experts; ++e) {
       double value = load.counts[e];
       if (mode() == Mode::gateShare) value = gateTotal > 0 ? load.gate_weight[e] / gateTotal : 0;
