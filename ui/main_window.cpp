@@ -78,6 +78,7 @@ MainWindow::MainWindow(QWidget* parent)
   connect(promptPanel_, &PromptPanel::generateRequested, this, &MainWindow::generate);
   connect(promptPanel_, &PromptPanel::compareRequested, this, &MainWindow::compareWithExpertsOff);
   connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
+  connect(promptPanel_, &PromptPanel::newChatRequested, this, [this] { newChatPending_ = true; });
 
   QSettings settings;
   restoreGeometry(settings.value(geometryKey).toByteArray());
@@ -263,7 +264,10 @@ GenerationJob MainWindow::makeJob(const QString& tag, bool withInterventions) co
 
 void MainWindow::generate() {
   baselineTokens_.clear();
-  controller_->generate(makeJob(QStringLiteral("run"), true));
+  GenerationJob job = makeJob(QStringLiteral("run"), true);
+  job.chat = promptPanel_->chatMode();
+  job.newChat = job.chat && newChatPending_;
+  if (controller_->generate(job) && job.chat) newChatPending_ = false;
 }
 
 void MainWindow::compareWithExpertsOff() {
@@ -278,6 +282,11 @@ void MainWindow::onRunFinished(const RunStats& stats) {
                            .arg(stats.tokensPerSecond, 0, 'f', 1)
                            .arg(stats.stopReason));
   const bool cancelled = stats.stopReason == QLatin1String("cancelled");
+  if (stats.chat) {
+    speedLabel_->setText(speedLabel_->text() +
+                         tr(" · chat: %1 tokens kept in the KV cache").arg(stats.reusedTokens));
+    if (!cancelled) promptPanel_->setPrompt({});  // ready for the next message
+  }
   if (stats.tag == QLatin1String("baseline") && !cancelled) {
     baselineTokens_ = document_->snapshot().tokens;
     controller_->generate(makeJob(QStringLiteral("intervened"), true));
@@ -320,6 +329,8 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   backendLabel_->setToolTip(summary.backendReason);
   setWindowTitle(tr("moescope — %1").arg(summary.name));
   maskPanel_->setModelConfig(summary.config);
+  promptPanel_->setChatAvailable(summary.hasChatTemplate, summary.chatTemplateProblem);
+  newChatPending_ = true;  // the worker's conversation went with the old model
   experimentPanel_->setCurrentModel(summary.dir, summary.name);
   rememberRecent(summary.dir);
   updateActions();
