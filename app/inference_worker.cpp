@@ -51,10 +51,21 @@ void InferenceWorker::loadModel(const QString& dir, const QString& backend) {
     summary.totalParameters = counts.total;
     summary.activeParameters = counts.active_per_token;
 
-    // Everything loaded: swap in. The old backend goes before the old model.
+    // Everything loaded: swap in. The old conversation goes first, then the
+    // old backend, before the old model.
+    chat_.reset();
     backend_ = std::move(selection.backend);
     tokenizer_ = std::move(tokenizer);
     model_ = std::move(model);
+    if (moescope::read_chat_template(path)) {
+      try {
+        chat_ =
+            std::make_unique<moescope::ChatSession>(*backend_, *tokenizer_, model_->config(), path);
+        summary.hasChatTemplate = true;
+      } catch (const moescope::EngineError& e) {
+        summary.chatTemplateProblem = QString::fromStdString(e.what());
+      }
+    }
     emit modelLoaded(summary);
   });
 }
@@ -62,6 +73,8 @@ void InferenceWorker::loadModel(const QString& dir, const QString& backend) {
 void InferenceWorker::generate(const GenerationJob& job) {
   catchBoundary(this, [&] {
     if (!model_) throw moescope::EngineError("no model is loaded");
+    if (job.chat) return runChatTurn(job);
+    if (chat_) chat_->forget_cache();  // this run resets the backend's cache
     moescope::GenerationRequest request;
     request.prompt = job.prompt.toStdString();
     request.sampling = job.sampling;
@@ -88,4 +101,54 @@ void InferenceWorker::generate(const GenerationJob& job) {
     stats.tag = job.tag;
     emit runFinished(stats);
   });
+}
+
+// One user turn: the header carries the whole rendered conversation, the
+// tokens the cache kept from earlier turns are replayed into the buffer (as
+// prompt: they are context now), then the new prompt tokens and the reply stream.
+void InferenceWorker::runChatTurn(const GenerationJob& job) {
+  if (!chat_)
+    throw moescope::EngineError(model_->name() +
+                                " has no usable chat template (tokenizer_config.json)");
+  if (job.newChat) chat_->clear();
+  moescope::GenerationRequest request;
+  request.sampling = job.sampling;
+  request.interventions = job.interventions;
+  request.interventions.validate(model_->config());
+  const std::string user = job.prompt.toStdString();
+  std::vector<moescope::ChatMessage> conversation = chat_->messages();
+  conversation.push_back({"user", user});
+  request.prompt = chat_->render(conversation);  // throws before the header for a bad conversation
+
+  emit runStarted(moescope::make_run_snapshot(*model_, backend_->name(), request, {}), job.tag);
+  const std::vector<moescope::GeneratedToken> earlier = chat_->cached_tokens();
+  int count = 0;
+  const moescope::ChatTurnResult turn = chat_->send(
+      user, request,
+      [&](const moescope::GeneratedToken& token) {
+        if (count == 0) {  // the first new token's position: how much of `earlier` was kept
+          for (int i = 0; i < token.routing.position && i < int(earlier.size()); ++i) {
+            moescope::TokenRouting routing = earlier[i].routing;
+            routing.is_prompt = true;
+            tokens_->push({earlier[i].text, std::move(routing)});
+            emit tokenBuffered(++count, true);
+          }
+        }
+        tokens_->push({token.text, token.routing});
+        emit tokenBuffered(++count, token.routing.is_prompt);
+      },
+      cancel_);
+
+  const moescope::GenerationResult& result = turn.generation;
+  RunStats stats;
+  stats.promptTokens = result.prompt_tokens;
+  stats.generatedTokens = result.generated_tokens;
+  stats.tokensPerSecond =
+      result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0;
+  stats.stopReason = QString::fromUtf8(moescope::stop_reason_name(result.stop));
+  stats.tag = job.tag;
+  stats.chat = true;
+  stats.reusedTokens = turn.reused_tokens;
+  stats.discardedTokens = turn.discarded_tokens;
+  emit runFinished(stats);
 }

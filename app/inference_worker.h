@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "chat_session.h"
 #include "metatypes.h"
 #include "model.h"
 #include "snapshot.h"
@@ -65,4 +66,12 @@ class InferenceWorker : public QObject {
   std::unique_ptr<moescope::Model> model_;
   std::unique_ptr<moescope::Tokenizer> tokenizer_;
   std::unique_ptr<moescope::Backend> backend_;
+  // The conversation of chat mode, holding the backend's KV cache between
+  // turns; refers to the three above, so it goes first. Null without a
+  // (usable) chat template. A new model starts a new one; a plain run or other
+  // interventions make the next turn prefill the whole conversation again;
+  // sampling settings do not touch the cache.
+  std::unique_ptr<moescope::ChatSession> chat_;
+
+  void runChatTurn(const GenerationJob& job);
 };

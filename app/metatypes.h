@@ -20,6 +20,9 @@ struct ModelSummary {
   moescope::ModelConfig config;
   std::int64_t totalParameters = 0;
   std::int64_t activeParameters = 0;  // per token
+  // tokenizer_config.json has a chat template the renderer reads (chat mode).
+  bool hasChatTemplate = false;
+  QString chatTemplateProblem;  // why a template that is there cannot be used
 };
 
 // One generation run as the window asks for it.
@@ -28,6 +31,11 @@ struct GenerationJob {
   moescope::SamplingSettings sampling;
   moescope::Interventions interventions;
   QString tag;  // "baseline", "intervened", "run": lets the window tell runs apart
+  // Chat mode: `prompt` is the next user turn of the worker's conversation,
+  // rendered with the model's template; its KV cache carries over between
+  // turns. newChat: forget the conversation first.
+  bool chat = false;
+  bool newChat = false;
 };
 
 struct RunStats {
@@ -36,6 +44,9 @@ struct RunStats {
   double tokensPerSecond = 0.0;  // decode only
   QString stopReason;            // "token limit", "cancelled", ...
   QString tag;
+  bool chat = false;
+  int reusedTokens = 0;     // chat: positions of the KV cache kept from earlier turns
+  int discardedTokens = 0;  // chat: cached positions the new rendering did not match
 };
 
 Q_DECLARE_METATYPE(ModelSummary)

@@ -8,6 +8,7 @@ namespace moescope::cli {
 
 void add_info_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
 

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <memory>
 
+#include "chat_session.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "generator.h"
@@ -21,6 +22,7 @@ struct GenerateOptions {
   std::string disable_shared;
   std::string json_path;
   bool summary = true;
+  bool chat = false;
 };
 
 void run_generate(const GenerateOptions& options) {
@@ -37,11 +39,23 @@ void run_generate(const GenerateOptions& options) {
     parse_disabled_shared(options.disable_shared, request.interventions);
   request.interventions.validate(model->config());  // before any output
 
-  std::cout << options.prompt << std::flush;
-  Generator generator(*selection.backend, *tokenizer, model->config());
-  const GenerationResult result = generator.generate(request, [](const GeneratedToken& token) {
+  const auto print_generated = [](const GeneratedToken& token) {
     if (!token.routing.is_prompt) std::cout << token.text << std::flush;
-  });
+  };
+  GenerationResult result;
+  if (options.chat) {
+    // The prompt as one user turn in the model's own template; the snapshot
+    // and the summary then show the rendered conversation that ran.
+    ChatSession chat(*selection.backend, *tokenizer, model->config(), model->dir());
+    std::vector<ChatMessage> conversation{{"user", options.prompt}};
+    request.prompt = chat.render(conversation);
+    std::cout << request.prompt << std::flush;
+    result = chat.send(options.prompt, request, print_generated).generation;
+  } else {
+    std::cout << options.prompt << std::flush;
+    Generator generator(*selection.backend, *tokenizer, model->config());
+    result = generator.generate(request, print_generated);
+  }
   std::cout << "\n";
   std::cerr << "[" << result.prompt_tokens << " prompt tokens in " << result.prefill_seconds
             << " s; " << result.generated_tokens << " generated in " << result.decode_seconds
@@ -62,7 +76,11 @@ void add_generate_command(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* c = app.add_subcommand("generate", "Generate text and show which experts were used");
   add_model_options(*c, o->model);
-  c->add_option("--prompt", o->prompt, "Text to continue")->required();
+  c->add_option("--prompt", o->prompt, "Text to continue (with --chat: the user's message)")
+      ->required();
+  c->add_flag("--chat", o->chat,
+              "Apply the model's chat template (tokenizer_config.json): the prompt is one user "
+              "turn and the model writes the assistant's reply");
   c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   c->add_option("--seed", o->sampling.seed, "Sampling seed")->capture_default_str();

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   moescope::cli::add_info_command(app);
   moescope::cli::add_generate_command(app);
+  moescope::cli::add_chat_command(app);
   moescope::cli::add_bench_command(app);
   moescope::cli::add_experiment_command(app);
   try {

@@ -117,8 +117,16 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   std::vector<int> encode(std::string_view input) const override {
-    const std::string text = to_valid_utf8(input);
     std::vector<int> ids = prefix_;
+    const std::vector<int> body = encode_without_special(input);
+    ids.insert(ids.end(), body.begin(), body.end());
+    ids.insert(ids.end(), suffix_.begin(), suffix_.end());
+    return ids;
+  }
+
+  std::vector<int> encode_without_special(std::string_view input) const override {
+    const std::string text = to_valid_utf8(input);
+    std::vector<int> ids;
     for (auto& raw : added_.split(text, false)) {
       if (raw.id) {
         ids.push_back(*raw.id);
@@ -134,7 +142,6 @@ class BpeTokenizer final : public Tokenizer {
         for (const auto& w : words) model_->encode_word(w, ids);
       }
     }
-    ids.insert(ids.end(), suffix_.begin(), suffix_.end());
     return ids;
   }
 

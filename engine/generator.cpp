@@ -27,21 +27,33 @@ const char* stop_reason_name(StopReason reason) {
 GenerationResult Generator::generate(const GenerationRequest& request, const TokenCallback& on_token,
                                      const std::atomic<bool>* cancel) {
   request.interventions.validate(config_);
-  const int max_context = config_.max_position_embeddings;
   const std::vector<int> prompt_ids = tokenizer_.encode(request.prompt);
   if (prompt_ids.empty()) throw EngineError("the prompt is empty");
-  if (int(prompt_ids.size()) > max_context)
-    throw EngineError("the prompt has " + std::to_string(prompt_ids.size()) +
-                      " tokens, more than the model's context of " + std::to_string(max_context));
+  return continue_from({}, prompt_ids, request, on_token, cancel);
+}
+
+GenerationResult Generator::continue_from(std::span<const int> context_ids,
+                                          std::span<const int> prompt_ids,
+                                          const GenerationRequest& request,
+                                          const TokenCallback& on_token,
+                                          const std::atomic<bool>* cancel) {
+  request.interventions.validate(config_);
+  const int max_context = config_.max_position_embeddings;
+  if (prompt_ids.empty()) throw EngineError("the prompt is empty");
+  const std::size_t total = context_ids.size() + prompt_ids.size();
+  if (total > std::size_t(max_context))
+    throw EngineError((context_ids.empty() ? "the prompt has " : "the conversation has ") +
+                      std::to_string(total) + " tokens, more than the model's context of " +
+                      std::to_string(max_context));
 
   GenerationResult result;
-  TextStream stream(tokenizer_);
+  TextStream stream(tokenizer_, context_ids);
   Sampler sampler(request.sampling);
-  backend_.reset();
+  if (context_ids.empty()) backend_.reset();
   const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
 
   // Runs one token through the model and reports it; returns the logits.
-  int pos = 0;
+  int pos = int(context_ids.size());  // a shorter context than the cache holds rewinds it
   auto step = [&](int id, bool is_prompt) {
     GeneratedToken token;
     token.routing.is_prompt = is_prompt;

@@ -3,6 +3,7 @@
 // prefill), then sample until EOS, the token limit, a full context or cancel.
 #include <atomic>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,17 @@ class Generator {
   // Throws EngineError on invalid interventions or an empty prompt.
   GenerationResult generate(const GenerationRequest& request, const TokenCallback& on_token = {},
                             const std::atomic<bool>* cancel = nullptr);
+
+  // Continues from the backend's KV cache instead of starting afresh: the
+  // cache must hold `context_ids` at positions 0..n-1 (more is rewound; none
+  // resets it), `prompt_ids` run at positions n, n+1, ... as prompt tokens,
+  // then sampling goes on as in generate(). request.prompt is not read. Token
+  // texts read on from the context. Throws EngineError on invalid
+  // interventions, empty prompt_ids or a context plus prompt past the model's.
+  GenerationResult continue_from(std::span<const int> context_ids, std::span<const int> prompt_ids,
+                                 const GenerationRequest& request,
+                                 const TokenCallback& on_token = {},
+                                 const std::atomic<bool>* cancel = nullptr);
 
  private:
   Backend& backend_;

@@ -28,6 +28,7 @@ struct Interventions {
   bool shared_disabled(int layer) const {
     return disabled_shared.count(layer) || disabled_shared.count(all_layers);
   }
+  bool operator==(const Interventions&) const = default;
   bool empty() const {
     return disabled_experts.empty() && disabled_shared.empty() && !top_k && !disable_top_scoring;
   }

@@ -2,6 +2,7 @@
 
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -23,10 +24,33 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::vector<int> encode(std::string_view text) const override {
     std::vector<int> ids;
     if (add_bos_ && bos_id()) ids.push_back(*bos_id());
-    std::vector<int> body;
-    const auto status = sp_.Encode(text, &body);
-    if (!status.ok()) throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
-    ids.insert(ids.end(), body.begin(), body.end());
+    encode_piece(text, ids);
+    return ids;
+  }
+
+  // The special tokens transformers' Llama tokenizers split out of text (BOS,
+  // EOS, UNK, by their pieces "<s>", "</s>", "<unk>"); SentencePiece alone
+  // would read them as characters. The text between them is encoded as usual.
+  std::vector<int> encode_without_special(std::string_view text) const override {
+    std::vector<std::pair<std::string, int>> specials;
+    for (int id : {sp_.bos_id(), sp_.eos_id(), sp_.unk_id()})
+      if (id >= 0 && !sp_.IdToPiece(id).empty()) specials.emplace_back(sp_.IdToPiece(id), id);
+    std::vector<int> ids;
+    std::size_t start = 0, at = 0;
+    while (at < text.size()) {
+      const auto special = std::find_if(specials.begin(), specials.end(), [&](const auto& s) {
+        return text.substr(at, s.first.size()) == s.first;
+      });
+      if (special == specials.end()) {
+        ++at;
+        continue;
+      }
+      encode_piece(text.substr(start, at - start), ids);
+      ids.push_back(special->second);
+      at += special->first.size();
+      start = at;
+    }
+    encode_piece(text.substr(start), ids);
     return ids;
   }
 
@@ -43,6 +67,13 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::optional<int> eos_id() const override { return optional_id(sp_.eos_id()); }
 
  private:
+  void encode_piece(std::string_view text, std::vector<int>& ids) const {
+    if (text.empty()) return;
+    std::vector<int> body;
+    const auto status = sp_.Encode(text, &body);
+    if (!status.ok()) throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
+    ids.insert(ids.end(), body.begin(), body.end());
+  }
   static std::optional<int> optional_id(int id) {
     return id >= 0 ? std::optional<int>(id) : std::nullopt;
   }
@@ -97,6 +128,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
   throw EngineError(model_dir.string() +
                     ": no tokenizer found (expected tokenizer.json, a Hugging Face tokenizer, or "
                     "tokenizer.model, a SentencePiece model)");
+}
+
+TextStream::TextStream(const Tokenizer& tokenizer, std::span<const int> context)
+    : tokenizer_(tokenizer), ids_(context.begin(), context.end()) {
+  if (!ids_.empty()) emitted_ = displayable_prefix(tokenizer_.decode(ids_));
 }
 
 std::string TextStream::push(int id) {

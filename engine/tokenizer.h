@@ -16,6 +16,11 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // Adds the BOS token first when the model's tokenizer_config asks for it.
   virtual std::vector<int> encode(std::string_view text) const = 0;
+  // As transformers' tokenizer(text, add_special_tokens=False), which
+  // apply_chat_template(tokenize=True) uses: no BOS/EOS added around the text,
+  // while special tokens written in it (a template's "<s>", "</s>",
+  // "<|im_start|>") still become their ids.
+  virtual std::vector<int> encode_without_special(std::string_view text) const = 0;
   virtual std::string decode(std::span<const int> ids) const = 0;
   virtual std::string piece(int id) const = 0;  // the vocabulary entry, for display
   virtual int vocab_size() const = 0;
@@ -33,6 +38,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
 class TextStream {
  public:
   explicit TextStream(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+  // Reads on from `context` (ids already shown): the first push returns only
+  // what its token adds to them, as in decode(context + ids).
+  TextStream(const Tokenizer& tokenizer, std::span<const int> context);
   std::string push(int id);
   std::string flush();  // whatever is still held, at the end of a run
 

@@ -81,6 +81,7 @@ MainWindow::MainWindow(QWidget* parent)
   connect(promptPanel_, &PromptPanel::compareRequested, this, &MainWindow::compareWithExpertsOff);
   connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
   connect(lessonPanel_, &LessonPanel::stepRequested, this, &MainWindow::runLessonStep);
+  connect(promptPanel_, &PromptPanel::newChatRequested, this, [this] { newChatPending_ = true; });
 
   QSettings settings;
   restoreGeometry(settings.value(geometryKey).toByteArray());
@@ -272,7 +273,10 @@ GenerationJob MainWindow::makeJob(const QString& tag, bool withInterventions) co
 
 void MainWindow::generate() {
   baselineTokens_.clear();
-  controller_->generate(makeJob(QStringLiteral("run"), true));
+  GenerationJob job = makeJob(QStringLiteral("run"), true);
+  job.chat = promptPanel_->chatMode();
+  job.newChat = job.chat && newChatPending_;
+  if (controller_->generate(job) && job.chat) newChatPending_ = false;
 }
 
 void MainWindow::compareWithExpertsOff() {
@@ -289,6 +293,11 @@ void MainWindow::onRunFinished(const RunStats& stats) {
   const bool cancelled = stats.stopReason == QLatin1String("cancelled");
   if (std::exchange(selectLastTokenAfterRun_, false) && document_->tokenCount() > 0)
     document_->setSelectedToken(document_->tokenCount() - 1);
+  if (stats.chat) {
+    speedLabel_->setText(speedLabel_->text() +
+                         tr(" · chat: %1 tokens kept in the KV cache").arg(stats.reusedTokens));
+    if (!cancelled) promptPanel_->setPrompt({});  // ready for the next message
+  }
   if (stats.tag == QLatin1String("baseline") && !cancelled) {
     baselineTokens_ = document_->snapshot().tokens;
     controller_->generate(makeJob(QStringLiteral("intervened"), true));
@@ -331,6 +340,8 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   backendLabel_->setToolTip(summary.backendReason);
   setWindowTitle(tr("moescope — %1").arg(summary.name));
   maskPanel_->setModelConfig(summary.config);
+  promptPanel_->setChatAvailable(summary.hasChatTemplate, summary.chatTemplateProblem);
+  newChatPending_ = true;  // the worker's conversation went with the old model
   experimentPanel_->setCurrentModel(summary.dir, summary.name);
   rememberRecent(summary.dir);
   updateActions();

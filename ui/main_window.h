@@ -102,4 +102,5 @@ class MainWindow : public QMainWindow {
   QPushButton* cancelLoadButton_;
   // The all-experts-on run of a comparison, kept until its intervened twin ends.
   std::vector<moescope::SnapshotToken> baselineTokens_;
+  bool newChatPending_ = true;  // the next chat turn starts a new conversation
 };

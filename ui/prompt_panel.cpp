@@ -1,5 +1,6 @@
 #include "prompt_panel.h"
 
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -15,6 +16,8 @@ PromptPanel::PromptPanel(QWidget* parent)
       generateButton_(new QPushButton(tr("Generate"))),
       compareButton_(new QPushButton(tr("Compare with experts off"))),
       stopButton_(new QPushButton(tr("Stop"))),
+      chatCheck_(new QCheckBox(tr("Chat"))),
+      newChatButton_(new QPushButton(tr("New chat"))),
       temperatureSpin_(new QDoubleSpinBox),
       topPSpin_(new QDoubleSpinBox),
       seedSpin_(new QSpinBox),
@@ -32,6 +35,11 @@ PromptPanel::PromptPanel(QWidget* parent)
          "switches of the Expert switches panel, and shows both side by side"));
   stopButton_->setObjectName(QStringLiteral("stopButton"));
   stopButton_->setToolTip(tr("Stop (Esc)"));
+
+  chatCheck_->setObjectName(QStringLiteral("chatCheck"));
+  newChatButton_->setObjectName(QStringLiteral("newChatButton"));
+  newChatButton_->setToolTip(tr("Forget the conversation; the next message starts a new one"));
+  setChatAvailable(false);
 
   temperatureSpin_->setRange(0.0, 2.0);
   temperatureSpin_->setSingleStep(0.1);
@@ -52,6 +60,8 @@ PromptPanel::PromptPanel(QWidget* parent)
   buttons->addWidget(generateButton_);
   buttons->addWidget(stopButton_);
   buttons->addWidget(compareButton_);
+  buttons->addWidget(chatCheck_);
+  buttons->addWidget(newChatButton_);
   buttons->addStretch();
 
   auto* layout = new QHBoxLayout(this);
@@ -63,6 +73,13 @@ PromptPanel::PromptPanel(QWidget* parent)
   connect(generateButton_, &QPushButton::clicked, this, &PromptPanel::generateRequested);
   connect(compareButton_, &QPushButton::clicked, this, &PromptPanel::compareRequested);
   connect(stopButton_, &QPushButton::clicked, this, &PromptPanel::stopRequested);
+  connect(newChatButton_, &QPushButton::clicked, this, &PromptPanel::newChatRequested);
+  connect(chatCheck_, &QCheckBox::toggled, this, [this](bool chat) {
+    promptEdit_->setPlaceholderText(chat ? tr("Type a message, then press Ctrl+Enter")
+                                         : tr("Type a prompt, then press Ctrl+Enter"));
+    setState(ready_, busy_);
+    emit newChatRequested();
+  });
   setState(false, false);
 }
 
@@ -89,7 +106,27 @@ void PromptPanel::setSamplingSettings(const moescope::SamplingSettings& settings
 }
 
 void PromptPanel::setState(bool ready, bool busy) {
+  ready_ = ready;
+  busy_ = busy;
   generateButton_->setEnabled(ready && !busy);
-  compareButton_->setEnabled(ready && !busy);
+  compareButton_->setEnabled(ready && !busy && !chatMode());  // compares plain prompts
   stopButton_->setEnabled(busy);
+  chatCheck_->setEnabled(ready && !busy && chatAvailable_);
+  newChatButton_->setEnabled(ready && !busy && chatMode());
+}
+
+bool PromptPanel::chatMode() const {
+  return chatCheck_->isChecked();
+}
+
+void PromptPanel::setChatAvailable(bool available, const QString& why) {
+  chatAvailable_ = available;
+  if (!available) chatCheck_->setChecked(false);
+  chatCheck_->setToolTip(
+      available ? tr("Each Generate sends the prompt as the next user message, in the model's "
+                     "chat template; earlier turns stay in the KV cache. Sampling settings may "
+                     "change between turns; other expert switches recompute the conversation.")
+      : why.isEmpty() ? tr("This model has no chat template (tokenizer_config.json)")
+                      : why);
+  setState(ready_, busy_);
 }

@@ -5,6 +5,7 @@
 
 #include "sampling.h"
 
+class QCheckBox;
 class QDoubleSpinBox;
 class QPlainTextEdit;
 class QPushButton;
@@ -22,17 +23,27 @@ class PromptPanel : public QWidget {
   void setSamplingSettings(const moescope::SamplingSettings& settings);
   // Busy: Stop is the only live button. Ready: a model is loaded to run.
   void setState(bool ready, bool busy);
+  // Chat mode: each Generate sends the prompt box as the next user turn of one
+  // conversation in the model's chat template. Only for a model with a template
+  // (`why` says otherwise, in the tooltip); unavailable unticks it.
+  bool chatMode() const;
+  void setChatAvailable(bool available, const QString& why = {});
 
  signals:
   void generateRequested();
   void compareRequested();
   void stopRequested();
+  // "New chat", or chat mode switched on or off: the next turn starts over.
+  void newChatRequested();
 
  private:
   QPlainTextEdit* promptEdit_;
   QPushButton* generateButton_;
   QPushButton* compareButton_;
   QPushButton* stopButton_;
+  QCheckBox* chatCheck_;
+  QPushButton* newChatButton_;
+  bool ready_ = false, busy_ = false, chatAvailable_ = false;
   QDoubleSpinBox* temperatureSpin_;
   QDoubleSpinBox* topPSpin_;
   QSpinBox* seedSpin_;

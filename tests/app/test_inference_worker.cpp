@@ -1,8 +1,13 @@
 // The worker on its thread, driven by the controller, streaming into a
-// RoutingDocument: tokens, cancel, failed loads, interventions, GUI latency.
+// RoutingDocument: tokens, cancel, failed loads, interventions, GUI latency,
+// chat turns that keep the KV cache.
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "inference_controller.h"
 #include "lateness_probe.h"
@@ -159,6 +164,74 @@ class TestInferenceWorker : public QObject {
 
   // A 5 ms GUI-thread timer records its worst lateness while a 200-token run
   // streams into the document through the drain timer.
+  // Two chat turns: the second runs only what its rendering adds (the first
+  // reply is empty, so the whole first turn is reused), the document shows the
+  // whole conversation; a plain run in between makes the next turn prefill all.
+  void chatTurnsKeepTheKvCache() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(tmp.path().toStdString()) / "chat";
+    fs::copy(fixtureModel.toStdString(), dir);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(dir / "tokenizer_config.json"));
+    config["chat_template"] = nlohmann::json::parse(std::ifstream(
+        MOESCOPE_FIXTURES_DIR "/tokenizers/deepseek-moe-16b/tokenizer_config.json"))["chat_template"];
+    std::ofstream(dir / "tokenizer_config.json") << config.dump();
+
+    QVERIFY(!controller_->model()->hasChatTemplate);  // the plain fixture has none
+    GenerationJob job = makeJob(0);
+    job.chat = true;
+    job.prompt = QStringLiteral("Hello");
+    QSignalSpy failed(controller_.get(), &InferenceController::runFailed);
+    QVERIFY(controller_->generate(job));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, timeoutMs);
+    QVERIFY(failed.first().first().toString().contains(QStringLiteral("no usable chat template")));
+
+    QSignalSpy loaded(controller_.get(), &InferenceController::modelLoaded);
+    QVERIFY(controller_->loadModel(QString::fromStdString(dir.string()), QStringLiteral("cpu")));
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, timeoutMs);
+    QVERIFY(controller_->model()->hasChatTemplate);
+
+    job.newChat = true;
+    job.sampling.temperature = 0.0f;
+    const RunStats first = runToEnd(*controller_, job);
+    QVERIFY(first.chat);
+    QCOMPARE(first.reusedTokens, 0);
+    QCOMPARE(document_->tokenCount(), first.promptTokens);
+    QCOMPARE(document_->snapshot().prompt, std::string("<s>User: Hello\n\nAssistant:"));
+
+    job.newChat = false;
+    job.prompt = QStringLiteral("Which experts?");
+    job.sampling.max_tokens = 4;
+    const RunStats second = runToEnd(*controller_, job);
+    QCOMPARE(second.reusedTokens, first.promptTokens);  // only the new suffix ran
+    QCOMPARE(second.discardedTokens, 0);
+    QCOMPARE(second.generatedTokens, 4);
+    qInfo("chat turn 2: %d tokens reused, %d run as prompt", second.reusedTokens,
+          second.promptTokens);
+    const auto& tokens = document_->snapshot().tokens;
+    QCOMPARE(int(tokens.size()), second.reusedTokens + second.promptTokens + 4);
+    for (int i = 0; i < int(tokens.size()); ++i) {
+      QCOMPARE(tokens[i].routing.position, i);
+      QCOMPARE(tokens[i].routing.is_prompt, i < second.reusedTokens + second.promptTokens);
+      QVERIFY(!tokens[i].routing.layers.empty());
+    }
+    QCOMPARE(document_->snapshot().prompt,
+             std::string("<s>User: Hello\n\nAssistant: </s>User: Which experts?\n\nAssistant:"));
+
+    // A plain run resets the backend: the next turn keeps the conversation, not the cache.
+    runToEnd(*controller_, makeJob(2));
+    job.prompt = QStringLiteral("Why?");
+    const RunStats third = runToEnd(*controller_, job);
+    QCOMPARE(third.reusedTokens, 0);
+    QCOMPARE(document_->tokenCount(), third.promptTokens + third.generatedTokens);
+    QVERIFY(document_->snapshot().prompt.find("Which experts?") != std::string::npos);
+    // New chat: the conversation starts over.
+    job.newChat = true;
+    runToEnd(*controller_, job);
+    QCOMPARE(document_->snapshot().prompt, std::string("<s>User: Why?\n\nAssistant:"));
+  }
+
   void guiThreadStaysResponsive() {
     LatenessProbe probe;
     int batches = 0;

@@ -27,7 +27,7 @@ struct Run {
   QString out, err;
 };
 
-Run run_cli(const QStringList& args) {
+Run run_cli(const QStringList& args, const QByteArray& input = {}) {
   QProcess p;
   p.start(cli_path, args);
   Run r;
@@ -35,6 +35,8 @@ Run run_cli(const QStringList& args) {
     r.err = QStringLiteral("could not start %1: %2").arg(cli_path, p.errorString());
     return r;
   }
+  p.write(input);
+  p.closeWriteChannel();
   if (!p.waitForFinished(60000)) {
     p.kill();
     p.waitForFinished();
@@ -66,6 +68,7 @@ class TestCli : public QObject {
 
   QTemporaryDir tmp_;
   fs::path bad_type_, truncated_;  // broken copies of the fixture
+  fs::path chat_;                  // the fixture with deepseek-moe-16b-chat's template
 
  private slots:
   void initTestCase() {
@@ -83,6 +86,15 @@ class TestCli : public QObject {
     fs::copy(model_dir, truncated_);
     const fs::path weights = truncated_ / "model.safetensors";
     fs::resize_file(weights, fs::file_size(weights) / 2);
+
+    chat_ = root / "chat";
+    fs::copy(model_dir, chat_);
+    nlohmann::json tokenizer_config =
+        nlohmann::json::parse(std::ifstream(chat_ / "tokenizer_config.json"));
+    tokenizer_config["chat_template"] = nlohmann::json::parse(
+        std::ifstream(fs::path(MOESCOPE_FIXTURES_DIR) /
+                      "tokenizers/deepseek-moe-16b/tokenizer_config.json"))["chat_template"];
+    std::ofstream(chat_ / "tokenizer_config.json") << tokenizer_config.dump(2);
   }
 
   // The other families: architecture, layer kinds and the expert layout.
@@ -171,6 +183,48 @@ class TestCli : public QObject {
     QCOMPARE(prompt, 8);  // BOS + 7 pieces of "Hello world"
   }
 
+  // --chat: the prompt as one user turn of the model's template, BOS once.
+  void generate_chat() {
+    QTemporaryDir out;
+    QVERIFY(out.isValid());
+    const fs::path json_path = fs::path(out.path().toStdString()) / "chat.json";
+    const Run r = run_cli({"generate", "--model", q(chat_), "--backend", "cpu", "--prompt",
+                           "Hello world", "--max-tokens", "4", "--chat", "--json", q(json_path)});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.startsWith("<s>User: Hello world\n\nAssistant:"), qPrintable(r.out));
+    const RoutingSnapshot s = read_snapshot(json_path);
+    QCOMPARE(QString::fromStdString(s.prompt), QString("<s>User: Hello world\n\nAssistant:"));
+    int prompt = 0, bos = 0;
+    for (const SnapshotToken& t : s.tokens) {
+      prompt += t.routing.is_prompt;
+      bos += t.routing.token_id == 1;
+    }
+    QCOMPARE(bos, 1);  // the template's; the tokenizer adds none
+    QCOMPARE(s.tokens.front().routing.token_id, 1);
+    QVERIFY(prompt > 8);  // more than "Hello world" alone (BOS + 7)
+  }
+
+  // `chat`: one user message per stdin line; later turns reuse the KV cache.
+  void chat_turns_from_stdin() {
+    const Run r = run_cli({"chat", "--model", q(chat_), "--backend", "cpu", "--max-tokens", "3",
+                           "--temperature", "0"},
+                          "Hello\nWhich experts?\n\nBye\n");
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QCOMPARE(r.out.count('\n'), 3);  // one reply per non-empty line
+    const QRegularExpression turn(
+        QStringLiteral("\\[turn (\\d): (\\d+) prompt tokens run, (\\d+) reused from the KV cache"));
+    auto it = turn.globalMatch(r.err);
+    QList<int> reused;
+    while (it.hasNext()) reused << it.next().captured(3).toInt();
+    QCOMPARE(reused.size(), 3);
+    QCOMPARE(reused[0], 0);
+    QVERIFY2(reused[1] > 8 && reused[2] > reused[1], qPrintable(r.err));
+    const Run plain = run_cli({"chat", "--model", q(model_dir), "--backend", "cpu"}, "Hi\n");
+    QVERIFY2(plain.code == 1 && plain.err.contains("moescope-cli: error:") &&
+                 plain.err.contains("has no chat_template"),
+             qPrintable(describe(plain)));
+  }
+
   void experiment_with_exports() {
     QTemporaryDir out;
     QVERIFY(out.isValid());
@@ -224,6 +278,9 @@ class TestCli : public QObject {
     QTest::newRow("too many active experts")
         << QStringList{"--top-k-experts", "17"} << ""
         << QStringList{"--top-k-experts 17", "16 routed experts"};
+    QTest::newRow("--chat without a chat template")
+        << QStringList{"--chat"} << ""
+        << QStringList{"tokenizer_config.json", "has no chat_template"};
     QTest::newRow("snapshot in a missing directory")
         << QStringList{"--json", "/nonexistent-dir/x.json"} << ""
         << QStringList{"/nonexistent-dir/x.json"};

@@ -60,6 +60,41 @@ class TestChatTemplate : public QObject {
     QCOMPARE(QString::fromStdString(text), QString::fromStdString(c["text"].get<std::string>()));
   }
 
+  // Mixtral-8x7B-Instruct's [INST] template (tests/fixtures/chat/, written by
+  // tools/reference/make_chat_fixtures.py): renderings and raise_exception
+  // messages as transformers' apply_chat_template gives them.
+  void renders_mixtral_instruct_like_transformers_data() {
+    QTest::addColumn<std::string>("case_json");
+    std::ifstream in(fs::path(MOESCOPE_FIXTURES_DIR) / "chat/mixtral-8x7b-instruct/chat_cases.json");
+    const json cases = json::parse(in);
+    QVERIFY(cases.size() >= 9);
+    int n = 0;
+    for (const json& c : cases)
+      QTest::addRow("#%d%s", n++, c.contains("error") ? " (error)" : "") << c.dump();
+  }
+  void renders_mixtral_instruct_like_transformers() {
+    QFETCH(std::string, case_json);
+    const json c = json::parse(case_json);
+    const std::optional<std::string> source =
+        read_chat_template(fs::path(MOESCOPE_FIXTURES_DIR) / "chat/mixtral-8x7b-instruct");
+    QVERIFY(source);
+    QVERIFY_CONTAINS(*source, "[INST]");
+    const ChatTemplate tmpl(*source);
+    const std::map<std::string, std::string> variables = {{"bos_token", "<s>"},
+                                                          {"eos_token", "</s>"}};
+    std::vector<ChatMessage> messages;
+    for (const json& m : c["messages"]) messages.push_back({m["role"], m["content"]});
+    if (c.contains("error")) {
+      QVERIFY_CONTAINS(engine_error_of([&] {
+                         tmpl.render(messages, c["add_generation_prompt"], variables);
+                       }),
+                       c["error"].get<std::string>().c_str());
+      return;
+    }
+    const std::string text = tmpl.render(messages, c["add_generation_prompt"], variables);
+    QCOMPARE(QString::fromStdString(text), QString::fromStdString(c["text"].get<std::string>()));
+  }
+
   void rejects_what_it_does_not_support_data() {
     QTest::addColumn<std::string>("source");
     QTest::addColumn<QString>("says");

@@ -1,0 +1,69 @@
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "chat_session.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "tokenizer.h"
+
+namespace moescope::cli {
+namespace {
+
+struct ChatOptions {
+  ModelOptions model;
+  SamplingSettings sampling;
+};
+
+// One user message per line of stdin, the reply printed after each; the KV
+// cache carries over, so each turn runs only what its rendering adds.
+void run_chat(const ChatOptions& options) {
+  const auto model = load_model(options.model);
+  const auto tokenizer = load_tokenizer(model->dir());
+  BackendSelection selection = load_backend(*model, options.model);
+  ChatSession chat(*selection.backend, *tokenizer, model->config(), model->dir());
+  GenerationRequest request;
+  request.sampling = options.sampling;
+  request.capture_routing = false;
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const ChatTurnResult turn = chat.send(line, request, [](const GeneratedToken& token) {
+      if (!token.routing.is_prompt) std::cout << token.text << std::flush;
+    });
+    std::cout << "\n" << std::flush;
+    const GenerationResult& r = turn.generation;
+    std::cerr << "[turn " << chat.messages().size() / 2 << ": " << r.prompt_tokens
+              << " prompt tokens run, " << turn.reused_tokens << " reused from the KV cache";
+    if (turn.discarded_tokens > 0)
+      std::cerr << ", " << turn.discarded_tokens << " cached tokens dropped (the rendering "
+                << "differs from them)";
+    std::cerr << "; " << r.generated_tokens << " generated; stopped: " << stop_reason_name(r.stop)
+              << "]\n";
+  }
+}
+
+}  // namespace
+
+void add_chat_command(CLI::App& app) {
+  auto o = std::make_shared<ChatOptions>();
+  CLI::App* c = app.add_subcommand(
+      "chat", "Chat with the model's template: one user message per line of stdin");
+  add_model_options(*c, o->model);
+  c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate per reply")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--seed", o->sampling.seed, "Sampling seed")->capture_default_str();
+  c->add_option("--temperature", o->sampling.temperature, "0 = greedy")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--top-p", o->sampling.top_p, "Nucleus sampling mass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
+  c->callback([o] { run_chat(*o); });
+}
+
+}  // namespace moescope::cli
