@@ -22,6 +22,17 @@ void catchBoundary(InferenceWorker* worker, Body&& body) {
   }
 }
 
+RunStats statsOf(const moescope::GenerationResult& result, const QString& tag) {
+  RunStats stats;
+  stats.promptTokens = result.prompt_tokens;
+  stats.generatedTokens = result.generated_tokens;
+  stats.tokensPerSecond =
+      result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0;
+  stats.stopReason = QString::fromUtf8(moescope::stop_reason_name(result.stop));
+  stats.tag = tag;
+  return stats;
+}
+
 }  // namespace
 
 InferenceWorker::InferenceWorker(const std::atomic<bool>* cancel, TokenBuffer* tokens)
@@ -92,14 +103,7 @@ void InferenceWorker::generate(const GenerationJob& job) {
         },
         cancel_);
 
-    RunStats stats;
-    stats.promptTokens = result.prompt_tokens;
-    stats.generatedTokens = result.generated_tokens;
-    stats.tokensPerSecond =
-        result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0;
-    stats.stopReason = QString::fromUtf8(moescope::stop_reason_name(result.stop));
-    stats.tag = job.tag;
-    emit runFinished(stats);
+    emit runFinished(statsOf(result, job.tag));
   });
 }
 
@@ -140,13 +144,7 @@ void InferenceWorker::runChatTurn(const GenerationJob& job) {
       cancel_);
 
   const moescope::GenerationResult& result = turn.generation;
-  RunStats stats;
-  stats.promptTokens = result.prompt_tokens;
-  stats.generatedTokens = result.generated_tokens;
-  stats.tokensPerSecond =
-      result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0;
-  stats.stopReason = QString::fromUtf8(moescope::stop_reason_name(result.stop));
-  stats.tag = job.tag;
+  RunStats stats = statsOf(result, job.tag);
   stats.chat = true;
   stats.reusedTokens = turn.reused_tokens;
   stats.discardedTokens = turn.discarded_tokens;

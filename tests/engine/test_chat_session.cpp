@@ -13,6 +13,7 @@
 #include "chat_session.h"
 #include "cpu_backend.h"
 #include "expect_error.h"
+#include "generated_ids.h"
 #include "model.h"
 #include "tokenizer.h"
 
@@ -73,13 +74,6 @@ GenerationRequest greedy(int max_tokens) {
   r.sampling.seed = 7;
   r.sampling.max_tokens = max_tokens;
   return r;
-}
-
-std::vector<int> generated_ids(const GenerationResult& result) {
-  std::vector<int> ids;
-  for (const auto& t : result.tokens)
-    if (!t.routing.is_prompt) ids.push_back(t.routing.token_id);
-  return ids;
 }
 
 int prompt_count(const GenerationResult& result) {

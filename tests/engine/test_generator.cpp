@@ -15,6 +15,7 @@
 #include "cpu_backend.h"
 #include "expect_error.h"
 #include "generator.h"
+#include "generated_ids.h"
 #include "model.h"
 #include "model_info.h"
 #include "routing_stats.h"
@@ -39,13 +40,6 @@ GenerationRequest request(float temperature, std::uint64_t seed, int max_tokens)
   r.sampling.seed = seed;
   r.sampling.max_tokens = max_tokens;
   return r;
-}
-
-std::vector<int> generated_ids(const GenerationResult& result) {
-  std::vector<int> ids;
-  for (const auto& t : result.tokens)
-    if (!t.routing.is_prompt) ids.push_back(t.routing.token_id);
-  return ids;
 }
 
 std::vector<int> all_ids(const GenerationResult& result) {
