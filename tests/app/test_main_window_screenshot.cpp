@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QDockWidget>
 #include <QSettings>
+#include <QPalette>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -33,6 +34,24 @@ class TestMainWindowScreenshot : public QObject {
     QApplication::setApplicationName(QStringLiteral("moescope-screenshot"));
     QSettings().clear();  // default dock layout, no recent models
     applyClassroomLook();
+    // MOESCOPE_DARK=1: a dark system palette, to look at the window as a dark desktop shows it.
+    if (qEnvironmentVariableIntValue("MOESCOPE_DARK")) {
+      QPalette dark;
+      dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+      dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+      dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+      dark.setColor(QPalette::AlternateBase, QColor(0x33, 0x33, 0x33));
+      dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+      dark.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+      dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+      dark.setColor(QPalette::Highlight, QColor(0x3d, 0x7a, 0xd6));
+      dark.setColor(QPalette::HighlightedText, Qt::white);
+      dark.setColor(QPalette::ToolTipBase, QColor(0x35, 0x35, 0x35));
+      dark.setColor(QPalette::ToolTipText, QColor(0xe6, 0xe6, 0xe6));
+      for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+        dark.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
+      QApplication::setPalette(dark);
+    }
   }
 
   void generateSelectAndGrab() {
