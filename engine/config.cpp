@@ -68,9 +68,18 @@ class Fields {
 
   // A token id: an integer, or a list whose first entry is used (eos lists in newer configs).
   std::optional<int> token_id(const char* key) const {
+    const std::vector<int> ids = token_ids(key);
+    return ids.empty() ? std::nullopt : std::optional(ids.front());
+  }
+
+  // Every id of an integer-or-list field, in order.
+  std::vector<int> token_ids(const char* key) const {
     const json* v = find(key);
-    if (v && v->is_array()) return v->empty() ? std::nullopt : std::optional(to_int(key, v->at(0)));
-    return get<int>(key);
+    if (!v) return {};
+    if (!v->is_array()) return {to_int(key, *v)};
+    std::vector<int> ids;
+    for (const json& id : *v) ids.push_back(to_int(key, id));
+    return ids;
   }
 
  private:
@@ -273,6 +282,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.tie_word_embeddings = f.get<bool>("tie_word_embeddings").value_or(false);
   c.bos_token_id = f.token_id("bos_token_id");
   c.eos_token_id = f.token_id("eos_token_id");
+  c.stop_token_ids = f.token_ids("eos_token_id");
   switch (c.family) {
     case Family::deepseek: read_deepseek(f, c); break;
     case Family::mixtral: read_mixtral(f, c); break;
@@ -289,7 +299,20 @@ ModelConfig load_model_config(const std::filesystem::path& model_dir) {
   if (!in) throw EngineError(path.string() + ": not found");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_model_config(text.str(), path.string());
+  ModelConfig config = parse_model_config(text.str(), path.string());
+  read_generation_config(model_dir, config);
+  return config;
+}
+
+void read_generation_config(const std::filesystem::path& model_dir, ModelConfig& config) {
+  const std::filesystem::path generation = model_dir / "generation_config.json";
+  std::ifstream in(generation);
+  if (!in) return;
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw EngineError(generation.string() + ": not a JSON object");
+  for (int id : Fields(j, generation.string()).token_ids("eos_token_id"))
+    if (std::find(config.stop_token_ids.begin(), config.stop_token_ids.end(), id) == config.stop_token_ids.end())
+      config.stop_token_ids.push_back(id);
 }
 
 }  // namespace moescope

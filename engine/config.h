@@ -30,6 +30,7 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   std::optional<int> bos_token_id;
   std::optional<int> eos_token_id;
+  std::vector<int> stop_token_ids;  // every eos id of config.json and generation_config.json
   std::string torch_dtype;  // informational; tensors carry their own dtype
 
   // Attention variants.
@@ -59,6 +60,11 @@ struct ModelConfig {
 
 // Throws EngineError naming `source` and the offending field.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source);
+// config.json, plus the ends of a reply that generation_config.json names.
 ModelConfig load_model_config(const std::filesystem::path& model_dir);
+
+// generation_config.json may name more ends of a reply than config.json (chat
+// models: <|im_end|>); adds them to stop_token_ids. Throws naming the file.
+void read_generation_config(const std::filesystem::path& model_dir, ModelConfig& config);
 
 }  // namespace moescope

@@ -1,5 +1,6 @@
 #include "generator.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "error.h"
@@ -81,7 +82,13 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
   result.prefill_seconds = seconds_since(start);
 
   start = std::chrono::steady_clock::now();
+  // The tokenizer's end of sequence, and any other end the model's configs name.
   const auto eos = tokenizer_.eos_id();
+  const auto ends_reply = [&](int id) {
+    return (eos && id == *eos) ||
+           std::find(config_.stop_token_ids.begin(), config_.stop_token_ids.end(), id) !=
+               config_.stop_token_ids.end();
+  };
   result.stop = StopReason::max_tokens;
   while (result.generated_tokens < request.sampling.max_tokens) {
     if (cancelled()) {
@@ -93,7 +100,7 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
       break;
     }
     const int next = sampler.sample(logits);
-    if (eos && next == *eos) {
+    if (ends_reply(next)) {
       result.stop = StopReason::eos;
       break;
     }

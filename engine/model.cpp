@@ -132,6 +132,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadP
   m->dir_ = dir;
   m->config_json_ = read_file(dir / "config.json");
   m->config_ = parse_model_config(m->config_json_, (dir / "config.json").string());
+  read_generation_config(dir, m->config_);
   m->archive_ = std::make_unique<SafetensorsArchive>(dir);
 
   const ModelConfig& c = m->config_;

@@ -375,6 +375,10 @@ class TestGenerator : public QObject {
         << "truncate" << QStringList{"%dir/model.safetensors"};
     QTest::newRow("no safetensors") << "no weights" << QStringList{"%dir", ".safetensors"};
     QTest::newRow("no such directory") << "no dir" << QStringList{"%dir", "not a model directory"};
+    QTest::newRow("broken generation_config.json")
+        << "generation config" << QStringList{"%dir/generation_config.json", "not a JSON object"};
+    QTest::newRow("eos id of the wrong type")
+        << "generation eos" << QStringList{"%dir/generation_config.json", "eos_token_id", "an integer"};
   }
   void load_errors() {
     QFETCH(QString, change);
@@ -395,6 +399,8 @@ class TestGenerator : public QObject {
     if (change == "truncate") fs::resize_file(weights, fs::file_size(weights) - 1000);
     if (change == "no weights") fs::remove(weights);
     if (change == "no dir") fs::remove_all(dir);
+    if (change == "generation config") std::ofstream(dir / "generation_config.json") << "{ nope";
+    if (change == "generation eos") std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": ["x"]})";
 
     const std::string message = engine_error_of([&] { Model::load(dir); });
     for (const QString& part : says)
@@ -461,6 +467,24 @@ class TestGenerator : public QObject {
     const auto prompt_only = expert_load(t, 4, TokenFilter::prompt);
     QCOMPARE(prompt_only[0].counts, (std::vector<int>{1, 1, 0, 0}));
     QVERIFY(expert_load({}, 4).empty());
+  }
+
+  // A chat model's generation_config.json lists more ends of a reply than the
+  // tokenizer's EOS (<|im_end|>): generation stops on any of them.
+  void generation_config_ends_a_reply() {
+    const GenerationResult free_run = run(request(0.0f, 1, 4));
+    const int first = generated_ids(free_run).at(0);
+    QTemporaryDir tmp;
+    const fs::path dir = fs::path(tmp.path().toStdString()) / "chat-model";
+    fs::copy(model_dir, dir);
+    std::ofstream(dir / "generation_config.json") << json{{"eos_token_id", {first, 2}}}.dump();
+    const auto model = Model::load(dir);
+    QCOMPARE(model->config().stop_token_ids, (std::vector<int>{2, first}));  // config.json's first
+    CpuBackend backend(*model);
+    Generator generator(backend, *tokenizer_, model->config());
+    const GenerationResult stopped = generator.generate(request(0.0f, 1, 4));
+    QCOMPARE(stopped.stop, StopReason::eos);
+    QCOMPARE(stopped.generated_tokens, 0);
   }
 
   // On the fixture the count is exactly the number of stored weights.
