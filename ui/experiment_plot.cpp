@@ -1,6 +1,7 @@
 #include "experiment_plot.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "expert_palette.h"
 #include "heatmap_plot.h"
@@ -98,7 +99,18 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
     curves_->xAxis->setTicker(textTicker(figure.x_ticks));
     curves_->xAxis->setTickLabelRotation(figure.x_ticks.size() > 6 ? 60 : 0);
   } else {
-    curves_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    // Whole-number axes (k, layers) get whole-number ticks, never "2.5".
+    const bool whole = std::all_of(figure.curves.begin(), figure.curves.end(), [](const Curve& c) {
+      return std::all_of(c.x.begin(), c.x.end(), [](double x) { return x == std::round(x); });
+    });
+    auto ticker = whole ? QSharedPointer<QCPAxisTickerFixed>::create() : QSharedPointer<QCPAxisTickerFixed>();
+    if (ticker) {
+      ticker->setTickStep(1.0);
+      ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+      curves_->xAxis->setTicker(ticker);
+    } else {
+      curves_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    }
     curves_->xAxis->setTickLabelRotation(0);
   }
   curves_->rescaleAxes();
