@@ -17,7 +17,7 @@ struct ExperimentOptions {
   std::string name;
   std::vector<std::string> model_dirs;  // empty = the bundled pair
   std::string backend = "auto";
-  std::vector<std::string> texts;       // empty = the bundled held-out texts
+  std::vector<std::string> texts;  // empty = the bundled held-out texts
   ExperimentSettings settings;
   std::string json_path;
   std::string csv_path;
@@ -37,9 +37,11 @@ void print_catalogue() {
 
 void run(const ExperimentOptions& o) {
   if (o.name == "list") return print_catalogue();
-  const std::vector<LoadedModel> loaded = load_models(model_paths(o), parse_backend_choice(o.backend));
+  const std::vector<LoadedModel> loaded =
+      load_models(model_paths(o), parse_backend_choice(o.backend));
   for (const LoadedModel& m : loaded)
-    std::cerr << m.model->name() << ": " << m.backend.backend->name() << " (" << m.backend.reason << ")\n";
+    std::cerr << m.model->name() << ": " << m.backend.backend->name() << " (" << m.backend.reason
+              << ")\n";
   const std::vector<std::filesystem::path> files =
       o.texts.empty() ? text_files_in(default_text_set_dir())
                       : std::vector<std::filesystem::path>(o.texts.begin(), o.texts.end());
@@ -51,7 +53,8 @@ void run(const ExperimentOptions& o) {
     std::fprintf(stderr, "\r%s: %3d%% (%ld of %ld tokens)", o.name.c_str(), percent, done, total);
     if (done == total) std::fprintf(stderr, "\n");
   };
-  const ExperimentResult result = run_experiment(o.name, under_test(loaded), load_text_set(files), o.settings, progress);
+  const ExperimentResult result =
+      run_experiment(o.name, under_test(loaded), load_text_set(files), o.settings, progress);
 
   std::printf("%s\n", result.title.c_str());
   for (const std::string& line : result.findings) std::printf("  %s\n", line.c_str());
@@ -72,22 +75,26 @@ void add_experiment_command(CLI::App& app) {
                       "Model directory, repeatable (default: deepseekmoe-tiny and gshard-tiny)");
   command->add_option("--backend", options->backend, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  command->add_option("--texts", options->texts,
-                      "Text files, one label each; documents split by a line holding U+001E "
-                      "(default: the bundled held-out texts)")
+  command
+      ->add_option("--texts", options->texts,
+                   "Text files, one label each; documents split by a line holding U+001E "
+                   "(default: the bundled held-out texts)")
       ->check(CLI::ExistingFile);
-  command->add_option("--tokens-per-text", options->settings.eval.tokens_per_label,
-                      "Tokens read from each text")
+  command
+      ->add_option("--tokens-per-text", options->settings.eval.tokens_per_label,
+                   "Tokens read from each text")
       ->capture_default_str();
   command->add_option("--window", options->settings.eval.window, "Tokens of context per window")
       ->capture_default_str();
   command->add_option("--layer", options->settings.layer,
                       "Only this MoE layer (default: every MoE layer; vocabulary: the last)");
-  command->add_option("--experts", options->settings.top_experts,
-                      "Co-activation: the most used experts shown")
+  command
+      ->add_option("--experts", options->settings.top_experts,
+                   "Co-activation: the most used experts shown")
       ->capture_default_str();
-  command->add_option("--tokens", options->settings.top_tokens,
-                      "Vocabulary: the most frequent tokens shown")
+  command
+      ->add_option("--tokens", options->settings.top_tokens,
+                   "Vocabulary: the most frequent tokens shown")
       ->capture_default_str();
   command->add_option("--json", options->json_path, "Write the whole result as JSON");
   command->add_option("--csv", options->csv_path, "Write the result table as CSV");

@@ -20,8 +20,9 @@ std::string layer_list(const ModelConfig& c, bool moe) {
     if (c.is_moe_layer(i) == moe) layers.push_back(i);
   if (layers.empty()) return "none";
   if (layers.back() - layers.front() + 1 == int(layers.size()))
-    return layers.size() == 1 ? std::to_string(layers[0])
-                              : std::to_string(layers.front()) + "-" + std::to_string(layers.back());
+    return layers.size() == 1
+               ? std::to_string(layers[0])
+               : std::to_string(layers.front()) + "-" + std::to_string(layers.back());
   std::string out;
   for (int l : layers) out += (out.empty() ? "" : ", ") + std::to_string(l);
   return out;
@@ -51,11 +52,11 @@ void print_info(const ModelConfig& c, const WeightFacts& w) {
             << c.rope_theta << "\n";
   if (c.n_routed_experts > 0)
     std::cout << "experts:        " << c.n_routed_experts << " routed (" << c.moe_intermediate_size
-              << " wide), top-" << c.num_experts_per_tok << ", " << c.n_shared_experts
-              << " shared"
-              << (c.n_shared_experts > 0 ? " (" + std::to_string(c.shared_expert_intermediate_size) +
-                                               " wide" + (c.shared_expert_gated ? ", sigmoid-gated)" : ")")
-                                         : "")
+              << " wide), top-" << c.num_experts_per_tok << ", " << c.n_shared_experts << " shared"
+              << (c.n_shared_experts > 0
+                      ? " (" + std::to_string(c.shared_expert_intermediate_size) + " wide" +
+                            (c.shared_expert_gated ? ", sigmoid-gated)" : ")")
+                      : "")
               << "; gate " << c.scoring_func
               << (c.norm_topk_prob ? ", top-k weights normalised" : ", raw top-k weights") << "\n";
   std::cout << "parameters:     " << format_count(p.total) << " total, "
@@ -63,8 +64,7 @@ void print_info(const ModelConfig& c, const WeightFacts& w) {
             << format_count(p.routed_experts) << " in routed experts)\n"
             << "weights dtype:  " << w.dtype << "\n"
             << "memory:         " << format_bytes(w.bytes) << " of weights (" << w.memory_note
-            << "), KV cache "
-            << format_bytes(kv_cache_bytes_per_token(c)) << " per token ("
+            << "), KV cache " << format_bytes(kv_cache_bytes_per_token(c)) << " per token ("
             << format_bytes(kv_cache_bytes_per_token(c) * c.max_position_embeddings)
             << " at full context)\n";
 }
@@ -78,14 +78,16 @@ void run_info(const InfoOptions& o) {
     text << in.rdbuf();
     const ModelConfig c = parse_model_config(text.str(), o.config_file);
     const std::size_t dtype_bytes = c.torch_dtype == "float32" ? 4 : 2;
-    print_info(c, {file.stem().string(), file.string() + ", config only",
-                   c.torch_dtype.empty() ? "not stated (bf16 assumed)" : c.torch_dtype + " (from config.json)",
-                   "if stored in that dtype", count_parameters(c).total * std::int64_t(dtype_bytes)});
+    print_info(c,
+               {file.stem().string(), file.string() + ", config only",
+                c.torch_dtype.empty() ? "not stated (bf16 assumed)"
+                                      : c.torch_dtype + " (from config.json)",
+                "if stored in that dtype", count_parameters(c).total * std::int64_t(dtype_bytes)});
     return;
   }
   const auto model = load_model(o.model);
-  print_info(model->config(), {model->name(), model->dir().string(), model->weight_dtype(), "memory-mapped",
-                               std::int64_t(model->mapped_bytes())});
+  print_info(model->config(), {model->name(), model->dir().string(), model->weight_dtype(),
+                               "memory-mapped", std::int64_t(model->mapped_bytes())});
 }
 
 }  // namespace
@@ -94,9 +96,10 @@ void add_info_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
   CLI::App* command = app.add_subcommand("info", "Architecture, parameter counts and memory");
   add_model_options(*command, options->model);
-  command->add_option("--config", options->config_file,
-                      "A config.json alone (e.g. resources/configs/deepseek-moe-16b-base.json): the "
-                      "facts without the weights");
+  command->add_option(
+      "--config", options->config_file,
+      "A config.json alone (e.g. resources/configs/deepseek-moe-16b-base.json): the "
+      "facts without the weights");
   command->callback([options] { run_info(*options); });
 }
 

@@ -115,8 +115,8 @@ void read_experts(const Fields& f, ModelConfig& c, const char* count_key) {
   c.n_routed_experts = f.int_at_least(count_key, 1);
   c.num_experts_per_tok = f.int_at_least("num_experts_per_tok", 1);
   if (c.num_experts_per_tok > c.n_routed_experts)
-    f.fail("num_experts_per_tok", std::to_string(c.num_experts_per_tok) + " exceeds " +
-                                      count_key + " " + std::to_string(c.n_routed_experts));
+    f.fail("num_experts_per_tok", std::to_string(c.num_experts_per_tok) + " exceeds " + count_key +
+                                      " " + std::to_string(c.n_routed_experts));
 }
 
 void reject_attention_bias(const Fields& f) {
@@ -284,10 +284,18 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.eos_token_id = f.token_id("eos_token_id");
   c.stop_token_ids = f.token_ids("eos_token_id");
   switch (c.family) {
-    case Family::deepseek: read_deepseek(f, c); break;
-    case Family::mixtral: read_mixtral(f, c); break;
-    case Family::qwen2_moe: read_qwen2_moe(f, c); break;
-    case Family::olmoe: read_olmoe(f, c); break;
+    case Family::deepseek:
+      read_deepseek(f, c);
+      break;
+    case Family::mixtral:
+      read_mixtral(f, c);
+      break;
+    case Family::qwen2_moe:
+      read_qwen2_moe(f, c);
+      break;
+    case Family::olmoe:
+      read_olmoe(f, c);
+      break;
   }
   check_sliding_window(f, c);
   return c;
@@ -309,9 +317,11 @@ void read_generation_config(const std::filesystem::path& model_dir, ModelConfig&
   std::ifstream in(generation);
   if (!in) return;
   const json j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw EngineError(generation.string() + ": not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    throw EngineError(generation.string() + ": not a JSON object");
   for (int id : Fields(j, generation.string()).token_ids("eos_token_id"))
-    if (std::find(config.stop_token_ids.begin(), config.stop_token_ids.end(), id) == config.stop_token_ids.end())
+    if (std::find(config.stop_token_ids.begin(), config.stop_token_ids.end(), id) ==
+        config.stop_token_ids.end())
       config.stop_token_ids.push_back(id);
 }
 

@@ -43,7 +43,8 @@ std::vector<TokenStream> tokenize_text_set(const Tokenizer& tokenizer,
 
 long evaluation_cost(const std::vector<TokenStream>& streams, const EvalSettings& settings) {
   long tokens = 0;
-  for (const TokenStream& s : streams) tokens += static_cast<long>(window_count(s, settings.window)) * settings.window;
+  for (const TokenStream& s : streams)
+    tokens += static_cast<long>(window_count(s, settings.window)) * settings.window;
   return tokens;
 }
 

@@ -36,8 +36,8 @@ long evaluation_cost(const std::vector<TokenStream>& streams, const EvalSettings
 
 struct LabelEvaluation {
   std::string label;
-  double loss_sum = 0.0;             // summed negative log-likelihood, nats
-  long predicted = 0;                // tokens predicted
+  double loss_sum = 0.0;              // summed negative log-likelihood, nats
+  long predicted = 0;                 // tokens predicted
   std::vector<TokenRouting> routing;  // per token read, when captured; windows in order
 
   double loss() const { return predicted ? loss_sum / predicted : 0.0; }

@@ -24,10 +24,10 @@ LossSweep redundancy_sweep() {
     for (int sixteenths = 0; sixteenths <= 4; ++sixteenths) {
       const int m = static_cast<int>(std::lround(sixteenths * c.n_routed_experts / 16.0));
       if (m + k > c.n_routed_experts) break;
-      Condition condition{"top " + std::to_string(m) + " of " + std::to_string(c.n_routed_experts) +
-                              " off",
-                          static_cast<double>(sixteenths),
-                          {}};
+      Condition condition{
+          "top " + std::to_string(m) + " of " + std::to_string(c.n_routed_experts) + " off",
+          static_cast<double>(sixteenths),
+          {}};
       condition.interventions.disable_top_scoring = m;
       out.push_back(condition);
     }
@@ -40,7 +40,8 @@ LossSweep redundancy_sweep() {
                   std::vector<std::string>& findings) {
     const double base = points.front().second, last = points.back().second;
     findings.push_back(model + ": loss " + fixed(base) + " with all experts, " + fixed(last) +
-                       " with " + points.back().first.name + " (" + percent_change(base, last) + ")");
+                       " with " + points.back().first.name + " (" + percent_change(base, last) +
+                       ")");
   };
   return sweep;
 }
@@ -95,7 +96,8 @@ LossSweep top_k_sweep() {
   sweep.read = [](const std::string& model, const std::vector<std::pair<Condition, double>>& points,
                   std::vector<std::string>& findings) {
     std::string line = model + ":";
-    for (const auto& [condition, loss] : points) line += " " + condition.name + " " + fixed(loss) + ";";
+    for (const auto& [condition, loss] : points)
+      line += " " + condition.name + " " + fixed(loss) + ";";
     line.pop_back();
     findings.push_back(line);
   };

@@ -2,7 +2,8 @@
 
 namespace moescope {
 
-std::vector<LoadedModel> load_models(const std::vector<std::filesystem::path>& dirs, BackendChoice choice) {
+std::vector<LoadedModel> load_models(const std::vector<std::filesystem::path>& dirs,
+                                     BackendChoice choice) {
   std::vector<LoadedModel> out;
   for (const auto& dir : dirs) {
     LoadedModel m;

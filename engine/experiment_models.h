@@ -20,7 +20,8 @@ struct LoadedModel {
 };
 
 // Throws EngineError naming the model directory that failed to load.
-std::vector<LoadedModel> load_models(const std::vector<std::filesystem::path>& dirs, BackendChoice choice);
+std::vector<LoadedModel> load_models(const std::vector<std::filesystem::path>& dirs,
+                                     BackendChoice choice);
 
 std::vector<ModelUnderTest> under_test(const std::vector<LoadedModel>& models);
 

@@ -36,10 +36,11 @@ struct RoutingPass {
   std::vector<int> moe_layers;  // layer ids, one per TokenRouting::layers slot
 };
 
-using RoutingAnalysis = std::function<void(const std::vector<RoutingPass>&, const ExperimentSettings&,
-                                           ExperimentResult&)>;
+using RoutingAnalysis = std::function<void(const std::vector<RoutingPass>&,
+                                           const ExperimentSettings&, ExperimentResult&)>;
 
-void domain_specialisation(const std::vector<RoutingPass>&, const ExperimentSettings&, ExperimentResult&);
+void domain_specialisation(const std::vector<RoutingPass>&, const ExperimentSettings&,
+                           ExperimentResult&);
 void coactivation(const std::vector<RoutingPass>&, const ExperimentSettings&, ExperimentResult&);
 void locality(const std::vector<RoutingPass>&, const ExperimentSettings&, ExperimentResult&);
 void vocabulary(const std::vector<RoutingPass>&, const ExperimentSettings&, ExperimentResult&);

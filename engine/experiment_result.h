@@ -1,11 +1,10 @@
 #pragma once
 // What an experiment produces, in a form every front end can draw and export:
 // a table (CSV), a figure of curves or bars, and heatmaps. No Qt here.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace moescope {
 

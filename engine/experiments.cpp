@@ -23,29 +23,36 @@ const std::vector<Entry>& entries() {
         "Held-out loss when each token's highest-scoring routed experts (0 to 4/16 of them) are "
         "switched off and top-k is re-picked from the rest: the less redundant the experts, the "
         "faster the loss rises."},
-       ex::redundancy_sweep, {}},
+       ex::redundancy_sweep,
+       {}},
       {{"shared", "Shared experts matter", "DeepSeekMoE, section 4.5",
         "Held-out loss with the shared experts switched off, and switched off with one more "
         "routed expert activated in their place."},
-       ex::shared_experts_sweep, {}},
+       ex::shared_experts_sweep,
+       {}},
       {{"topk", "How many routed experts are needed", "DeepSeekMoE, Fig. 5",
         "Held-out loss as the number of activated routed experts varies."},
-       ex::top_k_sweep, {}},
+       ex::top_k_sweep,
+       {}},
       {{"specialisation", "Domain specialisation", "DeepSeek-V3, Fig. 9; OLMoE",
         "Each domain's share of tokens per routed expert, relative to perfect balance (1 = the "
         "expert's fair share), per layer."},
-       {}, ex::domain_specialisation},
+       {},
+       ex::domain_specialisation},
       {{"coactivation", "Co-activation", "OLMoE",
         "P(expert j chosen | expert i chosen) among the most used experts of a layer."},
-       {}, ex::coactivation},
+       {},
+       ex::coactivation},
       {{"locality", "Routing locality", "Mixtral, Table 5",
         "How often consecutive tokens share their first-choice expert, or a first-or-second "
         "choice, per layer, against chance."},
-       {}, ex::locality},
+       {},
+       ex::locality},
       {{"vocabulary", "Vocabulary specialisation", "OLMoE",
         "For each expert the tokens routed to it most often; for each frequent token how "
         "concentrated its routing is."},
-       {}, ex::vocabulary},
+       {},
+       ex::vocabulary},
   };
   return list;
 }
@@ -80,8 +87,9 @@ void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSet
 }
 
 ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUnderTest>& models,
-                           const std::vector<LabelledText>& texts, const ExperimentSettings& settings,
-                           const WorkMeter::Callback& progress, const std::atomic<bool>* cancel) {
+                           const std::vector<LabelledText>& texts,
+                           const ExperimentSettings& settings, const WorkMeter::Callback& progress,
+                           const std::atomic<bool>* cancel) {
   std::vector<std::vector<TokenStream>> streams;
   std::vector<std::vector<ex::Condition>> conditions;
   long total = 0;
@@ -89,7 +97,8 @@ ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUn
     streams.push_back(tokenize_text_set(m.tokenizer, texts, settings.eval));
     conditions.push_back(sweep.conditions(m.config));
     for (const ex::Condition& c : conditions.back()) c.interventions.validate(m.config);
-    total += evaluation_cost(streams.back(), settings.eval) * static_cast<long>(conditions.back().size());
+    total += evaluation_cost(streams.back(), settings.eval) *
+             static_cast<long>(conditions.back().size());
   }
   WorkMeter meter(total, progress, cancel);
 
@@ -101,7 +110,8 @@ ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUn
     Curve curve{models[i].name, {}, {}, false};
     std::vector<std::pair<ex::Condition, double>> points;
     for (const ex::Condition& c : conditions[i]) {
-      const Evaluation e = evaluate(models[i].backend, streams[i], c.interventions, settings.eval, meter);
+      const Evaluation e =
+          evaluate(models[i].backend, streams[i], c.interventions, settings.eval, meter);
       std::vector<nlohmann::json> row = {models[i].name, c.name, c.x, e.mean_loss()};
       for (const LabelEvaluation& l : e.labels) row.push_back(l.loss());
       result.table.rows.push_back(std::move(row));
@@ -117,8 +127,10 @@ ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUn
 
 ExperimentResult run_analysis(const ex::RoutingAnalysis& analysis,
                               const std::vector<ModelUnderTest>& models,
-                              const std::vector<LabelledText>& texts, const ExperimentSettings& settings,
-                              const WorkMeter::Callback& progress, const std::atomic<bool>* cancel) {
+                              const std::vector<LabelledText>& texts,
+                              const ExperimentSettings& settings,
+                              const WorkMeter::Callback& progress,
+                              const std::atomic<bool>* cancel) {
   EvalSettings eval = settings.eval;
   eval.capture_routing = true;
   std::vector<std::vector<TokenStream>> streams;
@@ -151,7 +163,8 @@ const std::vector<ExperimentInfo>& experiment_catalogue() {
 ExperimentResult run_experiment(const std::string& name, const std::vector<ModelUnderTest>& models,
                                 const std::vector<LabelledText>& texts,
                                 const ExperimentSettings& settings,
-                                const WorkMeter::Callback& progress, const std::atomic<bool>* cancel) {
+                                const WorkMeter::Callback& progress,
+                                const std::atomic<bool>* cancel) {
   const Entry& entry = find_entry(name);
   check_models(models, settings);
   if (texts.empty()) throw EngineError("an experiment needs at least one text");

@@ -17,15 +17,20 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 const char* stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::eos: return "end of sequence";
-    case StopReason::max_tokens: return "token limit";
-    case StopReason::context_full: return "context full";
-    case StopReason::cancelled: return "cancelled";
+    case StopReason::eos:
+      return "end of sequence";
+    case StopReason::max_tokens:
+      return "token limit";
+    case StopReason::context_full:
+      return "context full";
+    case StopReason::cancelled:
+      return "cancelled";
   }
   return "?";
 }
 
-GenerationResult Generator::generate(const GenerationRequest& request, const TokenCallback& on_token,
+GenerationResult Generator::generate(const GenerationRequest& request,
+                                     const TokenCallback& on_token,
                                      const std::atomic<bool>* cancel) {
   request.interventions.validate(config_);
   const std::vector<int> prompt_ids = tokenizer_.encode(request.prompt);

@@ -122,8 +122,9 @@ std::vector<bool> Interventions::selectable(int layer, std::span<const float> sc
     std::vector<int> order(n);
     std::iota(order.begin(), order.end(), 0);
     // Ties broken by the lower id, the same rule as the gate's top-k.
-    std::partial_sort(order.begin(), order.begin() + disable_top_scoring, order.end(),
-                      [&](int a, int b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
+    std::partial_sort(
+        order.begin(), order.begin() + disable_top_scoring, order.end(),
+        [&](int a, int b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
     for (int j = 0; j < disable_top_scoring; ++j) allowed[order[j]] = false;
   }
   return allowed;

@@ -18,7 +18,8 @@ std::string gib(std::uint64_t bytes) {
 }
 
 std::uint64_t kv_bytes(const ModelConfig& config) {
-  return static_cast<std::uint64_t>(kv_cache_bytes_per_token(config)) * config.max_position_embeddings;
+  return static_cast<std::uint64_t>(kv_cache_bytes_per_token(config)) *
+         config.max_position_embeddings;
 }
 
 }  // namespace
@@ -33,13 +34,14 @@ std::uint64_t resident_bytes(const ModelConfig& config, std::uint64_t weight_byt
 }
 
 void require_memory(const std::string& model, const std::string& backend, const ModelConfig& config,
-                    std::uint64_t weight_bytes, std::uint64_t available, const std::string& available_what) {
+                    std::uint64_t weight_bytes, std::uint64_t available,
+                    const std::string& available_what) {
   const std::uint64_t needed = resident_bytes(config, weight_bytes);
   if (available == 0 || needed <= available) return;
-  throw EngineError(model + ": the " + backend + " backend needs " + gib(needed) + " (" + gib(weight_bytes) +
-                    " of weights + " + gib(kv_bytes(config)) + " of KV cache for " +
-                    std::to_string(config.max_position_embeddings) + " tokens) but " + available_what +
-                    " has " + gib(available));
+  throw EngineError(model + ": the " + backend + " backend needs " + gib(needed) + " (" +
+                    gib(weight_bytes) + " of weights + " + gib(kv_bytes(config)) +
+                    " of KV cache for " + std::to_string(config.max_position_embeddings) +
+                    " tokens) but " + available_what + " has " + gib(available));
 }
 
 }  // namespace moescope

@@ -17,6 +17,7 @@ std::uint64_t resident_bytes(const ModelConfig& config, std::uint64_t weight_byt
 // Throws EngineError "MODEL: the BACKEND backend needs X GiB (W of weights + K of
 // KV cache for N tokens) but AVAILABLE" when needed > available (and available > 0).
 void require_memory(const std::string& model, const std::string& backend, const ModelConfig& config,
-                    std::uint64_t weight_bytes, std::uint64_t available, const std::string& available_what);
+                    std::uint64_t weight_bytes, std::uint64_t available,
+                    const std::string& available_what);
 
 }  // namespace moescope

@@ -4,7 +4,8 @@
 
 namespace moescope {
 
-std::vector<double> relative_load(const std::vector<TokenRouting>& tokens, int slot, int n_experts) {
+std::vector<double> relative_load(const std::vector<TokenRouting>& tokens, int slot,
+                                  int n_experts) {
   std::vector<double> load(n_experts, 0.0);
   long choices = 0;
   for (const TokenRouting& t : tokens) {
@@ -24,8 +25,8 @@ double total_variation(const std::vector<double>& p, const std::vector<double>& 
   return distance / 2.0;
 }
 
-std::vector<std::vector<long>> coactivation_counts(const std::vector<TokenRouting>& tokens, int slot,
-                                                   int n_experts) {
+std::vector<std::vector<long>> coactivation_counts(const std::vector<TokenRouting>& tokens,
+                                                   int slot, int n_experts) {
   std::vector<std::vector<long>> counts(n_experts, std::vector<long>(n_experts, 0));
   for (const TokenRouting& t : tokens)
     for (int i : t.layers[slot].expert_ids)
@@ -50,7 +51,8 @@ Locality routing_locality(const std::vector<TokenRouting>& tokens, int slot, int
     out.same_first += ids.front() == prev.front();
     bool shared = false;
     for (std::size_t a = 0; a < std::min<std::size_t>(2, ids.size()); ++a)
-      for (std::size_t b = 0; b < std::min<std::size_t>(2, prev.size()); ++b) shared |= ids[a] == prev[b];
+      for (std::size_t b = 0; b < std::min<std::size_t>(2, prev.size()); ++b)
+        shared |= ids[a] == prev[b];
     out.shared_top2 += shared;
   }
   for (double count : first_load)
@@ -58,7 +60,8 @@ Locality routing_locality(const std::vector<TokenRouting>& tokens, int slot, int
   return out;
 }
 
-TokenExpertCounts token_expert_counts(const std::vector<TokenRouting>& tokens, int slot, int n_experts) {
+TokenExpertCounts token_expert_counts(const std::vector<TokenRouting>& tokens, int slot,
+                                      int n_experts) {
   TokenExpertCounts out;
   for (const TokenRouting& t : tokens) {
     ++out.occurrences[t.token_id];

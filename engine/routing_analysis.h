@@ -18,13 +18,13 @@ double total_variation(const std::vector<double>& p, const std::vector<double>& 
 
 // counts[i][j]: tokens that chose both i and j among their top-k; counts[i][i]:
 // tokens that chose i.
-std::vector<std::vector<long>> coactivation_counts(const std::vector<TokenRouting>& tokens, int slot,
-                                                   int n_experts);
+std::vector<std::vector<long>> coactivation_counts(const std::vector<TokenRouting>& tokens,
+                                                   int slot, int n_experts);
 
 struct Locality {
-  long pairs = 0;         // consecutive token pairs (position p and p + 1 of one window)
-  long same_first = 0;    // both picked the same expert first
-  long shared_top2 = 0;   // their first-or-second choices share an expert
+  long pairs = 0;                  // consecutive token pairs (position p and p + 1 of one window)
+  long same_first = 0;             // both picked the same expert first
+  long shared_top2 = 0;            // their first-or-second choices share an expert
   double chance_first = 0.0;       // same_first / pairs under uniform random routing: 1/N
   double chance_top2 = 0.0;        // shared_top2 / pairs under uniform random top-2
   double chance_first_load = 0.0;  // same_first / pairs if first choices were independent draws
@@ -40,6 +40,7 @@ struct TokenExpertCounts {
   std::map<int, std::vector<long>> per_expert;
   std::map<int, long> occurrences;
 };
-TokenExpertCounts token_expert_counts(const std::vector<TokenRouting>& tokens, int slot, int n_experts);
+TokenExpertCounts token_expert_counts(const std::vector<TokenRouting>& tokens, int slot,
+                                      int n_experts);
 
 }  // namespace moescope

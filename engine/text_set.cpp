@@ -43,13 +43,16 @@ std::vector<std::filesystem::path> text_files_in(const std::filesystem::path& di
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".txt")
+      files.push_back(entry.path());
   if (ec) throw EngineError(dir.string() + ": cannot list the folder: " + ec.message());
   if (files.empty()) throw EngineError(dir.string() + ": no .txt files in the folder");
   std::sort(files.begin(), files.end());
   return files;
 }
 
-std::filesystem::path default_text_set_dir() { return MOESCOPE_HELDOUT_DIR; }
+std::filesystem::path default_text_set_dir() {
+  return MOESCOPE_HELDOUT_DIR;
+}
 
 }  // namespace moescope

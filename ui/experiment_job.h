@@ -9,9 +9,9 @@
 #include "experiments.h"
 
 struct ExperimentJob {
-  QString experiment;      // catalogue name, e.g. "redundancy"
-  QStringList modelDirs;   // models compared, in legend order
-  QStringList textFiles;   // labelled texts, one label per file
+  QString experiment;     // catalogue name, e.g. "redundancy"
+  QStringList modelDirs;  // models compared, in legend order
+  QStringList textFiles;  // labelled texts, one label per file
   QString backend = QStringLiteral("auto");
   moescope::ExperimentSettings settings;
 };

@@ -39,7 +39,8 @@ CsvTable csvOf(const ExperimentResultPtr& result) {
 
 QStringList bundledTextFiles() {
   QStringList files;
-  for (const auto& f : text_files_in(default_text_set_dir())) files << QString::fromStdString(f.string());
+  for (const auto& f : text_files_in(default_text_set_dir()))
+    files << QString::fromStdString(f.string());
   return files;
 }
 
@@ -104,15 +105,19 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
   layout->addWidget(controlBox);
   layout->addLayout(results, 1);
 
-  new ExportActions(plot_->curvePlot(), [this] { return csvOf(result_); }, this);
-  new ExportActions(plot_->heatmapPlot(), [this] { return csvOf(result_); }, this);
+  new ExportActions(
+      plot_->curvePlot(), [this] { return csvOf(result_); }, this);
+  new ExportActions(
+      plot_->heatmapPlot(), [this] { return csvOf(result_); }, this);
 
-  connect(experimentBox_, &QComboBox::currentIndexChanged, this, &ExperimentPanel::updateDescription);
+  connect(experimentBox_, &QComboBox::currentIndexChanged, this,
+          &ExperimentPanel::updateDescription);
   connect(textsBox_, &QComboBox::activated, this, [this](int index) {
     if (index == chosenTexts) chooseTexts();
   });
   connect(viewBox_, &QComboBox::currentIndexChanged, this, &ExperimentPanel::showHeatmap);
-  connect(runButton_, &QPushButton::clicked, this, [this] { busy_ ? emit cancelRequested() : run(); });
+  connect(runButton_, &QPushButton::clicked, this,
+          [this] { busy_ ? emit cancelRequested() : run(); });
   connect(exportButton_, &QPushButton::clicked, this, &ExperimentPanel::exportJson);
   updateDescription();
 }
@@ -120,8 +125,10 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
 void ExperimentPanel::setCurrentModel(const QString& dir, const QString& name) {
   currentModelDir_ = dir;
   const QString label = tr("Loaded model: %1").arg(name);
-  if (modelsBox_->count() == 1) modelsBox_->addItem(label);
-  else modelsBox_->setItemText(currentModel, label);
+  if (modelsBox_->count() == 1)
+    modelsBox_->addItem(label);
+  else
+    modelsBox_->setItemText(currentModel, label);
 }
 
 void ExperimentPanel::select(const QString& experiment, bool pair) {
@@ -138,7 +145,9 @@ void ExperimentPanel::run() {
   }
 }
 
-void ExperimentPanel::setTokensPerText(int tokens) { tokensSpin_->setValue(tokens); }
+void ExperimentPanel::setTokensPerText(int tokens) {
+  tokensSpin_->setValue(tokens);
+}
 
 ExperimentJob ExperimentPanel::job() const {
   ExperimentJob job;
@@ -146,16 +155,17 @@ ExperimentJob ExperimentPanel::job() const {
   if (modelsBox_->currentIndex() == currentModel)
     job.modelDirs << currentModelDir_;
   else
-    for (const auto& dir : bundled_model_pair()) job.modelDirs << QString::fromStdString(dir.string());
+    for (const auto& dir : bundled_model_pair())
+      job.modelDirs << QString::fromStdString(dir.string());
   job.textFiles = textsBox_->currentIndex() == chosenTexts ? chosenTexts_ : bundledTextFiles();
   job.settings.eval.tokens_per_label = tokensSpin_->value();
   return job;
 }
 
 void ExperimentPanel::chooseTexts() {
-  const QStringList files = QFileDialog::getOpenFileNames(
-      this, tr("Texts to run the experiment on (one label per file)"), QString(),
-      tr("Text files (*.txt);;All files (*)"));
+  const QStringList files =
+      QFileDialog::getOpenFileNames(this, tr("Texts to run the experiment on (one label per file)"),
+                                    QString(), tr("Text files (*.txt);;All files (*)"));
   if (files.isEmpty()) {
     if (chosenTexts_.isEmpty()) textsBox_->setCurrentIndex(bundledTexts);
     return;
@@ -184,12 +194,15 @@ void ExperimentPanel::showResult(const ExperimentResultPtr& result) {
   result_ = result;
   exportButton_->setEnabled(true);
   QStringList lines;
-  for (const std::string& line : result->findings) lines << QString::fromStdString(line).toHtmlEscaped();
-  findings_->setText(QStringLiteral("<b>%1</b><br>%2")
-                         .arg(QString::fromStdString(result->title).toHtmlEscaped(), lines.join("<br>")));
+  for (const std::string& line : result->findings)
+    lines << QString::fromStdString(line).toHtmlEscaped();
+  findings_->setText(
+      QStringLiteral("<b>%1</b><br>%2")
+          .arg(QString::fromStdString(result->title).toHtmlEscaped(), lines.join("<br>")));
   const QSignalBlocker blocker(viewBox_);
   viewBox_->clear();
-  for (const HeatmapFigure& h : result->heatmaps) viewBox_->addItem(QString::fromStdString(h.title));
+  for (const HeatmapFigure& h : result->heatmaps)
+    viewBox_->addItem(QString::fromStdString(h.title));
   viewBox_->setVisible(result->heatmaps.size() > 1);
   if (result->curves)
     plot_->showCurves(*result->curves, result->models);
@@ -202,7 +215,9 @@ void ExperimentPanel::showHeatmap(int index) {
     plot_->showHeatmap(result_->heatmaps[index]);
 }
 
-void ExperimentPanel::showCancelled() { findings_->setText(tr("Cancelled.")); }
+void ExperimentPanel::showCancelled() {
+  findings_->setText(tr("Cancelled."));
+}
 
 void ExperimentPanel::showError(const QString& message) {
   findings_->setText(tr("The experiment failed."));

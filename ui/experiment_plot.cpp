@@ -23,7 +23,8 @@ int modelIndexOf(const Curve& curve, const std::vector<std::string>& models) {
   return 0;
 }
 
-QSharedPointer<QCPAxisTickerText> textTicker(const std::vector<std::string>& labels, int every = 1) {
+QSharedPointer<QCPAxisTickerText> textTicker(const std::vector<std::string>& labels,
+                                             int every = 1) {
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   for (std::size_t i = 0; i < labels.size(); i += every)
     ticker->addTick(double(i), QString::fromStdString(labels[i]));
@@ -61,8 +62,8 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
   curves_->clearPlottables();
   curves_->clearItems();
   const bool bars = figure.style == CurveFigure::Style::bars;
-  const int barSeries = static_cast<int>(std::count_if(figure.curves.begin(), figure.curves.end(),
-                                                       [](const Curve& c) { return !c.reference; }));
+  const int barSeries = static_cast<int>(std::count_if(
+      figure.curves.begin(), figure.curves.end(), [](const Curve& c) { return !c.reference; }));
   const double barWidth = 0.8 / std::max(1, barSeries);
   int barIndex = 0;
   double lowest = 1e300, highest = -1e300;
@@ -89,9 +90,11 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
     QPen pen(color, c.reference ? 1.5 : 2.5);
     if (c.reference) pen.setStyle(Qt::DashLine);
     // A second curve of the same model (locality's first-or-second) gets a dotted line.
-    else if (c.name.find("or second") != std::string::npos) pen.setStyle(Qt::DotLine);
+    else if (c.name.find("or second") != std::string::npos)
+      pen.setStyle(Qt::DotLine);
     graph->setPen(pen);
-    if (!c.reference) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, color, color, 8));
+    if (!c.reference)
+      graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, color, color, 8));
   }
   curves_->xAxis->setLabel(QString::fromStdString(figure.x_label));
   curves_->yAxis->setLabel(QString::fromStdString(figure.y_label));
@@ -103,7 +106,8 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
     const bool whole = std::all_of(figure.curves.begin(), figure.curves.end(), [](const Curve& c) {
       return std::all_of(c.x.begin(), c.x.end(), [](double x) { return x == std::round(x); });
     });
-    auto ticker = whole ? QSharedPointer<QCPAxisTickerFixed>::create() : QSharedPointer<QCPAxisTickerFixed>();
+    auto ticker =
+        whole ? QSharedPointer<QCPAxisTickerFixed>::create() : QSharedPointer<QCPAxisTickerFixed>();
     if (ticker) {
       ticker->setTickStep(1.0);
       ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
@@ -115,7 +119,8 @@ void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std
   }
   curves_->rescaleAxes();
   const double pad = bars ? 0.6 : 0.05 * (curves_->xAxis->range().size() + 1e-9);
-  curves_->xAxis->setRange(curves_->xAxis->range().lower - pad, curves_->xAxis->range().upper + pad);
+  curves_->xAxis->setRange(curves_->xAxis->range().lower - pad,
+                           curves_->xAxis->range().upper + pad);
   if (highest >= lowest) {
     // Zoom on the spread, where the differences are; bars of values that are
     // not clustered far from zero (shares) keep their zero baseline.

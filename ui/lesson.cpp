@@ -45,7 +45,9 @@ QVector<Lesson> loadLessons(const QString& path, QString* error) {
   QJsonParseError parseError;
   const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
   if (doc.isNull()) {
-    *error = QStringLiteral("%1: %2 at offset %3").arg(path, parseError.errorString()).arg(parseError.offset);
+    *error = QStringLiteral("%1: %2 at offset %3")
+                 .arg(path, parseError.errorString())
+                 .arg(parseError.offset);
     return {};
   }
   QVector<Lesson> lessons;
@@ -57,15 +59,20 @@ QVector<Lesson> loadLessons(const QString& path, QString* error) {
     for (int s = 0; s < steps.size(); ++s) {
       const LessonStep step = parseStep(steps[s].toObject());
       const QString where = QStringLiteral("%1: lessons[%2].steps[%3]").arg(path).arg(l).arg(s);
-      if (step.title.isEmpty()) *error = where + QStringLiteral(".title: missing");
-      else if (!knownActions.contains(step.action)) *error = where + QStringLiteral(".action: unknown \"%1\"").arg(step.action);
-      else if (!knownLoadModes.contains(step.loadMode)) *error = where + QStringLiteral(".load_mode: unknown \"%1\"").arg(step.loadMode);
-      else if (step.action == QLatin1String("experiment") && step.experiment.isEmpty()) *error = where + QStringLiteral(".experiment: missing");
+      if (step.title.isEmpty())
+        *error = where + QStringLiteral(".title: missing");
+      else if (!knownActions.contains(step.action))
+        *error = where + QStringLiteral(".action: unknown \"%1\"").arg(step.action);
+      else if (!knownLoadModes.contains(step.loadMode))
+        *error = where + QStringLiteral(".load_mode: unknown \"%1\"").arg(step.loadMode);
+      else if (step.action == QLatin1String("experiment") && step.experiment.isEmpty())
+        *error = where + QStringLiteral(".experiment: missing");
       if (!error->isEmpty()) return {};
       lesson.steps.append(step);
     }
     if (lesson.title.isEmpty() || lesson.steps.isEmpty()) {
-      *error = QStringLiteral("%1: lessons[%2]: needs a title and at least one step").arg(path).arg(l);
+      *error =
+          QStringLiteral("%1: lessons[%2]: needs a title and at least one step").arg(path).arg(l);
       return {};
     }
     lessons.append(lesson);

@@ -6,7 +6,10 @@
 #include <QVBoxLayout>
 
 LessonPanel::LessonPanel(QWidget* parent)
-    : QWidget(parent), lessonBox_(new QComboBox(this)), text_(new QTextBrowser(this)), stepButtons_(new QVBoxLayout) {
+    : QWidget(parent),
+      lessonBox_(new QComboBox(this)),
+      text_(new QTextBrowser(this)),
+      stepButtons_(new QVBoxLayout) {
   QString error;
   lessons_ = loadLessons(QStringLiteral(":/lessons/lessons.json"), &error);
   for (const Lesson& l : lessons_) lessonBox_->addItem(l.title);
@@ -29,7 +32,8 @@ void LessonPanel::showLesson(int index) {
   const Lesson& lesson = lessons_[index];
   text_->setHtml(lesson.intro + tr("<p><i>Press the steps below in order.</i></p>"));
   for (int s = 0; s < lesson.steps.size(); ++s) {
-    auto* button = new QPushButton(QStringLiteral("%1. %2").arg(s + 1).arg(lesson.steps[s].title), this);
+    auto* button =
+        new QPushButton(QStringLiteral("%1. %2").arg(s + 1).arg(lesson.steps[s].title), this);
     button->setStyleSheet(QStringLiteral("text-align: left; padding: 4px 8px"));
     connect(button, &QPushButton::clicked, this, [this, index, s] { showStep(index, s); });
     stepButtons_->addWidget(button);
@@ -38,6 +42,8 @@ void LessonPanel::showLesson(int index) {
 
 void LessonPanel::showStep(int lesson, int step) {
   const LessonStep& s = lessons_[lesson].steps[step];
-  text_->setHtml(lessons_[lesson].intro + QStringLiteral("<h3>%1. %2</h3>").arg(step + 1).arg(s.title.toHtmlEscaped()) + s.text);
+  text_->setHtml(lessons_[lesson].intro +
+                 QStringLiteral("<h3>%1. %2</h3>").arg(step + 1).arg(s.title.toHtmlEscaped()) +
+                 s.text);
   emit stepRequested(s);
 }

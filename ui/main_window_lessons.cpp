@@ -8,9 +8,9 @@
 
 #include "default_model.h"
 #include "error.h"
+#include "experiment_panel.h"
 #include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"
-#include "experiment_panel.h"
 #include "inference_controller.h"
 #include "main_window.h"
 #include "prompt_panel.h"
@@ -22,14 +22,17 @@ using namespace moescope;
 namespace {
 
 // The n experts of each MoE layer that received the most tokens in `tokens`.
-void disableMostUsed(const std::vector<SnapshotToken>& tokens, int n_experts, int n, Interventions& out) {
+void disableMostUsed(const std::vector<SnapshotToken>& tokens, int n_experts, int n,
+                     Interventions& out) {
   std::vector<TokenRouting> routing;
   for (const SnapshotToken& t : tokens) routing.push_back(t.routing);
   for (const LayerLoad& load : expert_load(routing, n_experts)) {
     std::vector<int> order(n_experts);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return load.counts[a] > load.counts[b]; });
-    for (int i = 0; i < std::min(n, n_experts); ++i) out.disabled_experts.insert({load.layer, order[i]});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return load.counts[a] > load.counts[b]; });
+    for (int i = 0; i < std::min(n, n_experts); ++i)
+      out.disabled_experts.insert({load.layer, order[i]});
   }
 }
 
@@ -40,10 +43,12 @@ bool MainWindow::applyLessonInterventions(const LessonStep& step) {
   Interventions interventions = step.clearMasks ? Interventions{} : maskPanel_->interventions();
   try {
     if (!step.disable.isEmpty()) parse_disabled_experts(step.disable.toStdString(), interventions);
-    if (!step.disableShared.isEmpty()) parse_disabled_shared(step.disableShared.toStdString(), interventions);
+    if (!step.disableShared.isEmpty())
+      parse_disabled_shared(step.disableShared.toStdString(), interventions);
     if (step.topK > 0) interventions.top_k = step.topK;
     if (step.disableMostUsed > 0)
-      disableMostUsed(document_->snapshot().tokens, config.n_routed_experts, step.disableMostUsed, interventions);
+      disableMostUsed(document_->snapshot().tokens, config.n_routed_experts, step.disableMostUsed,
+                      interventions);
     interventions.validate(config);
   } catch (const EngineError& e) {
     QMessageBox::warning(this, tr("Lesson step"), QString::fromStdString(e.what()));
@@ -55,13 +60,15 @@ bool MainWindow::applyLessonInterventions(const LessonStep& step) {
 
 void MainWindow::runLessonStep(const LessonStep& step) {
   if (controller_->isBusy()) {
-    statusBar()->showMessage(tr("Wait for the current run to finish (or press Esc), then press the step again."), 8000);
+    statusBar()->showMessage(
+        tr("Wait for the current run to finish (or press Esc), then press the step again."), 8000);
     return;
   }
   const QString wanted = step.model;
   if (!wanted.isEmpty() && (!controller_->model() || controller_->model()->name != wanted)) {
     pendingLessonStep_ = step;
-    openModel(QString::fromStdString((default_model_dir().parent_path() / wanted.toStdString()).string()));
+    openModel(QString::fromStdString(
+        (default_model_dir().parent_path() / wanted.toStdString()).string()));
     return;
   }
   if (!controller_->model() && step.action != QLatin1String("experiment")) return;

@@ -63,7 +63,7 @@ class TestExperimentPanel : public QObject {
     QCOMPARE(panel->result()->heatmaps.size(), std::size_t(2));  // MoE layers 1 and 2
     QCOMPARE(panel->plot()->currentWidget(), panel->plot()->heatmapPlot());
     const QCPColorMapData* cells = panel->plot()->heatmapPlot()->colorMap()->data();
-    QCOMPARE(cells->keySize(), 16);  // routed experts
+    QCOMPARE(cells->keySize(), 16);                                    // routed experts
     QCOMPARE(cells->valueSize(), int(panel->job().textFiles.size()));  // domains
 
     // Cancel: the flag is set before the worker reads its first token.
@@ -74,13 +74,15 @@ class TestExperimentPanel : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(run->text(), QStringLiteral("Run"), 60000);
     QCOMPARE(panel->result(), previous);
     bool saysCancelled = false;
-    for (auto* label : panel->findChildren<QLabel*>()) saysCancelled |= label->text() == "Cancelled.";
+    for (auto* label : panel->findChildren<QLabel*>())
+      saysCancelled |= label->text() == "Cancelled.";
     QVERIFY(saysCancelled);
   }
 
   void bundledPairScreenshot() {
     const QString output = qEnvironmentVariable("MOESCOPE_EXPERIMENT_SCREENSHOT");
-    if (output.isEmpty()) QSKIP("set MOESCOPE_EXPERIMENT_SCREENSHOT=out.png to grab the bundled pair");
+    if (output.isEmpty())
+      QSKIP("set MOESCOPE_EXPERIMENT_SCREENSHOT=out.png to grab the bundled pair");
     MainWindow window;
     window.resize(1600, 1000);
     window.show();

@@ -1,7 +1,7 @@
 // The lessons: every step of resources/lessons/lessons.json names things that
 // exist (bundled models, experiments, docks) and switches that validate; and
-// steps really run when their buttons are pressed: a lesson loads its model, generates, switches off the most
-// used experts of the last run, and the compared run never routes to them.
+// steps really run when their buttons are pressed: a lesson loads its model, generates, switches
+// off the most used experts of the last run, and the compared run never routes to them.
 #include <QApplication>
 #include <QDockWidget>
 #include <QPushButton>
@@ -12,8 +12,8 @@
 #include <filesystem>
 
 #include "default_model.h"
-#include "expert_mask_panel.h"
 #include "experiments.h"
+#include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "lesson_panel.h"
 #include "main_window.h"
@@ -61,11 +61,14 @@ class TestLessons : public QObject {
         if (!s.model.isEmpty()) model = s.model;
         const fs::path dir = default_model_dir().parent_path() / model.toStdString();
         QVERIFY2(fs::exists(dir / "config.json"), qPrintable(where));
-        if (!s.view.isEmpty()) QVERIFY2(window.findChild<QDockWidget*>(s.view), qPrintable(where + ": " + s.view));
+        if (!s.view.isEmpty())
+          QVERIFY2(window.findChild<QDockWidget*>(s.view), qPrintable(where + ": " + s.view));
         if (s.action == QLatin1String("experiment")) {
           const auto& catalogue = experiment_catalogue();
           QVERIFY2(std::any_of(catalogue.begin(), catalogue.end(),
-                               [&](const ExperimentInfo& e) { return e.name == s.experiment.toStdString(); }),
+                               [&](const ExperimentInfo& e) {
+                                 return e.name == s.experiment.toStdString();
+                               }),
                    qPrintable(where));
         }
         Interventions i;

@@ -31,8 +31,9 @@ struct Loaded {
 };
 
 std::vector<LabelledText> texts() {
-  return {{"prose", {"The router sends each token to a few experts, and the experts learn.",
-                     "Shared experts see every token; routed experts see only some."}},
+  return {{"prose",
+           {"The router sends each token to a few experts, and the experts learn.",
+            "Shared experts see every token; routed experts see only some."}},
           {"code", {"def add(a, b):\n    return a + b\n\nprint(add(2, 3))\n"}}};
 }
 
@@ -68,7 +69,8 @@ class TestExperiments : public QObject {
     const fs::path empty = fs::path(dir.path().toStdString()) / "empty.txt";
     std::ofstream(empty) << "";
     QVERIFY_CONTAINS(engine_error_of([&] { load_text_set({empty}); }), "empty.txt");
-    QVERIFY_CONTAINS(engine_error_of([&] { text_files_in(dir.path().toStdString() + "/none"); }), "none");
+    QVERIFY_CONTAINS(engine_error_of([&] { text_files_in(dir.path().toStdString() + "/none"); }),
+                     "none");
     QVERIFY(text_files_in(default_text_set_dir()).size() >= 2);
   }
 
@@ -105,8 +107,9 @@ class TestExperiments : public QObject {
     const ExperimentSettings settings = small_settings();
     const ExperimentResult r = run_experiment("redundancy", {m.under_test()}, texts(), settings);
     WorkMeter meter(1L << 40);
-    const Evaluation plain = evaluate(m.backend, tokenize_text_set(*m.tokenizer, texts(), settings.eval),
-                                      {}, settings.eval, meter);
+    const Evaluation plain =
+        evaluate(m.backend, tokenize_text_set(*m.tokenizer, texts(), settings.eval), {},
+                 settings.eval, meter);
     QCOMPARE(r.table.rows.front()[3].get<double>(), plain.mean_loss());
     // 16 experts: 0..4 of them off; the loss moves once the best experts go.
     QCOMPARE(r.curves->curves[0].x, (std::vector<double>{0, 1, 2, 3, 4}));  // sixteenths
@@ -137,7 +140,8 @@ class TestExperiments : public QObject {
     }
     Interventions too_many;
     too_many.disable_top_scoring = 13;  // 16 experts, k = 4
-    QVERIFY_CONTAINS(engine_error_of([&] { too_many.validate(m.model->config()); }), "fewer than k = 4");
+    QVERIFY_CONTAINS(engine_error_of([&] { too_many.validate(m.model->config()); }),
+                     "fewer than k = 4");
   }
 
   void sweeps_cover_the_papers_conditions() {
@@ -151,13 +155,15 @@ class TestExperiments : public QObject {
     const ExperimentResult topk = run_experiment("topk", {m.under_test()}, texts(), settings);
     QCOMPARE(topk.curves->curves[0].x, (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8}));
     // k = 4 is the model's own setting: the plain loss again.
-    QCOMPARE(topk.curves->curves[0].y[3], run_experiment("redundancy", {m.under_test()}, texts(), settings)
-                                              .curves->curves[0].y[0]);
+    QCOMPARE(
+        topk.curves->curves[0].y[3],
+        run_experiment("redundancy", {m.under_test()}, texts(), settings).curves->curves[0].y[0]);
   }
 
   void specialisation_loads_average_to_balance() {
     Loaded m;
-    const ExperimentResult r = run_experiment("specialisation", {m.under_test()}, texts(), small_settings());
+    const ExperimentResult r =
+        run_experiment("specialisation", {m.under_test()}, texts(), small_settings());
     QCOMPARE(r.heatmaps.size(), std::size_t(2));  // MoE layers 1 and 2
     for (const HeatmapFigure& h : r.heatmaps) {
       QCOMPARE(h.row_labels, (std::vector<std::string>{"prose", "code"}));
@@ -168,7 +174,8 @@ class TestExperiments : public QObject {
       }
     }
     // Hand-made: 3 tokens, all to experts {0, 1} of 4 => loads 2, 2, 0, 0.
-    std::vector<TokenRouting> tokens = {routed(0, 5, {0, 1}), routed(1, 6, {1, 0}), routed(2, 7, {0, 1})};
+    std::vector<TokenRouting> tokens = {routed(0, 5, {0, 1}), routed(1, 6, {1, 0}),
+                                        routed(2, 7, {0, 1})};
     QCOMPARE(relative_load(tokens, 0, 4), (std::vector<double>{2, 2, 0, 0}));
     QCOMPARE(total_variation({2, 2, 0, 0}, {1, 1, 1, 1}), 0.5);
   }
@@ -184,7 +191,8 @@ class TestExperiments : public QObject {
     QCOMPARE(h.row_labels.size(), std::size_t(6));
     for (int i = 0; i < 6; ++i) QCOMPARE(h.values[i * 6 + i], 1.0);
     // P(j|i) count_i == P(i|j) count_j: the joint counts are symmetric.
-    const std::vector<TokenRouting> tokens = {routed(0, 1, {0, 1}), routed(1, 1, {0, 2}), routed(2, 1, {1, 0})};
+    const std::vector<TokenRouting> tokens = {routed(0, 1, {0, 1}), routed(1, 1, {0, 2}),
+                                              routed(2, 1, {1, 0})};
     const auto c = coactivation_counts(tokens, 0, 3);
     QCOMPARE(c[0][0], 3L);
     QCOMPARE(c[0][1], 2L);
@@ -200,8 +208,9 @@ class TestExperiments : public QObject {
 
   void locality_counts_pairs_within_windows() {
     // Windows restart at position 0: the pair across the restart does not count.
-    const std::vector<TokenRouting> tokens = {routed(0, 1, {3, 1}), routed(1, 1, {3, 2}), routed(2, 1, {2, 0}),
-                                              routed(0, 1, {2, 0}), routed(1, 1, {0, 1})};
+    const std::vector<TokenRouting> tokens = {routed(0, 1, {3, 1}), routed(1, 1, {3, 2}),
+                                              routed(2, 1, {2, 0}), routed(0, 1, {2, 0}),
+                                              routed(1, 1, {0, 1})};
     const Locality l = routing_locality(tokens, 0, 4);
     QCOMPARE(l.pairs, 3L);
     QCOMPARE(l.same_first, 1L);   // 3 -> 3
@@ -222,8 +231,10 @@ class TestExperiments : public QObject {
     const Locality l = routing_locality(tokens, 0, n);
     QCOMPARE(l.chance_first, 1.0 / n);
     QVERIFY(std::abs(l.chance_top2 - (1.0 - 14.0 * 13.0 / (16.0 * 15.0))) < 1e-15);
-    QVERIFY2(std::abs(l.first_rate() - l.chance_first) < 0.003, qPrintable(QString::number(l.first_rate())));
-    QVERIFY2(std::abs(l.top2_rate() - l.chance_top2) < 0.005, qPrintable(QString::number(l.top2_rate())));
+    QVERIFY2(std::abs(l.first_rate() - l.chance_first) < 0.003,
+             qPrintable(QString::number(l.first_rate())));
+    QVERIFY2(std::abs(l.top2_rate() - l.chance_top2) < 0.005,
+             qPrintable(QString::number(l.top2_rate())));
     QVERIFY(std::abs(l.chance_first_load - 1.0 / n) < 0.001);
   }
 
@@ -233,11 +244,13 @@ class TestExperiments : public QObject {
     tokens.push_back(routed(10, 7, {1, 2}));
     const TokenExpertCounts c = token_expert_counts(tokens, 0, 4);
     QCOMPARE(c.occurrences.at(42), 10L);
-    QCOMPARE(c.per_expert.at(42)[3], 10L + 2);  // first choice every time, second choice twice (i = 3, 7)
+    QCOMPARE(c.per_expert.at(42)[3],
+             10L + 2);  // first choice every time, second choice twice (i = 3, 7)
     QCOMPARE(c.per_expert.at(7), (std::vector<long>{0, 1, 1, 0}));
 
     Loaded m;
-    const ExperimentResult r = run_experiment("vocabulary", {m.under_test()}, texts(), small_settings());
+    const ExperimentResult r =
+        run_experiment("vocabulary", {m.under_test()}, texts(), small_settings());
     for (double share : r.curves->curves[0].y) QVERIFY(share > 0.0 && share <= 1.0);
     QCOMPARE(r.curves->curves[1].y[0], 4.0 / 16);  // chance k/N
   }
@@ -255,17 +268,21 @@ class TestExperiments : public QObject {
     long seen = 0;
     bool cancelled = false;
     try {
-      run_experiment("topk", {m.under_test()}, texts(), small_settings(), [&](long done, long) {
-        seen = done;
-        if (done == 10) cancel = true;
-      }, &cancel);
+      run_experiment(
+          "topk", {m.under_test()}, texts(), small_settings(),
+          [&](long done, long) {
+            seen = done;
+            if (done == 10) cancel = true;
+          },
+          &cancel);
     } catch (const Cancelled&) {
       cancelled = true;
     }
     QVERIFY(cancelled);
     QCOMPARE(seen, 10L);
-    QVERIFY_CONTAINS(engine_error_of([&] { run_experiment("nonsense", {m.under_test()}, texts(), {}); }),
-                     "unknown experiment \"nonsense\"");
+    QVERIFY_CONTAINS(
+        engine_error_of([&] { run_experiment("nonsense", {m.under_test()}, texts(), {}); }),
+        "unknown experiment \"nonsense\"");
   }
 
   void results_export_as_json_and_csv() {

@@ -66,8 +66,9 @@ class TestModelInfo : public QObject {
   void memory_shortfall_is_named() {
     const ModelConfig c = resource_config("deepseek-moe-16b-base.json");
     const std::uint64_t weights = std::uint64_t(count_parameters(c).total) * 2;  // bf16
-    const std::string message = engine_error_of(
-        [&] { require_memory("deepseek-moe-16b-base", "CPU", c, weights, 24ull << 30, "this machine's RAM"); });
+    const std::string message = engine_error_of([&] {
+      require_memory("deepseek-moe-16b-base", "CPU", c, weights, 24ull << 30, "this machine's RAM");
+    });
     QVERIFY_CONTAINS(message, "deepseek-moe-16b-base: the CPU backend needs 32.");
     QVERIFY_CONTAINS(message, "30.5 GiB of weights + 1.8 GiB of KV cache for 4096 tokens");
     QVERIFY_CONTAINS(message, "this machine's RAM has 24.0 GiB");
