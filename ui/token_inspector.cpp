@@ -16,6 +16,21 @@
 namespace {
 constexpr int rowHeight = 170;    // pixels per layer row, room for the vertical labels
 constexpr double barShare = 0.4;  // bars use the lower 40% of a row, labels the rest
+
+// Vertical labels are about three experts wide at 64 experts: of two chosen
+// experts that close, the lower id's label goes left of its bar and the
+// higher one's right, so neighbours do not cover each other.
+Qt::Alignment labelSide(const std::vector<int>& chosen, int expert, int experts) {
+  const int near = std::max(1, experts / 20);
+  bool lowerNeighbour = false, higherNeighbour = false;
+  for (int other : chosen) {
+    lowerNeighbour |= other < expert && expert - other <= near;
+    higherNeighbour |= other > expert && other - expert <= near;
+  }
+  if (higherNeighbour && !lowerNeighbour) return Qt::AlignBottom;  // rotated: left of the bar
+  if (lowerNeighbour && !higherNeighbour) return Qt::AlignTop;     // rotated: right of the bar
+  return Qt::AlignVCenter;
+}
 }  // namespace
 
 TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
@@ -145,7 +160,7 @@ void TokenInspector::fillRow(Row& row, int index) {
     label->setClipAxisRect(row.rect);
     label->position->setAxes(row.scores->keyAxis(), y);
     label->position->setCoords(expert, routing->scores[expert] + top * 0.04);
-    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    label->setPositionAlignment(Qt::AlignLeft | labelSide(routing->expert_ids, expert, experts));
     label->setRotation(-90);
     label->setText(QStringLiteral("e%1 %2").arg(expert).arg(
         TokenFormat::weightText(routing->gate_weights[rank])));

@@ -4,16 +4,15 @@
 // Offscreen under ctest; under xvfb-run for a real look.
 #include <QApplication>
 #include <QDockWidget>
-#include <QSettings>
+#include <QFile>
+#include <QMessageBox>
 #include <QPalette>
+#include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
-
-#include <QFile>
-#include <QMessageBox>
-#include <QPushButton>
 #include <QTimer>
 
 #include "expert_load_heatmap.h"
@@ -97,6 +96,23 @@ class TestMainWindowScreenshot : public QObject {
     const QPixmap shot = window.grab();
     QVERIFY(shot.save(output));
     qDebug() << "screenshot" << output << shot.size();
+  }
+
+  // MOESCOPE_SNAPSHOT=run.json MOESCOPE_SNAPSHOT_SCREENSHOT=out.png: opens a
+  // snapshot (e.g. a deepseek-moe-16b run) with no model, selects a token and grabs.
+  void snapshotGrab() {
+    const QString snapshot = qEnvironmentVariable("MOESCOPE_SNAPSHOT");
+    const QString output = qEnvironmentVariable("MOESCOPE_SNAPSHOT_SCREENSHOT");
+    if (snapshot.isEmpty() || output.isEmpty())
+      QSKIP("set MOESCOPE_SNAPSHOT and MOESCOPE_SNAPSHOT_SCREENSHOT");
+    MainWindow window;
+    window.resize(1600, 1000);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(window.openSnapshot(snapshot));
+    window.document()->setSelectedToken(window.document()->tokenCount() / 2);
+    QTest::qWait(500);
+    QVERIFY(window.grab().save(output));
   }
 
   // A click in the expert grid reaches the engine: the expert vanishes from the next run.
@@ -187,7 +203,8 @@ class TestMainWindowScreenshot : public QObject {
       QCOMPARE(opened[i].routing.layers.size(), recorded[i].routing.layers.size());
       for (std::size_t l = 0; l < opened[i].routing.layers.size(); ++l) {
         QCOMPARE(opened[i].routing.layers[l].expert_ids, recorded[i].routing.layers[l].expert_ids);
-        QCOMPARE(opened[i].routing.layers[l].gate_weights, recorded[i].routing.layers[l].gate_weights);
+        QCOMPARE(opened[i].routing.layers[l].gate_weights,
+                 recorded[i].routing.layers[l].gate_weights);
         QCOMPARE(opened[i].routing.layers[l].scores, recorded[i].routing.layers[l].scores);
       }
     }
