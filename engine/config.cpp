@@ -222,10 +222,11 @@ bool ModelConfig::is_moe_layer(int layer) const {
          std::find(mlp_only_layers.begin(), mlp_only_layers.end(), layer) == mlp_only_layers.end();
 }
 
-int ModelConfig::num_moe_layers() const {
-  int n = 0;
-  for (int layer = 0; layer < num_hidden_layers; ++layer) n += is_moe_layer(layer);
-  return n;
+std::vector<int> ModelConfig::moe_layers() const {
+  std::vector<int> layers;
+  for (int layer = 0; layer < num_hidden_layers; ++layer)
+    if (is_moe_layer(layer)) layers.push_back(layer);
+  return layers;
 }
 
 // Fields that only matter for training or for Python loading are accepted and ignored:

@@ -13,7 +13,7 @@ namespace moescope {
 enum class Family { deepseek, mixtral, qwen2_moe, olmoe };
 
 struct ModelConfig {
-  std::string model_type;    // "deepseek", "mixtral", "qwen2_moe" or "olmoe"
+  std::string model_type;  // "deepseek", "mixtral", "qwen2_moe" or "olmoe"
   Family family = Family::deepseek;
   std::string architecture;  // architectures[0], e.g. "DeepseekForCausalLM"
   int vocab_size = 0;
@@ -31,7 +31,7 @@ struct ModelConfig {
   std::optional<int> bos_token_id;
   std::optional<int> eos_token_id;
   std::vector<int> stop_token_ids;  // every eos id of config.json and generation_config.json
-  std::string torch_dtype;  // informational; tensors carry their own dtype
+  std::string torch_dtype;          // informational; tensors carry their own dtype
 
   // Attention variants.
   bool qkv_bias = false;          // qwen2_moe: q/k/v projections have biases (o has none)
@@ -55,7 +55,8 @@ struct ModelConfig {
   std::string scoring_func = "softmax";
 
   bool is_moe_layer(int layer) const;
-  int num_moe_layers() const;
+  std::vector<int> moe_layers() const;  // layer ids, in order
+  int num_moe_layers() const { return static_cast<int>(moe_layers().size()); }
 };
 
 // Throws EngineError naming `source` and the offending field.

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "csv.h"
+
 namespace moescope {
 
 namespace {
@@ -26,14 +28,8 @@ json heatmap_json(const HeatmapFigure& h) {
           {"values", h.values},         {"neutral", h.neutral}};
 }
 
-// RFC 4180: quote a field holding a comma, quote or line break; double its quotes.
-std::string csv_field(const json& cell) {
-  if (!cell.is_string()) return cell.dump();
-  const std::string text = cell.get<std::string>();
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+std::string csv_cell(const json& cell) {
+  return cell.is_string() ? csv_field(cell.get<std::string>()) : cell.dump();
 }
 
 }  // namespace
@@ -53,7 +49,7 @@ nlohmann::json to_json(const ExperimentResult& r) {
 std::string to_csv(const ResultTable& table) {
   std::ostringstream out;
   auto line = [&](const auto& cells) {
-    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_field(cells[i]);
+    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_cell(cells[i]);
     out << "\n";
   };
   line(std::vector<json>(table.columns.begin(), table.columns.end()));

@@ -65,13 +65,6 @@ const Entry& find_entry(const std::string& name) {
   throw EngineError("unknown experiment \"" + name + "\" (known: " + known + ")");
 }
 
-std::vector<int> moe_layers(const ModelConfig& config) {
-  std::vector<int> layers;
-  for (int l = 0; l < config.num_hidden_layers; ++l)
-    if (config.is_moe_layer(l)) layers.push_back(l);
-  return layers;
-}
-
 void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSettings& settings) {
   if (models.empty()) throw EngineError("an experiment needs at least one model");
   for (const ModelUnderTest& m : models) {
@@ -143,7 +136,7 @@ ExperimentResult run_analysis(const ex::RoutingAnalysis& analysis,
   std::vector<ex::RoutingPass> passes;
   for (std::size_t i = 0; i < models.size(); ++i)
     passes.push_back({&models[i], evaluate(models[i].backend, streams[i], {}, eval, meter),
-                      moe_layers(models[i].config)});
+                      models[i].config.moe_layers()});
   ExperimentResult result;
   analysis(passes, settings, result);
   return result;

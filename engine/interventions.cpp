@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <numeric>
 #include <string_view>
 #include <vector>
 
 #include "config.h"
+#include "cpu_ops.h"
 #include "error.h"
 
 namespace moescope {
@@ -119,13 +119,8 @@ std::vector<bool> Interventions::selectable(int layer, std::span<const float> sc
     }
   if (disable_top_scoring > 0) {
     allowed.resize(n, true);
-    std::vector<int> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    // Ties broken by the lower id, the same rule as the gate's top-k.
-    std::partial_sort(
-        order.begin(), order.begin() + disable_top_scoring, order.end(),
-        [&](int a, int b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
-    for (int j = 0; j < disable_top_scoring; ++j) allowed[order[j]] = false;
+    // The gate's own top-k (ties to the lower id) over all experts.
+    for (int e : cpu::top_k(scores, disable_top_scoring, {})) allowed[e] = false;
   }
   return allowed;
 }

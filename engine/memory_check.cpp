@@ -22,15 +22,17 @@ std::uint64_t kv_bytes(const ModelConfig& config) {
          config.max_position_embeddings;
 }
 
+// What a backend holds for `config`: the weights as stored plus an f32 KV
+// cache for the whole context.
+std::uint64_t resident_bytes(const ModelConfig& config, std::uint64_t weight_bytes) {
+  return weight_bytes + kv_bytes(config);
+}
+
 }  // namespace
 
 std::uint64_t physical_memory_bytes() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? std::uint64_t(pages) * std::uint64_t(page) : 0;
-}
-
-std::uint64_t resident_bytes(const ModelConfig& config, std::uint64_t weight_bytes) {
-  return weight_bytes + kv_bytes(config);
 }
 
 void require_memory(const std::string& model, const std::string& backend, const ModelConfig& config,

@@ -10,10 +10,6 @@ namespace moescope {
 
 std::uint64_t physical_memory_bytes();  // installed RAM; 0 when unknown
 
-// Bytes a backend holds for `config`: the weights as stored plus a KV cache
-// (f32) for the whole context.
-std::uint64_t resident_bytes(const ModelConfig& config, std::uint64_t weight_bytes);
-
 // Throws EngineError "MODEL: the BACKEND backend needs X GiB (W of weights + K of
 // KV cache for N tokens) but AVAILABLE" when needed > available (and available > 0).
 void require_memory(const std::string& model, const std::string& backend, const ModelConfig& config,

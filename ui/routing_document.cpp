@@ -3,10 +3,7 @@
 RoutingDocument::RoutingDocument(QObject* parent) : QObject(parent) {}
 
 std::vector<int> RoutingDocument::moeLayers() const {
-  std::vector<int> layers;
-  for (int i = 0; i < config_.num_hidden_layers; ++i)
-    if (config_.is_moe_layer(i)) layers.push_back(i);
-  return layers;
+  return config_.moe_layers();
 }
 
 void RoutingDocument::reset(moescope::RoutingSnapshot snapshot) {

@@ -2,16 +2,13 @@
 
 #include <QSaveFile>
 
+#include "csv.h"
+
 namespace TableExport {
 namespace {
 
 QString csvField(const QString& field) {
-  if (!field.contains(QLatin1Char(',')) && !field.contains(QLatin1Char('"')) &&
-      !field.contains(QLatin1Char('\n')) && !field.contains(QLatin1Char('\r')))
-    return field;
-  QString quoted = field;
-  quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
-  return QLatin1Char('"') + quoted + QLatin1Char('"');
+  return QString::fromStdString(moescope::csv_field(field.toStdString()));
 }
 
 QString csvLine(const QStringList& fields) {
