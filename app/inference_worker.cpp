@@ -114,7 +114,7 @@ void InferenceWorker::runChatTurn(const GenerationJob& job) {
   if (!chat_)
     throw moescope::EngineError(model_->name() +
                                 " has no usable chat template (tokenizer_config.json)");
-  if (job.newChat) chat_->clear();
+  if (job.newChat) chat_->clear(job.systemPrompt.toStdString());
   moescope::GenerationRequest request;
   request.sampling = job.sampling;
   request.interventions = job.interventions;

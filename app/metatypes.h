@@ -33,9 +33,11 @@ struct GenerationJob {
   QString tag;  // "baseline", "intervened", "run": lets the window tell runs apart
   // Chat mode: `prompt` is the next user turn of the worker's conversation,
   // rendered with the model's template; its KV cache carries over between
-  // turns. newChat: forget the conversation first.
+  // turns. newChat: forget the conversation first and open the new one with
+  // systemPrompt as a system message (unless empty).
   bool chat = false;
   bool newChat = false;
+  QString systemPrompt;
 };
 
 struct RunStats {

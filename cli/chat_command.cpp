@@ -1,7 +1,9 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "chat_session.h"
 #include "cli_common.h"
@@ -14,7 +16,13 @@ namespace {
 struct ChatOptions {
   ModelOptions model;
   SamplingSettings sampling;
+  std::string system_prompt;
 };
+
+int chat_turns(const std::vector<ChatMessage>& messages) {
+  return int(std::count_if(messages.begin(), messages.end(),
+                           [](const ChatMessage& m) { return m.role == "user"; }));
+}
 
 // One user message per line of stdin, the reply printed after each; the KV
 // cache carries over, so each turn runs only what its rendering adds.
@@ -23,6 +31,7 @@ void run_chat(const ChatOptions& options) {
   const auto tokenizer = load_tokenizer(model->dir());
   BackendSelection selection = load_backend(*model, options.model);
   ChatSession chat(*selection.backend, *tokenizer, model->config(), model->dir());
+  chat.clear(options.system_prompt);
   GenerationRequest request;
   request.sampling = options.sampling;
   request.capture_routing = false;
@@ -36,7 +45,7 @@ void run_chat(const ChatOptions& options) {
     });
     std::cout << "\n" << std::flush;
     const GenerationResult& r = turn.generation;
-    std::cerr << "[turn " << chat.messages().size() / 2 << ": " << r.prompt_tokens
+    std::cerr << "[turn " << chat_turns(chat.messages()) << ": " << r.prompt_tokens
               << " prompt tokens run, " << turn.reused_tokens << " reused from the KV cache";
     if (turn.discarded_tokens > 0)
       std::cerr << ", " << turn.discarded_tokens << " cached tokens dropped (the rendering "
@@ -53,6 +62,7 @@ void add_chat_command(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "chat", "Chat with the model's template: one user message per line of stdin");
   add_model_options(*c, o->model);
+  add_system_prompt_option(*c, o->system_prompt);
   c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate per reply")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

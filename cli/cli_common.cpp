@@ -15,6 +15,12 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 }
 
+CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt) {
+  return command.add_option("--system", system_prompt,
+                            "A system message opening the conversation (if the template has "
+                            "a system role)");
+}
+
 std::unique_ptr<Model> load_model(const ModelOptions& options) {
   return Model::load(options.model_dir.empty() ? default_model_dir()
                                                : std::filesystem::path(options.model_dir));

@@ -11,7 +11,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace moescope::cli {
 
@@ -21,11 +22,13 @@ struct ModelOptions {
 };
 
 void add_model_options(CLI::App& command, ModelOptions& options);
+// --system: the chat's system message (empty: none).
+CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt);
 
 std::unique_ptr<Model> load_model(const ModelOptions& options);
 BackendSelection load_backend(const Model& model, const ModelOptions& options);
 
-std::string format_bytes(std::int64_t bytes);   // "1.5 GiB"
-std::string format_count(std::int64_t count);   // "16.38 B", "2.5 M"
+std::string format_bytes(std::int64_t bytes);  // "1.5 GiB"
+std::string format_count(std::int64_t count);  // "16.38 B", "2.5 M"
 
 }  // namespace moescope::cli

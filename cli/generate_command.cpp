@@ -23,6 +23,7 @@ struct GenerateOptions {
   std::string json_path;
   bool summary = true;
   bool chat = false;
+  std::string system_prompt;
 };
 
 void run_generate(const GenerateOptions& options) {
@@ -47,7 +48,9 @@ void run_generate(const GenerateOptions& options) {
     // The prompt as one user turn in the model's own template; the snapshot
     // and the summary then show the rendered conversation that ran.
     ChatSession chat(*selection.backend, *tokenizer, model->config(), model->dir());
-    std::vector<ChatMessage> conversation{{"user", options.prompt}};
+    chat.clear(options.system_prompt);
+    std::vector<ChatMessage> conversation = chat.messages();
+    conversation.push_back({"user", options.prompt});
     request.prompt = chat.render(conversation);
     std::cout << request.prompt << std::flush;
     result = chat.send(options.prompt, request, print_generated).generation;
@@ -81,13 +84,17 @@ void add_generate_command(CLI::App& app) {
   c->add_flag("--chat", o->chat,
               "Apply the model's chat template (tokenizer_config.json): the prompt is one user "
               "turn and the model writes the assistant's reply");
+  add_system_prompt_option(*c, o->system_prompt)->needs("--chat");
   c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", o->sampling.seed, "Sampling seed")->capture_default_str();
   c->add_option("--temperature", o->sampling.temperature, "0 = greedy")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--top-p", o->sampling.top_p, "Nucleus sampling mass")
-      ->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
   c->add_option("--top-k-experts", o->top_k_experts, "Override the number of active routed experts")
       ->check(CLI::PositiveNumber);
   c->add_option("--disable", o->disable, "Switch routed experts off: L:E,... (L a layer or 'all')");

@@ -50,8 +50,9 @@ std::vector<int> ChatSession::tokenize(const std::string& rendered) const {
   return tokenizer_.encode_without_special(rendered);
 }
 
-void ChatSession::clear() {
+void ChatSession::clear(const std::string& system_prompt) {
   messages_.clear();
+  if (!system_prompt.empty()) messages_.push_back({"system", system_prompt});
   forget_cache();
 }
 

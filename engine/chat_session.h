@@ -56,8 +56,10 @@ class ChatSession {
                       const std::atomic<bool>* cancel = nullptr);
 
   // The conversation and cache start over (the cache is dropped lazily: the
-  // next turn resets the backend).
-  void clear();
+  // next turn resets the backend), with `system_prompt` as a system message
+  // first unless it is empty (a template that refuses a system role throws at
+  // the next turn).
+  void clear(const std::string& system_prompt = {});
   // Starts from a given conversation with an empty cache (for comparisons).
   void set_messages(std::vector<ChatMessage> messages);
   // Something else ran the backend: the next turn prefills from scratch.

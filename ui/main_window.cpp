@@ -19,10 +19,10 @@
 
 #include "compare_view.h"
 #include "error.h"
-#include "expert_load_heatmap.h"
-#include "expert_mask_panel.h"
 #include "experiment_panel.h"
 #include "experiment_runner.h"
+#include "expert_load_heatmap.h"
+#include "expert_mask_panel.h"
 #include "help_panel.h"
 #include "inference_controller.h"
 #include "lesson_panel.h"
@@ -276,6 +276,7 @@ void MainWindow::generate() {
   GenerationJob job = makeJob(QStringLiteral("run"), true);
   job.chat = promptPanel_->chatMode();
   job.newChat = job.chat && newChatPending_;
+  job.systemPrompt = promptPanel_->systemPrompt();
   if (controller_->generate(job) && job.chat) newChatPending_ = false;
 }
 
@@ -321,13 +322,20 @@ void MainWindow::connectExperiments() {
   experimentPanel_->setWindowTitle(tr("moescope — Experiments"));
   experimentPanel_->restoreGeometry(QSettings().value(experimentsGeometryKey).toByteArray());
   if (experimentPanel_->size().width() < 800) experimentPanel_->resize(1400, 860);
-  connect(experimentPanel_, &ExperimentPanel::runRequested, experimentRunner_, &ExperimentRunner::start);
-  connect(experimentPanel_, &ExperimentPanel::cancelRequested, experimentRunner_, &ExperimentRunner::cancel);
-  connect(experimentRunner_, &ExperimentRunner::busyChanged, experimentPanel_, &ExperimentPanel::setBusy);
-  connect(experimentRunner_, &ExperimentRunner::progress, experimentPanel_, &ExperimentPanel::showProgress);
-  connect(experimentRunner_, &ExperimentRunner::finished, experimentPanel_, &ExperimentPanel::showResult);
-  connect(experimentRunner_, &ExperimentRunner::cancelled, experimentPanel_, &ExperimentPanel::showCancelled);
-  connect(experimentRunner_, &ExperimentRunner::failed, experimentPanel_, &ExperimentPanel::showError);
+  connect(experimentPanel_, &ExperimentPanel::runRequested, experimentRunner_,
+          &ExperimentRunner::start);
+  connect(experimentPanel_, &ExperimentPanel::cancelRequested, experimentRunner_,
+          &ExperimentRunner::cancel);
+  connect(experimentRunner_, &ExperimentRunner::busyChanged, experimentPanel_,
+          &ExperimentPanel::setBusy);
+  connect(experimentRunner_, &ExperimentRunner::progress, experimentPanel_,
+          &ExperimentPanel::showProgress);
+  connect(experimentRunner_, &ExperimentRunner::finished, experimentPanel_,
+          &ExperimentPanel::showResult);
+  connect(experimentRunner_, &ExperimentRunner::cancelled, experimentPanel_,
+          &ExperimentPanel::showCancelled);
+  connect(experimentRunner_, &ExperimentRunner::failed, experimentPanel_,
+          &ExperimentPanel::showError);
 }
 
 void MainWindow::onModelLoaded(const ModelSummary& summary) {

@@ -5,6 +5,7 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -13,6 +14,7 @@
 PromptPanel::PromptPanel(QWidget* parent)
     : QWidget(parent),
       promptEdit_(new QPlainTextEdit),
+      systemEdit_(new QLineEdit),
       generateButton_(new QPushButton(tr("Generate"))),
       compareButton_(new QPushButton(tr("Compare with experts off"))),
       stopButton_(new QPushButton(tr("Stop"))),
@@ -26,6 +28,13 @@ PromptPanel::PromptPanel(QWidget* parent)
   promptEdit_->setPlaceholderText(tr("Type a prompt, then press Ctrl+Enter"));
   promptEdit_->setTabChangesFocus(true);
   promptEdit_->setMinimumHeight(promptEdit_->fontMetrics().lineSpacing() * 3);
+  systemEdit_->setObjectName(QStringLiteral("systemEdit"));
+  systemEdit_->setPlaceholderText(tr("System prompt (optional)"));
+  systemEdit_->setToolTip(
+      tr("A system message that opens the conversation, for templates with a system role. "
+         "Changing it starts a new chat."));
+  systemEdit_->setClearButtonEnabled(true);
+  systemEdit_->setVisible(false);
   generateButton_->setObjectName(QStringLiteral("generateButton"));
   generateButton_->setToolTip(tr("Generate (Ctrl+Enter)"));
   generateButton_->setDefault(true);
@@ -64,9 +73,13 @@ PromptPanel::PromptPanel(QWidget* parent)
   buttons->addWidget(newChatButton_);
   buttons->addStretch();
 
+  auto* texts = new QVBoxLayout;
+  texts->addWidget(systemEdit_);
+  texts->addWidget(promptEdit_, 1);
+
   auto* layout = new QHBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(promptEdit_, 1);
+  layout->addLayout(texts, 1);
   layout->addLayout(settings);
   layout->addLayout(buttons);
 
@@ -74,9 +87,11 @@ PromptPanel::PromptPanel(QWidget* parent)
   connect(compareButton_, &QPushButton::clicked, this, &PromptPanel::compareRequested);
   connect(stopButton_, &QPushButton::clicked, this, &PromptPanel::stopRequested);
   connect(newChatButton_, &QPushButton::clicked, this, &PromptPanel::newChatRequested);
+  connect(systemEdit_, &QLineEdit::textEdited, this, &PromptPanel::newChatRequested);
   connect(chatCheck_, &QCheckBox::toggled, this, [this](bool chat) {
     promptEdit_->setPlaceholderText(chat ? tr("Type a message, then press Ctrl+Enter")
                                          : tr("Type a prompt, then press Ctrl+Enter"));
+    systemEdit_->setVisible(chat);
     setState(ready_, busy_);
     emit newChatRequested();
   });
@@ -113,10 +128,21 @@ void PromptPanel::setState(bool ready, bool busy) {
   stopButton_->setEnabled(busy);
   chatCheck_->setEnabled(ready && !busy && chatAvailable_);
   newChatButton_->setEnabled(ready && !busy && chatMode());
+  systemEdit_->setEnabled(!busy);
 }
 
 bool PromptPanel::chatMode() const {
   return chatCheck_->isChecked();
+}
+
+QString PromptPanel::systemPrompt() const {
+  return systemEdit_->text();
+}
+
+void PromptPanel::setSystemPrompt(const QString& text) {
+  if (text == systemEdit_->text()) return;
+  systemEdit_->setText(text);
+  emit newChatRequested();
 }
 
 void PromptPanel::setChatAvailable(bool available, const QString& why) {

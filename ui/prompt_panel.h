@@ -7,6 +7,7 @@
 
 class QCheckBox;
 class QDoubleSpinBox;
+class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
@@ -28,6 +29,9 @@ class PromptPanel : public QWidget {
   // (`why` says otherwise, in the tooltip); unavailable unticks it.
   bool chatMode() const;
   void setChatAvailable(bool available, const QString& why = {});
+  // Chat mode's system message (empty: none); editing it starts a new chat.
+  QString systemPrompt() const;
+  void setSystemPrompt(const QString& text);
 
  signals:
   void generateRequested();
@@ -38,6 +42,7 @@ class PromptPanel : public QWidget {
 
  private:
   QPlainTextEdit* promptEdit_;
+  QLineEdit* systemEdit_;
   QPushButton* generateButton_;
   QPushButton* compareButton_;
   QPushButton* stopButton_;

@@ -174,8 +174,9 @@ class TestInferenceWorker : public QObject {
     const fs::path dir = fs::path(tmp.path().toStdString()) / "chat";
     fs::copy(fixtureModel.toStdString(), dir);
     nlohmann::json config = nlohmann::json::parse(std::ifstream(dir / "tokenizer_config.json"));
-    config["chat_template"] = nlohmann::json::parse(std::ifstream(
-        MOESCOPE_FIXTURES_DIR "/tokenizers/deepseek-moe-16b/tokenizer_config.json"))["chat_template"];
+    config["chat_template"] = nlohmann::json::parse(
+        std::ifstream(MOESCOPE_FIXTURES_DIR
+                      "/tokenizers/deepseek-moe-16b/tokenizer_config.json"))["chat_template"];
     std::ofstream(dir / "tokenizer_config.json") << config.dump();
 
     QVERIFY(!controller_->model()->hasChatTemplate);  // the plain fixture has none
@@ -230,6 +231,11 @@ class TestInferenceWorker : public QObject {
     job.newChat = true;
     runToEnd(*controller_, job);
     QCOMPARE(document_->snapshot().prompt, std::string("<s>User: Why?\n\nAssistant:"));
+    // A new chat with a system prompt opens with it.
+    job.systemPrompt = QStringLiteral("You explain routing.");
+    runToEnd(*controller_, job);
+    QCOMPARE(document_->snapshot().prompt,
+             std::string("<s>You explain routing.\n\nUser: Why?\n\nAssistant:"));
   }
 
   void guiThreadStaysResponsive() {

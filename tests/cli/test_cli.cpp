@@ -122,7 +122,8 @@ class TestCli : public QObject {
     QFETCH(QString, architecture);
     QFETCH(QString, layers);
     QFETCH(QString, experts);
-    const Run r = run_cli({"info", "--model", QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/") + model});
+    const Run r =
+        run_cli({"info", "--model", QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/") + model});
     QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
     QVERIFY2(r.out.contains("architecture:   " + architecture), qPrintable(r.out));
     QVERIFY2(r.out.contains("layers:         " + layers), qPrintable(r.out));
@@ -147,9 +148,11 @@ class TestCli : public QObject {
 
   // A config alone: the published sizes of deepseek-moe-16b, no weights needed.
   void info_from_config() {
-    const Run r = run_cli({"info", "--config", MOESCOPE_RESOURCES_DIR "/configs/deepseek-moe-16b-base.json"});
+    const Run r =
+        run_cli({"info", "--config", MOESCOPE_RESOURCES_DIR "/configs/deepseek-moe-16b-base.json"});
     QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
-    QVERIFY2(r.out.contains("parameters:     16.38 B total, 2.83 B active per token"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("parameters:     16.38 B total, 2.83 B active per token"),
+             qPrintable(r.out));
     QVERIFY2(r.out.contains("30.50 GiB of weights (if stored in that dtype)"), qPrintable(r.out));
   }
 
@@ -202,6 +205,14 @@ class TestCli : public QObject {
     QCOMPARE(bos, 1);  // the template's; the tokenizer adds none
     QCOMPARE(s.tokens.front().routing.token_id, 1);
     QVERIFY(prompt > 8);  // more than "Hello world" alone (BOS + 7)
+
+    const Run system = run_cli({"generate", "--model", q(chat_), "--backend", "cpu", "--prompt",
+                                "Hi", "--max-tokens", "1", "--chat", "--system", "Be brief."});
+    QVERIFY2(system.code == 0 && system.out.startsWith("<s>Be brief.\n\nUser: Hi\n\nAssistant:"),
+             qPrintable(describe(system)));
+    const Run no_chat = run_cli({"generate", "--model", q(chat_), "--backend", "cpu", "--prompt",
+                                 "Hi", "--system", "Be brief."});
+    QVERIFY2(no_chat.code != 0 && no_chat.err.contains("--chat"), qPrintable(describe(no_chat)));
   }
 
   // `chat`: one user message per stdin line; later turns reuse the KV cache.
@@ -229,10 +240,11 @@ class TestCli : public QObject {
     QTemporaryDir out;
     QVERIFY(out.isValid());
     const fs::path dir = out.path().toStdString();
-    std::ofstream(dir / "prose.txt") << "The router sends each token to a few experts, and the experts learn a lot.";
+    std::ofstream(dir / "prose.txt")
+        << "The router sends each token to a few experts, and the experts learn a lot.";
     const Run r = run_cli({"experiment", "locality", "--model", q(model_dir), "--backend", "cpu",
-                           "--texts", q(dir / "prose.txt"), "--tokens-per-text", "16", "--window", "8",
-                           "--json", q(dir / "r.json"), "--csv", q(dir / "r.csv")});
+                           "--texts", q(dir / "prose.txt"), "--tokens-per-text", "16", "--window",
+                           "8", "--json", q(dir / "r.json"), "--csv", q(dir / "r.csv")});
     QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
     QVERIFY2(r.out.contains("Routing locality (Mixtral, Table 5)"), qPrintable(r.out));
     QVERIFY2(r.out.contains("dense-lead-f32 · layer 2: same first choice"), qPrintable(r.out));
@@ -247,8 +259,9 @@ class TestCli : public QObject {
     const Run list = run_cli({"experiment", "list"});
     QVERIFY2(list.code == 0 && list.out.contains("redundancy") && list.out.contains("vocabulary"),
              qPrintable(describe(list)));
-    const Run dense = run_cli({"experiment", "coactivation", "--model", q(model_dir), "--backend", "cpu",
-                               "--texts", q(dir / "prose.txt"), "--layer", "0", "--tokens-per-text", "16"});
+    const Run dense =
+        run_cli({"experiment", "coactivation", "--model", q(model_dir), "--backend", "cpu",
+                 "--texts", q(dir / "prose.txt"), "--layer", "0", "--tokens-per-text", "16"});
     QVERIFY2(dense.code == 1 && dense.err.contains("--layer 0: not an MoE layer of dense-lead-f32"),
              qPrintable(describe(dense)));
   }

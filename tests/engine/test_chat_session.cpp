@@ -288,6 +288,31 @@ class TestChatSession : public QObject {
     chat.clear();
     const ChatTurnResult turn = chat.send("[INST] inside", greedy(2));
     QVERIFY(turn.rendered.starts_with("<s>[INST] [INST] inside [/INST]"));
+    // Mixtral-instruct's template has no system role: its own error, nothing kept.
+    chat.clear("Be brief.");
+    QVERIFY_CONTAINS(engine_error_of([&] { chat.send("hi", greedy(2)); }),
+                     "Conversation roles must alternate");
+    QCOMPARE(int(chat.messages().size()), 1);
+  }
+
+  // A new conversation with a system prompt: the template renders it first,
+  // and it stays through later turns until the next clear.
+  void system_prompt_opens_the_conversation() {
+    QTemporaryDir tmp;
+    const fs::path dir = chat_model(tmp, deepseek_chat_template());
+    const auto model = Model::load(dir);
+    const auto tokenizer = load_tokenizer(dir);
+    CpuBackend backend(*model);
+    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    chat.clear("You are terse.");
+    const ChatTurnResult first = chat.send("Hello", greedy(3));
+    QCOMPARE(first.rendered, std::string("<s>You are terse.\n\nUser: Hello\n\nAssistant:"));
+    const ChatTurnResult second = chat.send("Again", greedy(3));
+    QVERIFY(second.rendered.starts_with("<s>You are terse.\n\nUser: Hello\n\nAssistant:"));
+    QVERIFY(second.reused_tokens > 0);
+    chat.clear();
+    QVERIFY(chat.messages().empty());
+    QCOMPARE(chat.send("Hello", greedy(1)).rendered, std::string("<s>User: Hello\n\nAssistant:"));
   }
 };
 
