@@ -5,7 +5,6 @@
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -58,6 +57,7 @@ MainWindow::MainWindow(QWidget* parent)
       experimentPanel_(new ExperimentPanel),
       experimentRunner_(new ExperimentRunner(this)),
       lessonPanel_(new LessonPanel),
+      snapshotReader_(new QFutureWatcher<SnapshotReading>(this)),
       backendLabel_(new QLabel(tr("No model"))),
       modelLabel_(new QLabel),
       speedLabel_(new QLabel),
@@ -77,6 +77,8 @@ MainWindow::MainWindow(QWidget* parent)
   createStatusBar();
   connectController();
   connectExperiments();
+  connect(snapshotReader_, &QFutureWatcher<SnapshotReading>::finished, this,
+          &MainWindow::showSnapshot);
   connect(promptPanel_, &PromptPanel::generateRequested, this, &MainWindow::generate);
   connect(promptPanel_, &PromptPanel::compareRequested, this, &MainWindow::compareWithExpertsOff);
   connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
@@ -143,7 +145,7 @@ void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &Model…"), QKeySequence::Open, this, &MainWindow::chooseModel);
   recentMenu_ = file->addMenu(tr("Open &Recent"));
-  file->addAction(tr("Open S&napshot…"), this, &MainWindow::chooseSnapshot);
+  openSnapshotAction_ = file->addAction(tr("Open S&napshot…"), this, &MainWindow::chooseSnapshot);
   saveSnapshotAction_ =
       file->addAction(tr("&Save Snapshot…"), QKeySequence::Save, this, &MainWindow::saveSnapshot);
   file->addSeparator();
@@ -237,29 +239,6 @@ void MainWindow::connectController() {
 
 void MainWindow::openModel(const QString& dir) {
   if (controller_->loadModel(dir)) statusBar()->showMessage(tr("Loading %1…").arg(dir));
-}
-
-bool MainWindow::openSnapshot(const QString& path) {
-  if (controller_->isBusy() && !controller_->isLoading()) {
-    QMessageBox::information(this, tr("Generation running"),
-                             tr("Stop the current run (Esc) before opening a snapshot."));
-    return false;
-  }
-  try {
-    moescope::RoutingSnapshot snapshot = moescope::read_snapshot(path.toStdString());
-    const moescope::Interventions interventions = snapshot.interventions;
-    promptPanel_->setPrompt(QString::fromStdString(snapshot.prompt));
-    promptPanel_->setSamplingSettings(snapshot.sampling);
-    document_->reset(std::move(snapshot));
-    maskPanel_->setModelConfig(document_->config());
-    maskPanel_->setInterventions(interventions);
-    setWindowTitle(tr("moescope — %1").arg(QFileInfo(path).fileName()));
-    statusBar()->showMessage(tr("Opened snapshot %1").arg(path), 5000);
-    return true;
-  } catch (const std::exception& e) {
-    QMessageBox::warning(this, tr("Cannot open snapshot"), QString::fromUtf8(e.what()));
-    return false;
-  }
 }
 
 GenerationJob MainWindow::makeJob(const QString& tag, bool withInterventions) const {
@@ -374,30 +353,6 @@ void MainWindow::chooseModel() {
   if (!dir.isEmpty()) openModel(dir);
 }
 
-void MainWindow::chooseSnapshot() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open routing snapshot"), QString(),
-                                                    tr("Routing snapshots (*.json)"));
-  if (!path.isEmpty()) openSnapshot(path);
-}
-
-void MainWindow::saveSnapshot() {
-  if (document_->isEmpty()) {
-    QMessageBox::information(this, tr("Nothing to save"), tr("Generate some text first."));
-    return;
-  }
-  QString path = QFileDialog::getSaveFileName(this, tr("Save routing snapshot"),
-                                              QStringLiteral("routing.json"),
-                                              tr("Routing snapshots (*.json)"));
-  if (path.isEmpty()) return;
-  if (!path.endsWith(QLatin1String(".json"))) path += QLatin1String(".json");
-  try {
-    moescope::write_snapshot(document_->snapshot(), path.toStdString());  // atomic rename
-    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
-  } catch (const std::exception& e) {
-    QMessageBox::warning(this, tr("Cannot save snapshot"), QString::fromUtf8(e.what()));
-  }
-}
-
 void MainWindow::rememberRecent(const QString& dir) {
   QSettings settings;
   QStringList recent = settings.value(recentKey).toStringList();
@@ -416,9 +371,11 @@ void MainWindow::updateRecentMenu() {
 }
 
 void MainWindow::updateActions() {
-  const bool busy = controller_->isBusy();
+  // Reading a snapshot counts as busy: a run would race the document it replaces.
+  const bool busy = controller_->isBusy() || snapshotReader_->isRunning();
   promptPanel_->setState(controller_->model().has_value(), busy);
   saveSnapshotAction_->setEnabled(!busy);
+  openSnapshotAction_->setEnabled(!snapshotReader_->isRunning());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -2,8 +2,11 @@
 // Lays out the panels and wires them to the document and the controller.
 // It holds no routing logic of its own: panels read the RoutingDocument,
 // the InferenceController runs the engine off the GUI thread.
+#include <QFutureWatcher>
 #include <QMainWindow>
 #include <optional>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "lesson.h"
@@ -28,6 +31,9 @@ class RoutingDocument;
 // to read when projected in a classroom. Call once after QApplication exists.
 void applyClassroomLook();
 
+// A snapshot file read off the GUI thread: the snapshot, or why it was refused.
+using SnapshotReading = std::variant<moescope::RoutingSnapshot, std::string>;
+
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
@@ -35,9 +41,12 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  // Both report failures in a dialog; a failed load keeps the previous model.
+  // Both work off the GUI thread and report failures in a dialog; a failed
+  // load keeps the previous model, a refused snapshot the previous document.
   void openModel(const QString& dir);
-  bool openSnapshot(const QString& path);
+  // Reads the file on a thread, then shows it: snapshotOpened(true), or the
+  // dialog and snapshotOpened(false).
+  void openSnapshot(const QString& path);
 
   // For main() and the screenshot test.
   RoutingDocument* document() const { return document_; }
@@ -53,6 +62,9 @@ class MainWindow : public QMainWindow {
   // Sets up what a lesson step asks for; a step naming another model loads it
   // first and continues once it is loaded.
   void runLessonStep(const LessonStep& step);
+
+ signals:
+  void snapshotOpened(bool ok);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -75,6 +87,7 @@ class MainWindow : public QMainWindow {
   void chooseModel();
   void chooseSnapshot();
   void saveSnapshot();
+  void showSnapshot();  // the read of snapshotPath_ finished: show it or report
   bool applyLessonInterventions(const LessonStep& step);
   void onModelLoaded(const ModelSummary& summary);
   void onLoadFailed(const QString& message, bool cancelled);
@@ -95,6 +108,9 @@ class MainWindow : public QMainWindow {
   QMenu* viewMenu_ = nullptr;
   QMenu* recentMenu_ = nullptr;
   QAction* saveSnapshotAction_ = nullptr;
+  QAction* openSnapshotAction_ = nullptr;
+  QFutureWatcher<SnapshotReading>* snapshotReader_;
+  QString snapshotPath_;  // the file snapshotReader_ reads
   QLabel* backendLabel_;
   QLabel* modelLabel_;
   QLabel* speedLabel_;

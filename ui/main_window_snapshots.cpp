@@ -1,0 +1,87 @@
+// Opening and saving routing snapshots. A big snapshot (a long deepseek-moe-16b
+// run) takes seconds to parse, so it is read on a pool thread and shown when
+// ready; the window keeps its document until then, and keeps it if the file is refused.
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMessageBox>
+#include <QStatusBar>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "expert_mask_panel.h"
+#include "inference_controller.h"
+#include "main_window.h"
+#include "prompt_panel.h"
+#include "routing_document.h"
+
+namespace {
+
+SnapshotReading readSnapshotFile(const std::string& path) {
+  try {
+    return moescope::read_snapshot(path);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+}
+
+}  // namespace
+
+void MainWindow::chooseSnapshot() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open routing snapshot"), QString(),
+                                                    tr("Routing snapshots (*.json)"));
+  if (!path.isEmpty()) openSnapshot(path);
+}
+
+void MainWindow::openSnapshot(const QString& path) {
+  if (snapshotReader_->isRunning()) return;  // the action is disabled meanwhile
+  if (controller_->isBusy() && !controller_->isLoading()) {
+    QMessageBox::information(this, tr("Generation running"),
+                             tr("Stop the current run (Esc) before opening a snapshot."));
+    emit snapshotOpened(false);
+    return;
+  }
+  statusBar()->showMessage(tr("Reading snapshot %1…").arg(path));
+  snapshotPath_ = path;
+  snapshotReader_->setFuture(QtConcurrent::run(readSnapshotFile, path.toStdString()));
+  updateActions();
+}
+
+void MainWindow::showSnapshot() {
+  const QString path = snapshotPath_;
+  QFuture<SnapshotReading> future = snapshotReader_->future();
+  SnapshotReading reading = future.takeResult();  // moved out: a big snapshot is not copied
+  updateActions();
+  if (auto* error = std::get_if<std::string>(&reading)) {
+    statusBar()->clearMessage();
+    QMessageBox::warning(this, tr("Cannot open snapshot"), QString::fromUtf8(error->c_str()));
+    emit snapshotOpened(false);
+    return;
+  }
+  auto& snapshot = std::get<moescope::RoutingSnapshot>(reading);
+  const moescope::Interventions interventions = snapshot.interventions;
+  promptPanel_->setPrompt(QString::fromStdString(snapshot.prompt));
+  promptPanel_->setSamplingSettings(snapshot.sampling);
+  document_->reset(std::move(snapshot));
+  maskPanel_->setModelConfig(document_->config());
+  maskPanel_->setInterventions(interventions);
+  setWindowTitle(tr("moescope — %1").arg(QFileInfo(path).fileName()));
+  statusBar()->showMessage(tr("Opened snapshot %1").arg(path), 5000);
+  emit snapshotOpened(true);
+}
+
+void MainWindow::saveSnapshot() {
+  if (document_->isEmpty()) {
+    QMessageBox::information(this, tr("Nothing to save"), tr("Generate some text first."));
+    return;
+  }
+  QString path = QFileDialog::getSaveFileName(this, tr("Save routing snapshot"),
+                                              QStringLiteral("routing.json"),
+                                              tr("Routing snapshots (*.json)"));
+  if (path.isEmpty()) return;
+  if (!path.endsWith(QLatin1String(".json"))) path += QLatin1String(".json");
+  try {
+    moescope::write_snapshot(document_->snapshot(), path.toStdString());  // atomic rename
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    QMessageBox::warning(this, tr("Cannot save snapshot"), QString::fromUtf8(e.what()));
+  }
+}
