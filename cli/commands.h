@@ -11,5 +11,6 @@ void add_generate_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
+void add_check_command(CLI::App& app);
 
 }  // namespace moescope::cli

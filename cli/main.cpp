@@ -1,5 +1,6 @@
 // moescope-cli: the engine from a terminal — model facts, generation with a
-// routing summary and snapshots, benchmarks, the papers' experiments.
+// routing summary and snapshots, benchmarks, the papers' experiments, and a
+// check against reference runs.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   moescope::cli::add_chat_command(app);
   moescope::cli::add_bench_command(app);
   moescope::cli::add_experiment_command(app);
+  moescope::cli::add_check_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -236,6 +236,25 @@ class TestCli : public QObject {
              qPrintable(describe(plain)));
   }
 
+  // check: the engine against a reference run; a corrupted reference fails by name.
+  void check_against_golden() {
+    const fs::path golden = fs::path(MOESCOPE_FIXTURES_DIR) / "golden/dense-lead-f32.plain.json";
+    const Run ok =
+        run_cli({"check", "--model", q(model_dir), "--backend", "cpu", "--golden", q(golden)});
+    QVERIFY2(ok.code == 0 && ok.out.contains("OK: the same logits and the same experts"),
+             qPrintable(describe(ok)));
+    nlohmann::json bad = nlohmann::json::parse(std::ifstream(golden));
+    for (auto& v : bad["logits"][4]) v = v.get<double>() + 0.5;
+    const fs::path bad_path = fs::path(tmp_.path().toStdString()) / "bad-golden.json";
+    std::ofstream(bad_path) << bad.dump();
+    const Run wrong =
+        run_cli({"check", "--model", q(model_dir), "--backend", "cpu", "--golden", q(bad_path)});
+    QVERIFY2(wrong.code == 1 && wrong.err.contains("position 4: logits relative error") &&
+                 wrong.err.contains("differs from the reference") &&
+                 wrong.err.contains("in 1 place"),
+             qPrintable(describe(wrong)));
+  }
+
   void experiment_with_exports() {
     QTemporaryDir out;
     QVERIFY(out.isValid());

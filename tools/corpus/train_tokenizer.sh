@@ -8,5 +8,5 @@ spm_train --input=spm_input.txt --model_prefix=tokenizer --model_type=unigram --
   --normalization_rule_name=identity --remove_extra_whitespaces=false --add_dummy_prefix=false \
   --split_digits=true --allow_whitespace_only_pieces=true --character_coverage=0.995 \
   --input_sentence_size=1000000 --shuffle_input_sentence=true --max_sentence_length=8192 \
-  --num_threads=2 --seed_sentencepiece_size=400000 > spm.log 2>&1
+  --num_threads=2 --seed_sentencepiece_size=400000 --random_seed=1234 > spm.log 2>&1
 echo "tokenizer: $(pwd)/tokenizer.model"

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from moe import SpmCli, load_hf_model, read_docs
+from moe import Spm, load_hf_model, read_docs
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOMAINS = ["en", "bible", "de", "es", "it", "zh", "python", "c", "arith"]
@@ -32,7 +32,7 @@ def kl(p, q):
 @torch.no_grad()
 def measure(model_dir, heldout_dir, seq=128, max_tokens=None):
     model, cfg = load_hf_model(model_dir, torch.float32)
-    sp = SpmCli(os.path.join(model_dir, "tokenizer.model"))
+    sp = Spm(os.path.join(model_dir, "tokenizer.model"))
     E, k = cfg["n_routed_experts"], cfg["num_experts_per_tok"]
     moe_layers = [i for i, b in enumerate(model.layers) if b.is_moe]
     counts = {d: np.zeros((len(moe_layers), E)) for d in DOMAINS}

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
-from moe import SpmCli, load_hf_model  # noqa: E402
+from moe import Spm, load_hf_model  # noqa: E402
 import deepseek_ref as ref  # noqa: E402  (read-only use)
 
 N_TOKENS = 8
@@ -41,7 +41,7 @@ def main():
     model = ref.load_model(a.model)
     cfg = model.cfg
     mine, _ = load_hf_model(a.model, torch.float64)
-    sp = SpmCli(os.path.join(a.model, "tokenizer.model"))
+    sp = Spm(os.path.join(a.model, "tokenizer.model"))
     for prompt in PROMPTS:
         tokens = ([1] + sp.encode_docs([prompt])[0])[:a.tokens]
         res = ref.forward(model, tokens)

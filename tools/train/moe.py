@@ -7,7 +7,7 @@ first_k_dense_replace dense, then MoE: softmax gate over routed experts, top-k,
 weights = raw probabilities (norm_topk_prob false), shared experts (one MLP of
 width moe_intermediate_size * n_shared_experts) added for every token.
 """
-import json, math, os, struct, subprocess
+import json, math, os, struct
 import numpy as np
 import torch
 import torch.nn as nn
@@ -275,48 +275,21 @@ def load_hf_model(model_dir, dtype=torch.float64):
     return m.to(dtype).eval(), c
 
 
-# ---------------------------------------------------------------- tokenizer (spm CLI)
-class SpmCli:
-    """Encode text exactly like the sentencepiece library would for this model
-    (identity normalisation, no dummy prefix): lines are encoded one by one with
-    spm_encode and joined by the byte-fallback piece <0x0A>."""
+# ---------------------------------------------------------------- tokenizer
+class Spm:
+    """The sentencepiece library (Debian python3-sentencepiece, the same version
+    as the engine's libsentencepiece), encoding whole documents as the engine does."""
 
     def __init__(self, model_path):
-        self.model = model_path
-        vocab = subprocess.run(["spm_export_vocab", f"--model={model_path}"],
-                               capture_output=True, text=True, check=True).stdout
-        self.pieces = [l.split("\t")[0] for l in vocab.split("\n") if l]
-        self.nl = self.pieces.index("<0x0A>")
-
-    def encode_lines(self, lines):
-        inp = "\n".join(lines) + "\n"
-        out = subprocess.run(["spm_encode", f"--model={self.model}", "--output_format=id"],
-                             input=inp.encode(), capture_output=True, check=True).stdout.decode()
-        res = out.split("\n")[:len(lines)]
-        assert len(res) == len(lines), (len(res), len(lines))
-        return [[int(t) for t in r.split()] for r in res]
+        import sentencepiece
+        self.sp = sentencepiece.SentencePieceProcessor(model_file=model_path)
+        self.pieces = [self.sp.id_to_piece(i) for i in range(self.sp.get_piece_size())]
 
     def encode_docs(self, docs):
-        lines, spans = [], []
-        for d in docs:
-            ls = d.split("\n")
-            spans.append((len(lines), len(ls))); lines.extend(ls)
-        enc = self.encode_lines(lines)
-        out = []
-        for s, n in spans:
-            ids = []
-            for j in range(n):
-                if j:
-                    ids.append(self.nl)
-                ids.extend(enc[s + j])
-            out.append(ids)
-        return out
+        return self.sp.encode(list(docs))
 
     def decode(self, ids):
-        out = subprocess.run(["spm_decode", f"--model={self.model}", "--input_format=id"],
-                             input=(" ".join(map(str, ids)) + "\n").encode(),
-                             capture_output=True, check=True).stdout.decode()
-        return out[:-1] if out.endswith("\n") else out
+        return self.sp.decode(list(ids))
 
 
 def read_docs(path):

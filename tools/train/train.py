@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from moe import (DeepseekLM, SpmCli, count_params, hf_state_dict, read_docs, write_safetensors)
+from moe import (DeepseekLM, Spm, count_params, hf_state_dict, read_docs, write_safetensors)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CORPUS = os.path.join(ROOT, "tools", "corpus")
@@ -68,10 +68,10 @@ def make_config(name, p, vocab):
     }
 
 
-def prepare():
-    sp = SpmCli(TOKENIZER)
+def prepare(train_dir, heldout_dir, tokenizer, data_path):
+    sp = Spm(tokenizer)
     arrays = {}
-    for split, d in (("train", os.path.join(CORPUS, "out")), ("heldout", os.path.join(CORPUS, "heldout"))):
+    for split, d in (("train", train_dir), ("heldout", heldout_dir)):
         for dom in DOMAINS:
             docs = read_docs(os.path.join(d, f"{dom}.txt"))
             ids = []
@@ -79,12 +79,12 @@ def prepare():
                 ids += [1] + doc + [2]
             arrays[f"{split}/{dom}"] = np.array(ids, dtype=np.uint16)
             print(f"{split:8s} {dom:7s} {len(ids):9d} tokens", flush=True)
-    os.makedirs(OUT, exist_ok=True)
-    np.savez(os.path.join(OUT, "data.npz"), vocab=len(sp.pieces), **arrays)
+    os.makedirs(os.path.dirname(data_path), exist_ok=True)
+    np.savez(data_path, vocab=len(sp.pieces), **arrays)
 
 
-def load_data():
-    z = np.load(os.path.join(OUT, "data.npz"))
+def load_data(data_path):
+    z = np.load(data_path)
     return int(z["vocab"]), {k: z[k] for k in z.files if k != "vocab"}
 
 
@@ -146,12 +146,12 @@ def greedy(model, ids, n):
 PROMPTS = {"en": "The meaning of life is", "python": "def ", "arith": "37 + 48 ="}
 
 
-def export(model, cfg, out_dir):
+def export(model, cfg, out_dir, tokenizer):
     os.makedirs(out_dir, exist_ok=True)
     tensors = hf_state_dict(model)
     write_safetensors(os.path.join(out_dir, "model.safetensors"), tensors, "F16")
     json.dump(cfg, open(os.path.join(out_dir, "config.json"), "w"), indent=2)
-    shutil.copy(TOKENIZER, os.path.join(out_dir, "tokenizer.model"))
+    shutil.copy(tokenizer, os.path.join(out_dir, "tokenizer.model"))
     json.dump({"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>",
                "eos_token": "</s>", "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer",
                "model_max_length": cfg["max_position_embeddings"]},
@@ -163,6 +163,11 @@ def export(model, cfg, out_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prepare", action="store_true")
+    ap.add_argument("--train-texts", default=os.path.join(CORPUS, "out"), help="--prepare: training documents")
+    ap.add_argument("--heldout-texts", default=os.path.join(CORPUS, "heldout"), help="--prepare: held-out documents")
+    ap.add_argument("--tokenizer", default=TOKENIZER)
+    ap.add_argument("--data", default=os.path.join(OUT, "data.npz"), help="the tokenized corpus (--prepare writes it)")
+    ap.add_argument("--work-dir", help="checkpoints and summary (default tools/train/out/<model>-<preset>)")
     ap.add_argument("--model", choices=["deepseekmoe-tiny", "gshard-tiny"])
     ap.add_argument("--preset", default="full", choices=list(PRESETS))
     ap.add_argument("--steps", type=int)
@@ -177,17 +182,17 @@ def main():
                     help="leader: fraction of the remaining budget to plan steps into")
     a = ap.parse_args()
     if a.prepare:
-        prepare(); return
+        prepare(a.train_texts, a.heldout_texts, a.tokenizer, a.data); return
     t_start = time.time()
     torch.set_num_threads(a.threads)
     p = dict(PRESETS[a.preset])
     if a.steps:
         p["steps"] = a.steps
-    vocab, data = load_data()
+    vocab, data = load_data(a.data)
     cfg = make_config(a.model, p, vocab)
     torch.manual_seed(a.seed)
     model = DeepseekLM(cfg)
-    work = os.path.join(OUT, f"{a.model}-{a.preset}")
+    work = a.work_dir or os.path.join(OUT, f"{a.model}-{a.preset}")
     out_dir = a.out_dir or (os.path.join(ROOT, "resources", "models", a.model) if a.preset == "full"
                             else os.path.join(work, "hf"))
     os.makedirs(work, exist_ok=True)
@@ -217,8 +222,9 @@ def main():
     # its measured speed and the time budget, and publishes plan entries
     # {from_step: total}; the follower never runs ahead of the leader, uses the
     # same plan, and stops exactly where the leader stops.
-    prog = os.path.join(OUT, f"progress-{a.model}-{a.preset}.json")
-    lead_prog = os.path.join(OUT, f"progress-{a.leader}-{a.preset}.json") if a.leader else None
+    runs = os.path.dirname(os.path.abspath(work))  # the progress files of lock-stepped runs
+    prog = os.path.join(runs, f"progress-{a.model}-{a.preset}.json")
+    lead_prog = os.path.join(runs, f"progress-{a.leader}-{a.preset}.json") if a.leader else None
     if lead_prog is None and not a.resume:
         json.dump({"done": 0, "stopped": False, "plan": plan}, open(prog, "w"))
     def publish(done, stopped):
@@ -285,7 +291,7 @@ def main():
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
                         "log": log, "plan": plan}, ck + ".tmp")
             os.replace(ck + ".tmp", ck)
-            export(model, cfg, out_dir)
+            export(model, cfg, out_dir, a.tokenizer)
             last_ck = time.time()
             print(f"checkpoint at step {step + 1}", flush=True)
         step += 1
@@ -295,7 +301,7 @@ def main():
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": steps_done, "log": log},
                ck + ".tmp")
     os.replace(ck + ".tmp", ck)
-    export(model, cfg, out_dir)
+    export(model, cfg, out_dir, a.tokenizer)
     wall = time.time() - t_start
     print(f"exported to {out_dir}; evaluating", flush=True)
     # evaluate the exported (f16-rounded) weights
@@ -303,7 +309,7 @@ def main():
     from moe import load_hf_model
     m16, _ = load_hf_model(out_dir, torch.float32)
     hl = heldout_loss(m16, data, p["seq"])
-    sp = SpmCli(TOKENIZER)
+    sp = Spm(a.tokenizer)
     samples = {}
     for dom, prompt in PROMPTS.items():
         ids = [1] + sp.encode_docs([prompt])[0]
