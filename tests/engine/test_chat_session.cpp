@@ -51,6 +51,19 @@ class RecordingBackend final : public Backend {
   CpuBackend inner_;
 };
 
+// A model folder's model, tokenizer, recording backend and chat session.
+struct ChatRig {
+  explicit ChatRig(const fs::path& dir)
+      : model(Model::load(dir)),
+        tokenizer(load_tokenizer(dir)),
+        backend(*model),
+        chat(backend, *tokenizer, model->config(), dir) {}
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  RecordingBackend backend;
+  ChatSession chat;
+};
+
 std::string deepseek_chat_template() {
   std::ifstream in(fixtures / "tokenizers/deepseek-moe-16b/tokenizer_config.json");
   return json::parse(in)["chat_template"];
@@ -94,10 +107,8 @@ class TestChatSession : public QObject {
   // it generated: "à" follows "Assistant:" directly, the template writes "Assistant: à").
   void check_second_turn_matches_fresh(const fs::path& dir, int first_tokens,
                                        bool expect_full_reuse) {
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    RecordingBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
 
     const ChatTurnResult first = chat.send("Which experts fire?", greedy(first_tokens));
     QCOMPARE(first.reused_tokens, 0);
@@ -178,10 +189,8 @@ class TestChatSession : public QObject {
     const fs::path dir = chat_model(tmp, counting);
     check_second_turn_matches_fresh(dir, 6, false);
 
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    RecordingBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
     chat.send("One", greedy(3));
     const int cached = int(chat.cached_ids().size());
     const ChatTurnResult second = chat.send("Two", greedy(3));
@@ -194,10 +203,8 @@ class TestChatSession : public QObject {
   void other_interventions_reset_the_cache() {
     QTemporaryDir tmp;
     const fs::path dir = chat_model(tmp, deepseek_chat_template());
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    RecordingBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
     chat.send("One", greedy(3));
     GenerationRequest masked = greedy(3);
     masked.interventions.disabled_shared.insert(Interventions::all_layers);
@@ -214,10 +221,8 @@ class TestChatSession : public QObject {
   void a_cancelled_turn_stays_out_of_the_conversation() {
     QTemporaryDir tmp;
     const fs::path dir = chat_model(tmp, deepseek_chat_template());
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    RecordingBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
     std::atomic<bool> cancel{false};
     const ChatTurnResult turn = chat.send(
         "Stop me", greedy(5), [&](const GeneratedToken& t) { cancel = !t.routing.is_prompt; },
@@ -236,10 +241,8 @@ class TestChatSession : public QObject {
   void tokenizes_like_apply_chat_template() {
     QTemporaryDir tmp;
     const fs::path dir = chat_model(tmp, deepseek_chat_template());
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    CpuBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
     const std::string text = chat.render({{"user", "Hi"}, {"assistant", "Hello"}, {"user", "Bye"}});
     QCOMPARE(text, std::string("<s>User: Hi\n\nAssistant: Hello</s>User: Bye\n\nAssistant:"));
     const std::vector<int> ids = chat.tokenize(text);
@@ -277,10 +280,8 @@ class TestChatSession : public QObject {
     QTemporaryDir tmp;
     std::ifstream in(fixtures / "chat/mixtral-8x7b-instruct/tokenizer_config.json");
     const fs::path dir = chat_model(tmp, json::parse(in)["chat_template"]);
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    CpuBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
     chat.set_messages({{"user", "a"}});  // the next user turn breaks the alternation
     QVERIFY_CONTAINS(engine_error_of([&] { chat.send("b", greedy(2)); }),
                      "Conversation roles must alternate");
@@ -300,10 +301,8 @@ class TestChatSession : public QObject {
   void system_prompt_opens_the_conversation() {
     QTemporaryDir tmp;
     const fs::path dir = chat_model(tmp, deepseek_chat_template());
-    const auto model = Model::load(dir);
-    const auto tokenizer = load_tokenizer(dir);
-    CpuBackend backend(*model);
-    ChatSession chat(backend, *tokenizer, model->config(), dir);
+    ChatRig rig(dir);
+    auto& [model, tokenizer, backend, chat] = rig;
     chat.clear("You are terse.");
     const ChatTurnResult first = chat.send("Hello", greedy(3));
     QCOMPARE(first.rendered, std::string("<s>You are terse.\n\nUser: Hello\n\nAssistant:"));

@@ -1,8 +1,10 @@
 // The prompt panel's chat mode: available only for a model with a chat
 // template, "New chat" and ticking either way ask for a new conversation,
-// and "Compare with experts off" (plain prompts) is off while chatting.
+// and "Compare with experts off" (plain prompts) is off while chatting; the
+// system prompt field shows in chat mode and editing it starts a new chat.
 #include <QApplication>
 #include <QCheckBox>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
@@ -44,6 +46,31 @@ class TestPromptPanel : public QObject {
     QVERIFY(!chat->isEnabled());
     QCOMPARE(chat->toolTip(), QStringLiteral("chat template: unknown filter 'tojson'"));
     QVERIFY(compare->isEnabled());
+  }
+
+  void systemPromptBelongsToChatMode() {
+    PromptPanel panel;
+    panel.show();
+    auto* chat = panel.findChild<QCheckBox*>(QStringLiteral("chatCheck"));
+    auto* system = panel.findChild<QLineEdit*>(QStringLiteral("systemEdit"));
+    QVERIFY(chat && system);
+    panel.setState(true, false);
+    panel.setChatAvailable(true);
+    QVERIFY(!system->isVisible());
+    chat->setChecked(true);
+    QVERIFY(system->isVisible());
+    QSignalSpy newChats(&panel, &PromptPanel::newChatRequested);
+    QTest::keyClicks(system, QStringLiteral("Be brief."));
+    QCOMPARE(panel.systemPrompt(), QStringLiteral("Be brief."));
+    QVERIFY(newChats.count() >= 1);  // the conversation starts over with it
+    const int before = newChats.count();
+    panel.setSystemPrompt(QStringLiteral("Be brief."));  // unchanged: the chat goes on
+    QCOMPARE(newChats.count(), before);
+    panel.setState(true, true);
+    QVERIFY(!system->isEnabled());  // not mid-run
+    panel.setState(true, false);
+    chat->setChecked(false);
+    QVERIFY(!system->isVisible());
   }
 };
 
