@@ -8,6 +8,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from domain_load import render, DOMAINS  # noqa: E402
+import word_share  # noqa: E402
 
 MODELS = ["deepseekmoe-tiny", "gshard-tiny"]
 LICENCES = [
@@ -57,6 +58,7 @@ def main():
         S[m] = json.load(open(os.path.join(ROOT, "tools", "train", "out", f"{m}-{a.preset}", "summary.json")))
         D[m] = json.load(open(os.path.join(ROOT, "tools", "train", "out", f"{m}-{a.preset}", "domain_load.json")))
     ds, gs = S[MODELS[0]], S[MODELS[1]]
+    words = {m: word_share.measure(a.cli, os.path.join(ROOT, "resources", "models", m)) for m in MODELS}
     L = []
     w = L.append
     for me in MODELS:
@@ -150,6 +152,13 @@ def main():
             w("")
         w("## Samples from moescope-cli (temperature 0.7, top-p 0.95, seeds 1-3, 40 new tokens max)\n")
         w("What a user sees with the app's default sampling settings (the C++ engine):\n")
+        for m in MODELS:
+            r = words[m]
+            w(f"- {m}: {100 * r['share']:.0f}% of the {r['words']} words in {r['continuations']} sampled "
+              f"continuations of {len(word_share.PROMPTS)} English prompts ({r['tokens_each']} tokens each) "
+              f"are dictionary words (/usr/share/dict/words; `tools/train/word_share.py --model "
+              f"resources/models/{m}`).")
+        w("")
         for m in MODELS:
             w(f"### {m}\n")
             for prompt in SAMPLE_PROMPTS:

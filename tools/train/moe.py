@@ -247,10 +247,13 @@ def write_safetensors(path, tensors, dtype="F16"):
     header["__metadata__"] = {"format": "pt"}
     hj = json.dumps(header, separators=(",", ":")).encode()
     hj += b" " * ((8 - len(hj) % 8) % 8)
-    with open(path, "wb") as f:
+    # Atomic: a reader that has the previous file mapped (the app, the CLI)
+    # keeps it intact instead of faulting on a file rewritten in place.
+    with open(path + ".tmp", "wb") as f:
         f.write(struct.pack("<Q", len(hj))); f.write(hj)
         for b in blobs:
             f.write(b)
+    os.replace(path + ".tmp", path)
 
 
 def read_safetensors(path, dtype=np.float64):
