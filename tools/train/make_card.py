@@ -125,8 +125,9 @@ def main():
           f"auxiliary loss too) for gshard-tiny.")
         w(f"- Steps: {ds['steps_done']} (both models; the step count was fixed on the fly by the "
           f"deepseekmoe-tiny run from its measured speed and a wall-clock budget, and gshard-tiny followed in "
-          f"lock-step with the identical schedule; LR plan `{json.dumps(ds['lr_plan'])}` = {{from step: total "
-          f"steps of the cosine}}). Tokens seen: {ds['tokens_seen']:,} per model. Seed {ds['seed']}.")
+          f"lock-step with the identical schedule: the cosine's length was re-planned {len(ds['lr_plan']) - 1} "
+          f"times from the measured speed, every 100 steps). "
+          f"Tokens seen: {ds['tokens_seen']:,} per model. Seed {ds['seed']}.")
         w(f"- Hardware and time: **{a.hardware}** Wall time {ds['wall_seconds'] / 60:.0f} min "
           f"(deepseekmoe-tiny) / {gs['wall_seconds'] / 60:.0f} min (gshard-tiny) including evaluation; "
           f"compute throughput {ds['tokens_per_second']:.0f} / {gs['tokens_per_second']:.0f} tokens/s. "
