@@ -171,8 +171,8 @@ class DeepseekLM(nn.Module):
         B, T = idx.shape
         x = self.embed_tokens(idx)
         hd = self.c["hidden_size"] // self.c["num_attention_heads"]
-        cos, sin = rope_cos_sin(T, hd, self.c["rope_theta"], x.dtype)
-        mask = torch.full((T, T), float("-inf"), dtype=x.dtype).triu(1)
+        cos, sin = (t.to(x.device) for t in rope_cos_sin(T, hd, self.c["rope_theta"], x.dtype))
+        mask = torch.full((T, T), float("-inf"), dtype=x.dtype, device=x.device).triu(1)
         auxes, counts = [], []
         for b in self.layers:
             x, aux, cnt = b(x, cos, sin, mask, stats)
@@ -216,7 +216,7 @@ def hf_state_dict(model):
                 out[p + "gate_proj.weight"] = b.mlp.w_gate[e]
                 out[p + "up_proj.weight"] = b.mlp.w_up[e]
                 out[p + "down_proj.weight"] = b.mlp.w_down[e]
-    return {k: v.detach().float().contiguous() for k, v in out.items()}
+    return {k: v.detach().float().cpu().contiguous() for k, v in out.items()}
 
 
 def load_hf_into(model, tensors):

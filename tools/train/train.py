@@ -119,7 +119,7 @@ def heldout_loss(model, data, seq, max_windows=None):
         tot, cnt = 0.0, 0
         for s in range(0, n, 16):
             idx = [arr[i * seq:(i + 1) * seq + 1] for i in range(s, min(n, s + 16))]
-            t = torch.from_numpy(np.stack(idx))
+            t = torch.from_numpy(np.stack(idx)).to(next(model.parameters()).device)
             logits, _, _ = model(t[:, :-1])
             tot += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t[:, 1:].reshape(-1),
                                    reduction="sum").item()
@@ -134,7 +134,7 @@ def greedy(model, ids, n):
     model.eval()
     ids = list(ids)
     for _ in range(n):
-        logits, _, _ = model(torch.tensor([ids]))
+        logits, _, _ = model(torch.tensor([ids], device=next(model.parameters()).device))
         nxt = int(logits[0, -1].argmax())
         ids.append(nxt)
         if nxt == 2:
@@ -175,6 +175,8 @@ def main():
     ap.add_argument("--ckpt-every", type=float, default=300, help="seconds")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="cpu or cuda (default: cuda when PyTorch sees a GPU)")
     ap.add_argument("--out-dir", help="HF model dir (default resources/models/<model>)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--leader", help="follow this model's run (lockstep, same steps and LR plan)")
@@ -191,7 +193,7 @@ def main():
     vocab, data = load_data(a.data)
     cfg = make_config(a.model, p, vocab)
     torch.manual_seed(a.seed)
-    model = DeepseekLM(cfg)
+    model = DeepseekLM(cfg).to(a.device)
     work = a.work_dir or os.path.join(OUT, f"{a.model}-{a.preset}")
     out_dir = a.out_dir or (os.path.join(ROOT, "resources", "models", a.model) if a.preset == "full"
                             else os.path.join(work, "hf"))
@@ -205,7 +207,7 @@ def main():
     plan = {0: p["steps"]}
     ck = os.path.join(work, "ckpt.pt")
     if a.resume and os.path.exists(ck):
-        s = torch.load(ck)
+        s = torch.load(ck, map_location=a.device)
         model.load_state_dict(s["model"]); opt.load_state_dict(s["opt"])
         step0, log = s["step"], s["log"]
         plan = {int(k): v for k, v in s.get("plan", {0: p["steps"]}).items()}
@@ -264,7 +266,7 @@ def main():
                 plan[step] = max(step + 1, min(p["steps"], step + int(remaining / recent)))
                 print(f"plan: from step {step} total {plan[step]} (median step {recent:.2f}s)", flush=True)
         t0 = time.time()
-        x, y = get_batch(data, step, a.seed, p["batch"], p["seq"])
+        x, y = (t.to(a.device) for t in get_batch(data, step, a.seed, p["batch"], p["seq"]))
         total = total_at(step)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, p, total)
@@ -308,6 +310,7 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     from moe import load_hf_model
     m16, _ = load_hf_model(out_dir, torch.float32)
+    m16 = m16.to(a.device)
     hl = heldout_loss(m16, data, p["seq"])
     sp = Spm(a.tokenizer)
     samples = {}
@@ -325,7 +328,7 @@ def main():
                if steps_done > step0 else None,
                "final_train_ce": log[-1]["ce"] if log else None,
                "heldout_loss": hl, "heldout_loss_mean": sum(hl.values()) / len(hl),
-               "samples": samples, "threads": a.threads, "seed": a.seed,
+               "samples": samples, "threads": a.threads, "device": a.device, "seed": a.seed,
                "log_tail": log[-5:]}
     json.dump(summary, open(os.path.join(work, "summary.json"), "w"), indent=1, ensure_ascii=False)
     print(json.dumps({k: summary[k] for k in ("steps_done", "tokens_seen", "tokens_per_second",
