@@ -54,7 +54,8 @@ void CpuBackend::reset() {
 }
 
 std::string CpuBackend::name() const {
-  return "CPU (" + std::to_string(omp_get_max_threads()) + " threads)";
+  const int threads = omp_get_max_threads();
+  return "CPU (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
 std::span<const float> CpuBackend::forward(int token_id, int pos,
