@@ -63,16 +63,7 @@ void add_chat_command(CLI::App& app) {
       "chat", "Chat with the model's template: one user message per line of stdin");
   add_model_options(*c, o->model);
   add_system_prompt_option(*c, o->system_prompt);
-  c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate per reply")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--seed", o->sampling.seed, "Sampling seed")->capture_default_str();
-  c->add_option("--temperature", o->sampling.temperature, "0 = greedy")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--top-p", o->sampling.top_p, "Nucleus sampling mass")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
+  add_sampling_options(*c, o->sampling, "Tokens to generate per reply");
   c->callback([o] { run_chat(*o); });
 }
 

@@ -15,6 +15,20 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 }
 
+void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
+                          const std::string& max_tokens_help) {
+  command.add_option("--max-tokens", sampling.max_tokens, max_tokens_help)
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command.add_option("--seed", sampling.seed, "Sampling seed")->capture_default_str();
+  command.add_option("--temperature", sampling.temperature, "0 = greedy")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command.add_option("--top-p", sampling.top_p, "Nucleus sampling mass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
+}
+
 CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt) {
   return command.add_option("--system", system_prompt,
                             "A system message opening the conversation (if the template has "

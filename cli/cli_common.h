@@ -8,6 +8,7 @@
 
 #include "backend_factory.h"
 #include "model.h"
+#include "sampling.h"
 
 namespace CLI {
 class App;
@@ -22,6 +23,9 @@ struct ModelOptions {
 };
 
 void add_model_options(CLI::App& command, ModelOptions& options);
+// --max-tokens, --seed, --temperature, --top-p.
+void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
+                          const std::string& max_tokens_help);
 // --system: the chat's system message (empty: none).
 CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt);
 

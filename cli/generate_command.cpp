@@ -85,16 +85,7 @@ void add_generate_command(CLI::App& app) {
               "Apply the model's chat template (tokenizer_config.json): the prompt is one user "
               "turn and the model writes the assistant's reply");
   add_system_prompt_option(*c, o->system_prompt)->needs("--chat");
-  c->add_option("--max-tokens", o->sampling.max_tokens, "Tokens to generate")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--seed", o->sampling.seed, "Sampling seed")->capture_default_str();
-  c->add_option("--temperature", o->sampling.temperature, "0 = greedy")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--top-p", o->sampling.top_p, "Nucleus sampling mass")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
+  add_sampling_options(*c, o->sampling, "Tokens to generate");
   c->add_option("--top-k-experts", o->top_k_experts, "Override the number of active routed experts")
       ->check(CLI::PositiveNumber);
   c->add_option("--disable", o->disable, "Switch routed experts off: L:E,... (L a layer or 'all')");
