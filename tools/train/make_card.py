@@ -2,7 +2,7 @@
 """Write resources/models/<name>/README.md (model card) for both shipped models
 from the training summaries (tools/train/out/<name>-<preset>/summary.json) and
 the domain-load analysis (tools/train/domain_load.py --json)."""
-import argparse, json, os, subprocess, sys
+import argparse, json, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -32,10 +32,7 @@ SAMPLE_PROMPTS = ["The meaning of life is", "def ", "37 + 48 ="]
 
 
 def engine_sample(cli, model, prompt, seed):
-    out = subprocess.run([cli, "generate", "--model", os.path.join(ROOT, "resources", "models", model),
-                          "--backend", "cpu", "--prompt", prompt, "--max-tokens", "40", "--temperature",
-                          "0.7", "--top-p", "0.95", "--seed", str(seed), "--no-summary"],
-                         capture_output=True, text=True, check=True).stdout
+    out = word_share.sample(cli, os.path.join(ROOT, "resources", "models", model), prompt, seed, 40)
     return out.rstrip("\n").replace("```", "` ` `")
 
 

@@ -32,11 +32,16 @@ def is_word(w, words):
     return w in words or w.lower() in words or w.capitalize() in words
 
 
+def sample(cli, model, prompt, seed, tokens):
+    """moescope-cli's output (prompt + continuation) at the app's default sampling settings."""
+    return subprocess.run([cli, "generate", "--model", model, "--backend", "cpu", "--prompt", prompt,
+                           "--max-tokens", str(tokens), "--temperature", "0.7", "--top-p", "0.95",
+                           "--seed", str(seed), "--no-summary"],
+                          capture_output=True, text=True, check=True).stdout
+
+
 def continuation(cli, model, prompt, seed, tokens):
-    out = subprocess.run([cli, "generate", "--model", model, "--backend", "cpu", "--prompt", prompt,
-                          "--max-tokens", str(tokens), "--temperature", "0.7", "--top-p", "0.95",
-                          "--seed", str(seed), "--no-summary"],
-                         capture_output=True, text=True, check=True).stdout
+    out = sample(cli, model, prompt, seed, tokens)
     return out[len(prompt):] if out.startswith(prompt) else out
 
 
