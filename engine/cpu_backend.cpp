@@ -7,6 +7,7 @@
 
 #include "cpu_ops.h"
 #include "error.h"
+#include "top_k.h"
 
 namespace moescope {
 namespace {
@@ -77,7 +78,7 @@ std::span<const float> CpuBackend::forward(int token_id, int pos,
     trace->layers.clear();
   }
 
-  cpu::widen(w.embed, std::int64_t(token_id) * c.hidden_size, c.hidden_size, x_.data());
+  widen(w.embed, std::int64_t(token_id) * c.hidden_size, c.hidden_size, x_.data());
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const LayerWeights& layer = w.layers[i];
     cpu::rmsnorm(xn_.data(), x_.data(), layer.attn_norm.data(), c.hidden_size, c.rms_norm_eps);
@@ -173,7 +174,7 @@ void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRou
   // Disabled experts keep their probability but cannot be selected.
   const std::vector<bool> allowed = interventions.selectable(layer, scores_);
   const int k = interventions.top_k.value_or(c.num_experts_per_tok);
-  const std::vector<int> ids = cpu::top_k(scores_, k, allowed);
+  const std::vector<int> ids = top_k(scores_, k, allowed);
 
   std::vector<float> weights(ids.size());
   float sum = 0.0f;
@@ -195,7 +196,7 @@ void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRou
     trace->shared_active = shared_active;
     trace->shared_gate = shared_weight;
     trace->mask_changed = (!allowed.empty() || interventions.top_k) &&
-                          !same_set(ids, cpu::top_k(scores_, c.num_experts_per_tok, {}));
+                          !same_set(ids, top_k(scores_, c.num_experts_per_tok, {}));
     trace->expert_ids = ids;
     trace->gate_weights = std::move(weights);
   }

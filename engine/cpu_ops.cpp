@@ -40,8 +40,7 @@ void matvec(const TensorView& w, const float* x, float* y) {
   const int cols = static_cast<int>(w.shape[1]);
   switch (w.dtype) {
     case DType::f32:
-      matvec_typed(static_cast<const float*>(w.data), x, y, rows, cols,
-                   [](float v) { return v; });
+      matvec_typed(static_cast<const float*>(w.data), x, y, rows, cols, [](float v) { return v; });
       break;
     case DType::bf16:
       matvec_typed(static_cast<const std::uint16_t*>(w.data), x, y, rows, cols,
@@ -116,40 +115,6 @@ void attention(float* out, const float* q, const float* k_cache, const float* v_
       for (int i = 0; i < head_dim; ++i) oh[i] += att[t] * vt[i];
     }
   }
-}
-
-std::vector<int> top_k(std::span<const float> scores, int k, const std::vector<bool>& allowed) {
-  std::vector<int> order;
-  order.reserve(scores.size());
-  for (int i = 0; i < static_cast<int>(scores.size()); ++i)
-    if (allowed.empty() || allowed[i]) order.push_back(i);
-  k = std::min<int>(k, static_cast<int>(order.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
-    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  });
-  order.resize(k);
-  return order;
-}
-
-void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out) {
-  const auto* h = static_cast<const std::uint16_t*>(t.data) + offset;
-  switch (t.dtype) {
-    case DType::f32:
-      std::copy_n(static_cast<const float*>(t.data) + offset, n, out);
-      break;
-    case DType::bf16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(h[i]);
-      break;
-    case DType::f16:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(h[i]);
-      break;
-  }
-}
-
-std::vector<float> to_f32(const TensorView& t) {
-  std::vector<float> out(static_cast<std::size_t>(t.numel()));
-  widen(t, 0, t.numel(), out.data());
-  return out;
 }
 
 }  // namespace moescope::cpu

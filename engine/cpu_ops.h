@@ -3,8 +3,6 @@
 // their storage dtype and are widened on the fly. Shapes follow PyTorch
 // nn.Linear: a weight [out, in] maps x [in] to y [out].
 #include <cstdint>
-#include <span>
-#include <vector>
 
 #include "tensor_view.h"
 
@@ -31,16 +29,7 @@ void attention(float* out,            // [n_heads * head_dim]
                const float* q,        // [n_heads * head_dim]
                const float* k_cache,  // [n_pos, n_kv_heads * head_dim]
                const float* v_cache,  // [n_pos, n_kv_heads * head_dim]
-               int n_pos, int n_heads, int n_kv_heads, int head_dim, float* scratch /* [n_heads * n_pos] */);
-
-// Indices of the k largest scores, best first; ties go to the lower index;
-// entries with allowed[i] == false are never chosen.
-std::vector<int> top_k(std::span<const float> scores, int k, const std::vector<bool>& allowed);
-
-// Widens n elements of t starting at element `offset` to f32 (embedding rows).
-void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out);
-
-// Widens a whole small tensor (norm weights) to f32.
-std::vector<float> to_f32(const TensorView& t);
+               int n_pos, int n_heads, int n_kv_heads, int head_dim,
+               float* scratch /* [n_heads * n_pos] */);
 
 }  // namespace moescope::cpu

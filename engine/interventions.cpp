@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config.h"
-#include "cpu_ops.h"
+#include "top_k.h"
 #include "error.h"
 
 namespace moescope {
@@ -120,7 +120,7 @@ std::vector<bool> Interventions::selectable(int layer, std::span<const float> sc
   if (disable_top_scoring > 0) {
     allowed.resize(n, true);
     // The gate's own top-k (ties to the lower id) over all experts.
-    for (int e : cpu::top_k(scores, disable_top_scoring, {})) allowed[e] = false;
+    for (int e : moescope::top_k(scores, disable_top_scoring, {})) allowed[e] = false;
   }
   return allowed;
 }

@@ -4,8 +4,8 @@
 #include <map>
 #include <sstream>
 
-#include "cpu_ops.h"
 #include "error.h"
+#include "tensor_view.h"
 
 namespace moescope {
 namespace {
@@ -41,7 +41,7 @@ class WeightBinder {
   }
 
   std::vector<float> bind_f32(const std::string& name, std::int64_t size) const {
-    return cpu::to_f32(bind(name, {size}));
+    return to_f32(bind(name, {size}));
   }
 
   bool has(const std::string& name) const { return archive_.find(name) != nullptr; }
@@ -100,8 +100,8 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
   const std::int64_t q_dim = std::int64_t(c.num_attention_heads) * c.head_dim;
   const std::int64_t kv_dim = std::int64_t(c.num_key_value_heads) * c.head_dim;
   LayerWeights l;
-  l.attn_norm = cpu::to_f32(w.bind(p + "input_layernorm.weight", {hidden}));
-  l.ffn_norm = cpu::to_f32(w.bind(p + "post_attention_layernorm.weight", {hidden}));
+  l.attn_norm = to_f32(w.bind(p + "input_layernorm.weight", {hidden}));
+  l.ffn_norm = to_f32(w.bind(p + "post_attention_layernorm.weight", {hidden}));
   l.wq = w.bind(p + "self_attn.q_proj.weight", {q_dim, hidden});
   l.wk = w.bind(p + "self_attn.k_proj.weight", {kv_dim, hidden});
   l.wv = w.bind(p + "self_attn.v_proj.weight", {kv_dim, hidden});
@@ -143,7 +143,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadP
     if (progress && !progress(i, c.num_hidden_layers)) throw EngineError("loading cancelled");
     m->weights_.layers.push_back(bind_layer(w, c, i));
   }
-  m->weights_.final_norm = cpu::to_f32(w.bind("model.norm.weight", {hidden}));
+  m->weights_.final_norm = to_f32(w.bind("model.norm.weight", {hidden}));
   m->weights_.lm_head =
       c.tie_word_embeddings ? m->weights_.embed : w.bind("lm_head.weight", {vocab, hidden});
   if (progress) progress(c.num_hidden_layers, c.num_hidden_layers);

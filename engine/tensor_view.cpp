@@ -1,5 +1,7 @@
 #include "tensor_view.h"
 
+#include <algorithm>
+
 namespace moescope {
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {
@@ -9,6 +11,27 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
     s += std::to_string(shape[i]);
   }
   return s + "]";
+}
+
+void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out) {
+  const auto* h = static_cast<const std::uint16_t*>(t.data) + offset;
+  switch (t.dtype) {
+    case DType::f32:
+      std::copy_n(static_cast<const float*>(t.data) + offset, n, out);
+      break;
+    case DType::bf16:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(h[i]);
+      break;
+    case DType::f16:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(h[i]);
+      break;
+  }
+}
+
+std::vector<float> to_f32(const TensorView& t) {
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  widen(t, 0, t.numel(), out.data());
+  return out;
 }
 
 }  // namespace moescope

@@ -25,4 +25,10 @@ struct TensorView {
 
 std::string shape_string(const std::vector<std::int64_t>& shape);  // "[64, 2048]"
 
+// Widens n elements of t starting at element `offset` to f32 (embedding rows).
+void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out);
+
+// Widens a whole small tensor (norm weights) to f32.
+std::vector<float> to_f32(const TensorView& t);
+
 }  // namespace moescope
