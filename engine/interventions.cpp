@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "config.h"
-#include "top_k.h"
 #include "error.h"
+#include "top_k.h"
 
 namespace moescope {
 

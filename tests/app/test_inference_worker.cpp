@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "inference_controller.h"
-#include "lateness_probe.h"
 #include "routing_document.h"
+#include "support/lateness_probe.h"
 
 namespace {
 

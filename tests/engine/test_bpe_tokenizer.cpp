@@ -14,8 +14,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "expect_error.h"
-#include "utf8_check.h"
+#include "support/expect_error.h"
+#include "support/utf8_check.h"
 #include "tokenizer.h"
 
 using namespace moescope;

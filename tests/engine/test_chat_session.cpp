@@ -12,9 +12,9 @@
 
 #include "chat_session.h"
 #include "cpu_backend.h"
-#include "expect_error.h"
-#include "generated_ids.h"
 #include "model.h"
+#include "support/expect_error.h"
+#include "support/generated_ids.h"
 #include "tokenizer.h"
 
 using namespace moescope;

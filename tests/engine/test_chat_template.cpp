@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat_template.h"
-#include "expect_error.h"
+#include "support/expect_error.h"
 #include "tokenizer.h"
 
 using namespace moescope;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config.h"
-#include "expect_error.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 using nlohmann::json;

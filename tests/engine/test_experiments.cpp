@@ -10,10 +10,10 @@
 #include <random>
 
 #include "cpu_backend.h"
-#include "expect_error.h"
 #include "experiments.h"
 #include "model.h"
 #include "routing_analysis.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

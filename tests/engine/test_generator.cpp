@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "cpu_backend.h"
-#include "expect_error.h"
 #include "generator.h"
-#include "generated_ids.h"
 #include "model.h"
 #include "model_info.h"
 #include "routing_stats.h"
 #include "safetensors.h"
+#include "support/expect_error.h"
+#include "support/generated_ids.h"
 #include "tokenizer.h"
 
 using namespace moescope;

@@ -3,8 +3,8 @@
 #include <QTest>
 
 #include "config.h"
-#include "expect_error.h"
 #include "interventions.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 

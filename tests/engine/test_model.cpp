@@ -7,8 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "expect_error.h"
 #include "model.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 using nlohmann::json;

@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "config.h"
-#include "expect_error.h"
 #include "memory_check.h"
 #include "model_info.h"
 #include "safetensors.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <memory>
 
-#include "expect_error.h"
 #include "safetensors.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

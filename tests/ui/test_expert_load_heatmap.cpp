@@ -4,7 +4,7 @@
 
 #include "expert_load_heatmap.h"
 #include "routing_document.h"
-#include "synthetic_run.h"
+#include "support/synthetic_run.h"
 
 using moescope::TokenFilter;
 using Mode = ExpertLoadHeatmap::Mode;

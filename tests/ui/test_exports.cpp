@@ -5,7 +5,7 @@
 #include <QtTest>
 
 #include "plot_export.h"
-#include "synthetic_run.h"
+#include "support/synthetic_run.h"
 #include "table_export.h"
 
 class TestExports : public QObject {

@@ -3,9 +3,9 @@
 
 #include "compare_view.h"
 #include "routing_document.h"
-#include "synthetic_run.h"
-#include "token_expert_heatmap.h"
+#include "support/synthetic_run.h"
 #include "table_export.h"
+#include "token_expert_heatmap.h"
 #include "token_inspector.h"
 #include "token_text_view.h"
 
