@@ -3,7 +3,7 @@
 #include <exception>
 
 #include "backend_factory.h"
-#include "error.h"
+#include "core/error.h"
 #include "generator.h"
 #include "model_info.h"
 #include "run_snapshot.h"

@@ -7,7 +7,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "error.h"
+#include "core/error.h"
 #include "model_info.h"
 
 namespace moescope::cli {

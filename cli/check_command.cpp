@@ -7,7 +7,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "error.h"
+#include "core/error.h"
 #include "golden_check.h"
 
 namespace moescope::cli {

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "error.h"
+#include "core/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"moescope-cli: explore Mixture-of-Experts language models"};

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <random>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 

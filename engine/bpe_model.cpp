@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <queue>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 namespace {

@@ -7,7 +7,7 @@
 #include "added_tokens.h"
 #include "bpe_model.h"
 #include "byte_level.h"
-#include "error.h"
+#include "core/error.h"
 #include "normalizer.h"
 #include "pretokenizer.h"
 

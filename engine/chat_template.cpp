@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "error.h"
+#include "core/error.h"
 #include "jinja_expression.h"
 
 namespace moescope {

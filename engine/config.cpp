@@ -7,7 +7,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 using nlohmann::json;

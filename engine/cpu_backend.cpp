@@ -5,8 +5,8 @@
 #include <cmath>
 #include <omp.h>
 
+#include "core/error.h"
 #include "cpu_ops.h"
-#include "error.h"
 #include "top_k.h"
 
 namespace moescope {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "error.h"
+#include "core/error.h"
 #include "sampler.h"
 
 namespace moescope {

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <span>
 
-#include "error.h"
+#include "core/error.h"
 #include "routing.h"
 
 namespace moescope {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config.h"
-#include "error.h"
+#include "core/error.h"
 #include "top_k.h"
 
 namespace moescope {

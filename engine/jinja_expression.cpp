@@ -3,7 +3,7 @@
 #include <cctype>
 #include <cstring>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope::jinja {
 

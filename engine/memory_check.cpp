@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "error.h"
+#include "core/error.h"
 #include "model_info.h"
 
 namespace moescope {

@@ -4,7 +4,7 @@
 #include <map>
 #include <sstream>
 
-#include "error.h"
+#include "core/error.h"
 #include "tensor_view.h"
 
 namespace moescope {

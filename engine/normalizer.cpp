@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 namespace {

@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "byte_level.h"
-#include "error.h"
+#include "core/error.h"
 #include "unicode_regex.h"
 
 namespace moescope {

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <functional>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 

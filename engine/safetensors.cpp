@@ -14,7 +14,7 @@
 #include <set>
 #include <tuple>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 
 #include "atomic_file.h"
 #include "config.h"
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 

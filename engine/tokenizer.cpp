@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpe_tokenizer.h"
-#include "error.h"
+#include "core/error.h"
 
 namespace moescope {
 namespace {

@@ -17,7 +17,7 @@
 #include <QTimer>
 
 #include "compare_view.h"
-#include "error.h"
+#include "core/error.h"
 #include "experiment_panel.h"
 #include "experiment_runner.h"
 #include "expert_load_heatmap.h"

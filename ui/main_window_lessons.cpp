@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/error.h"
 #include "default_model.h"
-#include "error.h"
 #include "experiment_panel.h"
 #include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"

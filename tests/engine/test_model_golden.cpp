@@ -9,8 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "cpu_backend.h"
-#include "error.h"
 #include "golden_check.h"
 #include "model.h"
 

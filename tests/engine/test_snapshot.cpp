@@ -12,7 +12,7 @@
 #include <limits>
 #include <numeric>
 
-#include "error.h"
+#include "core/error.h"
 #include "snapshot.h"
 
 using namespace moescope;

@@ -4,7 +4,7 @@
 #include <QTest>
 #include <string>
 
-#include "error.h"
+#include "core/error.h"
 
 // The message of the EngineError that `call` throws, or a marker that no substring check passes.
 template <class Call>
