@@ -5,7 +5,7 @@
 #include "backend_factory.h"
 #include "core/error.h"
 #include "generator.h"
-#include "model_info.h"
+#include "model/model_info.h"
 #include "run_snapshot.h"
 
 namespace {

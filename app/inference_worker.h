@@ -12,7 +12,7 @@
 #include "backend.h"
 #include "chat_session.h"
 #include "metatypes.h"
-#include "model.h"
+#include "model/model.h"
 #include "snapshot.h"
 #include "tokenizer.h"
 

@@ -5,8 +5,8 @@
 #include <QString>
 #include <cstdint>
 
-#include "config.h"
 #include "interventions.h"
+#include "model/config.h"
 #include "sampling.h"
 #include "snapshot.h"
 

@@ -8,7 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "core/error.h"
-#include "model_info.h"
+#include "model/model_info.h"
 
 namespace moescope::cli {
 namespace {

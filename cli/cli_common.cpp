@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "default_model.h"
+#include "model/default_model.h"
 
 namespace moescope::cli {
 

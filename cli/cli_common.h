@@ -7,7 +7,7 @@
 #include <string>
 
 #include "backend_factory.h"
-#include "model.h"
+#include "model/model.h"
 #include "sampling.h"
 
 namespace CLI {

@@ -7,8 +7,8 @@
 #include "atomic_file.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "default_model.h"
 #include "experiment_models.h"
+#include "model/default_model.h"
 
 namespace moescope::cli {
 namespace {

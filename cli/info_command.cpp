@@ -6,9 +6,9 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "config.h"
 #include "core/error.h"
-#include "model_info.h"
+#include "model/config.h"
+#include "model/model_info.h"
 
 namespace moescope::cli {
 namespace {

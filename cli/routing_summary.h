@@ -3,8 +3,8 @@
 #include <ostream>
 #include <vector>
 
-#include "config.h"
 #include "generator.h"
+#include "model/config.h"
 
 namespace moescope::cli {
 

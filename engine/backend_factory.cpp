@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 #include "cpu_backend.h"
-#include "memory_check.h"
+#include "model/memory_check.h"
 
 namespace moescope {
 

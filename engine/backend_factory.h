@@ -5,7 +5,7 @@
 #include <string>
 
 #include "backend.h"
-#include "model.h"
+#include "model/model.h"
 
 namespace moescope {
 

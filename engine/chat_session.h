@@ -15,8 +15,8 @@
 
 #include "backend.h"
 #include "chat_template.h"
-#include "config.h"
 #include "generator.h"
+#include "model/config.h"
 #include "tokenizer.h"
 
 namespace moescope {

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "backend.h"
-#include "model.h"
+#include "model/model.h"
 
 namespace moescope {
 

@@ -4,7 +4,7 @@
 // nn.Linear: a weight [out, in] maps x [in] to y [out].
 #include <cstdint>
 
-#include "tensor_view.h"
+#include "model/tensor_view.h"
 
 namespace moescope::cpu {
 

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "backend.h"
-#include "config.h"
 #include "evaluation.h"
 #include "experiment_result.h"
+#include "model/config.h"
 #include "run_control.h"
 #include "text_set.h"
 #include "tokenizer.h"

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "backend.h"
-#include "config.h"
 #include "interventions.h"
+#include "model/config.h"
 #include "routing.h"
 #include "sampling.h"
 #include "tokenizer.h"

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "backend.h"
-#include "config.h"
 #include "interventions.h"
+#include "model/config.h"
 
 namespace moescope {
 

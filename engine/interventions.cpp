@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config.h"
 #include "core/error.h"
+#include "model/config.h"
 #include "top_k.h"
 
 namespace moescope {

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "atomic_file.h"
-#include "config.h"
 #include "core/error.h"
+#include "model/config.h"
 
 namespace moescope {
 

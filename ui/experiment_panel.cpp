@@ -12,9 +12,9 @@
 #include <QVBoxLayout>
 
 #include "atomic_file.h"
-#include "default_model.h"
 #include "experiment_plot.h"
 #include "heatmap_plot.h"
+#include "model/default_model.h"
 #include "plot_export.h"
 
 using namespace moescope;

@@ -5,8 +5,8 @@
 #include <QWidget>
 #include <vector>
 
-#include "config.h"
 #include "interventions.h"
+#include "model/config.h"
 
 class QCheckBox;
 class QComboBox;

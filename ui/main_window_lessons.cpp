@@ -7,12 +7,12 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "default_model.h"
 #include "experiment_panel.h"
 #include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "main_window.h"
+#include "model/default_model.h"
 #include "prompt_panel.h"
 #include "routing_document.h"
 #include "routing_stats.h"

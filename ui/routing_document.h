@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "config.h"
+#include "model/config.h"
 #include "snapshot.h"
 
 class RoutingDocument : public QObject {

@@ -11,12 +11,12 @@
 #include <QTest>
 #include <filesystem>
 
-#include "default_model.h"
 #include "experiments.h"
 #include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "lesson_panel.h"
 #include "main_window.h"
+#include "model/default_model.h"
 #include "routing_document.h"
 #include "routing_stats.h"
 

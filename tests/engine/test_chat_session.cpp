@@ -12,7 +12,7 @@
 
 #include "chat_session.h"
 #include "cpu_backend.h"
-#include "model.h"
+#include "model/model.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"
 #include "tokenizer.h"

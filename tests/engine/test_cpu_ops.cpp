@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cpu_ops.h"
-#include "dtype.h"
-#include "tensor_view.h"
+#include "model/dtype.h"
+#include "model/tensor_view.h"
 
 using namespace moescope;
 

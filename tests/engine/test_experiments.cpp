@@ -11,7 +11,7 @@
 
 #include "cpu_backend.h"
 #include "experiments.h"
-#include "model.h"
+#include "model/model.h"
 #include "routing_analysis.h"
 #include "support/expect_error.h"
 

@@ -14,10 +14,10 @@
 
 #include "cpu_backend.h"
 #include "generator.h"
-#include "model.h"
-#include "model_info.h"
+#include "model/model.h"
+#include "model/model_info.h"
+#include "model/safetensors.h"
 #include "routing_stats.h"
-#include "safetensors.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"
 #include "tokenizer.h"

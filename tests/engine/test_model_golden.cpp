@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "cpu_backend.h"
 #include "golden_check.h"
-#include "model.h"
+#include "model/model.h"
 
 using moescope::check_golden;
 using moescope::CpuBackend;

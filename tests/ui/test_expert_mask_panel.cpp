@@ -6,8 +6,8 @@
 #include <QSpinBox>
 #include <QTest>
 
-#include "config.h"
 #include "expert_mask_panel.h"
+#include "model/config.h"
 
 using moescope::Interventions;
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "model.h"
+#include "model/model.h"
 #include "support/expect_error.h"
 
 using namespace moescope;

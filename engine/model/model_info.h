@@ -3,7 +3,7 @@
 // per token, and memory.
 #include <cstdint>
 
-#include "config.h"
+#include "model/config.h"
 
 namespace moescope {
 

@@ -1,4 +1,4 @@
-#include "model_info.h"
+#include "model/model_info.h"
 
 namespace moescope {
 

@@ -1,11 +1,11 @@
-#include "memory_check.h"
+#include "model/memory_check.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "core/error.h"
-#include "model_info.h"
+#include "model/model_info.h"
 
 namespace moescope {
 

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "config.h"
-#include "memory_check.h"
-#include "model_info.h"
-#include "safetensors.h"
+#include "model/config.h"
+#include "model/memory_check.h"
+#include "model/model_info.h"
+#include "model/safetensors.h"
 #include "support/expect_error.h"
 
 using namespace moescope;

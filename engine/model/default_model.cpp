@@ -1,4 +1,4 @@
-#include "default_model.h"
+#include "model/default_model.h"
 
 namespace moescope {
 

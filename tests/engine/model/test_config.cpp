@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "config.h"
+#include "model/config.h"
 #include "support/expect_error.h"
 
 using namespace moescope;

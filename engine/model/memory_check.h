@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "config.h"
+#include "model/config.h"
 
 namespace moescope {
 

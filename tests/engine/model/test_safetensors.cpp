@@ -6,7 +6,7 @@
 #include <cstring>
 #include <memory>
 
-#include "safetensors.h"
+#include "model/safetensors.h"
 #include "support/expect_error.h"
 
 using namespace moescope;

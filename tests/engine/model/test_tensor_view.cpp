@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tensor_view.h"
+#include "model/tensor_view.h"
 
 using namespace moescope;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "dtype.h"
+#include "model/dtype.h"
 
 using namespace moescope;
 

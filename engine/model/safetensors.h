@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor_view.h"
+#include "model/tensor_view.h"
 
 namespace moescope {
 

@@ -1,11 +1,11 @@
-#include "model.h"
+#include "model/model.h"
 
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/error.h"
-#include "tensor_view.h"
+#include "model/tensor_view.h"
 
 namespace moescope {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "dtype.h"
+#include "model/dtype.h"
 
 namespace moescope {
 

@@ -1,4 +1,4 @@
-#include "tensor_view.h"
+#include "model/tensor_view.h"
 
 #include <algorithm>
 
