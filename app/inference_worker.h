@@ -14,7 +14,7 @@
 #include "metatypes.h"
 #include "model/model.h"
 #include "snapshot.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 // Tokens handed from the worker thread to the GUI thread, which drains them on
 // a timer: a fast model then costs one repaint per drain, not one per token.

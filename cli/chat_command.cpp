@@ -8,7 +8,7 @@
 #include "chat_session.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope::cli {
 namespace {

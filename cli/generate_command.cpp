@@ -8,7 +8,7 @@
 #include "generator.h"
 #include "routing_summary.h"
 #include "run_snapshot.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope::cli {
 namespace {

@@ -17,7 +17,7 @@
 #include "chat_template.h"
 #include "generator.h"
 #include "model/config.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope {
 

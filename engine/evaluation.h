@@ -10,7 +10,7 @@
 #include "routing.h"
 #include "run_control.h"
 #include "text_set.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope {
 

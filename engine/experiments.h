@@ -11,7 +11,7 @@
 #include "model/config.h"
 #include "run_control.h"
 #include "text_set.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope {
 

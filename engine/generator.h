@@ -12,7 +12,7 @@
 #include "model/config.h"
 #include "routing.h"
 #include "sampling.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope {
 

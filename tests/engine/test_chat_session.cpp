@@ -15,7 +15,7 @@
 #include "model/model.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

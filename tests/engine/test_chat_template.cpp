@@ -10,7 +10,7 @@
 
 #include "chat_template.h"
 #include "support/expect_error.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

@@ -20,7 +20,7 @@
 #include "routing_stats.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

@@ -1,15 +1,15 @@
-#include "bpe_tokenizer.h"
+#include "tokenizer/bpe_tokenizer.h"
 
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "added_tokens.h"
-#include "bpe_model.h"
-#include "byte_level.h"
 #include "core/error.h"
-#include "normalizer.h"
-#include "pretokenizer.h"
+#include "tokenizer/added_tokens.h"
+#include "tokenizer/bpe_model.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/normalizer.h"
+#include "tokenizer/pretokenizer.h"
 
 namespace moescope {
 namespace {

@@ -1,4 +1,4 @@
-#include "added_tokens.h"
+#include "tokenizer/added_tokens.h"
 
 #include <algorithm>
 

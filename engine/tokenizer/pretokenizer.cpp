@@ -1,11 +1,11 @@
-#include "pretokenizer.h"
+#include "tokenizer/pretokenizer.h"
 
 #include <algorithm>
 #include <optional>
 
-#include "byte_level.h"
 #include "core/error.h"
-#include "unicode_regex.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/unicode_regex.h"
 
 namespace moescope {
 namespace {

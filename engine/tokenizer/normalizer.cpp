@@ -1,4 +1,4 @@
-#include "normalizer.h"
+#include "tokenizer/normalizer.h"
 
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>

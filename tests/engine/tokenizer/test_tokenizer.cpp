@@ -16,7 +16,7 @@
 
 #include "support/expect_error.h"
 #include "support/utf8_check.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <sentencepiece_processor.h>
 
@@ -6,8 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "bpe_tokenizer.h"
 #include "core/error.h"
+#include "tokenizer/bpe_tokenizer.h"
 
 namespace moescope {
 namespace {
