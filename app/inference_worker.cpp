@@ -4,8 +4,8 @@
 
 #include "backend_factory.h"
 #include "core/error.h"
-#include "generator.h"
 #include "model/model_info.h"
+#include "run/generator.h"
 #include "run_snapshot.h"
 
 namespace {

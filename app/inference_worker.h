@@ -9,10 +9,10 @@
 #include <mutex>
 #include <vector>
 
-#include "backend.h"
 #include "chat_session.h"
 #include "metatypes.h"
 #include "model/model.h"
+#include "run/backend.h"
 #include "snapshot.h"
 #include "tokenizer/tokenizer.h"
 

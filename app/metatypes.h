@@ -5,9 +5,9 @@
 #include <QString>
 #include <cstdint>
 
-#include "interventions.h"
 #include "model/config.h"
-#include "sampling.h"
+#include "run/interventions.h"
+#include "run/sampling.h"
 #include "snapshot.h"
 
 // What the status bar and the panels need to know about a freshly loaded model.

@@ -8,7 +8,7 @@
 
 #include "backend_factory.h"
 #include "model/model.h"
-#include "sampling.h"
+#include "run/sampling.h"
 
 namespace CLI {
 class App;

@@ -5,8 +5,8 @@
 #include "chat_session.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "generator.h"
 #include "routing_summary.h"
+#include "run/generator.h"
 #include "run_snapshot.h"
 #include "tokenizer/tokenizer.h"
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "routing_stats.h"
+#include "run/routing_stats.h"
 
 namespace moescope::cli {
 namespace {

@@ -3,8 +3,8 @@
 #include <ostream>
 #include <vector>
 
-#include "generator.h"
 #include "model/config.h"
+#include "run/generator.h"
 
 namespace moescope::cli {
 

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "backend.h"
 #include "model/model.h"
+#include "run/backend.h"
 
 namespace moescope {
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "backend.h"
 #include "chat_template.h"
-#include "generator.h"
 #include "model/config.h"
+#include "run/backend.h"
+#include "run/generator.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moescope {

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "cpu_ops.h"
-#include "top_k.h"
+#include "run/top_k.h"
 
 namespace moescope {
 namespace {

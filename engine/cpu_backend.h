@@ -3,8 +3,8 @@
 // activations, weights read from the checkpoint's maps in their own dtype.
 #include <vector>
 
-#include "backend.h"
 #include "model/model.h"
+#include "run/backend.h"
 
 namespace moescope {
 

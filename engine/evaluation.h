@@ -5,10 +5,10 @@
 // loss does, so the numbers of both agree.
 #include <vector>
 
-#include "backend.h"
-#include "interventions.h"
-#include "routing.h"
-#include "run_control.h"
+#include "run/backend.h"
+#include "run/interventions.h"
+#include "run/routing.h"
+#include "run/run_control.h"
 #include "text_set.h"
 #include "tokenizer/tokenizer.h"
 

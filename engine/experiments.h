@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "backend.h"
 #include "evaluation.h"
 #include "experiment_result.h"
 #include "model/config.h"
-#include "run_control.h"
+#include "run/backend.h"
+#include "run/run_control.h"
 #include "text_set.h"
 #include "tokenizer/tokenizer.h"
 

@@ -6,7 +6,7 @@
 #include <span>
 
 #include "core/error.h"
-#include "routing.h"
+#include "run/routing.h"
 
 namespace moescope {
 namespace {

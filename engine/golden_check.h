@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "backend.h"
-#include "interventions.h"
 #include "model/config.h"
+#include "run/backend.h"
+#include "run/interventions.h"
 
 namespace moescope {
 

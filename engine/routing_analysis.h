@@ -5,7 +5,7 @@
 #include <map>
 #include <vector>
 
-#include "routing.h"
+#include "run/routing.h"
 
 namespace moescope {
 

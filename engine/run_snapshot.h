@@ -1,7 +1,7 @@
 #pragma once
 // A snapshot of one generation run, ready for write_snapshot().
-#include "generator.h"
 #include "model/model.h"
+#include "run/generator.h"
 #include "snapshot.h"
 
 namespace moescope {

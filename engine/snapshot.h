@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "interventions.h"
-#include "routing.h"
-#include "sampling.h"
+#include "run/interventions.h"
+#include "run/routing.h"
+#include "run/sampling.h"
 
 namespace moescope {
 

@@ -6,7 +6,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "routing_stats.h"
+#include "run/routing_stats.h"
 #include "table_export.h"
 
 class QComboBox;

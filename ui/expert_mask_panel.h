@@ -5,8 +5,8 @@
 #include <QWidget>
 #include <vector>
 
-#include "interventions.h"
 #include "model/config.h"
+#include "run/interventions.h"
 
 class QCheckBox;
 class QComboBox;

@@ -15,7 +15,7 @@
 #include "model/default_model.h"
 #include "prompt_panel.h"
 #include "routing_document.h"
-#include "routing_stats.h"
+#include "run/routing_stats.h"
 
 using namespace moescope;
 

@@ -3,7 +3,7 @@
 // "Compare with experts off" button. Emits requests; the window runs them.
 #include <QWidget>
 
-#include "sampling.h"
+#include "run/sampling.h"
 
 class QCheckBox;
 class QDoubleSpinBox;

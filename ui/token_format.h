@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "routing.h"
+#include "run/routing.h"
 
 namespace TokenFormat {
 

@@ -18,7 +18,7 @@
 #include "main_window.h"
 #include "model/default_model.h"
 #include "routing_document.h"
-#include "routing_stats.h"
+#include "run/routing_stats.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

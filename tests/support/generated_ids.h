@@ -2,7 +2,7 @@
 // The ids a generation produced, without its prompt.
 #include <vector>
 
-#include "generator.h"
+#include "run/generator.h"
 
 inline std::vector<int> generated_ids(const moescope::GenerationResult& result) {
   std::vector<int> ids;

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "sampling.h"
+#include "run/sampling.h"
 
 namespace moescope {
 

@@ -13,11 +13,11 @@
 #include <thread>
 
 #include "cpu_backend.h"
-#include "generator.h"
 #include "model/model.h"
 #include "model/model_info.h"
 #include "model/safetensors.h"
-#include "routing_stats.h"
+#include "run/generator.h"
+#include "run/routing_stats.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"
 #include "tokenizer/tokenizer.h"

@@ -1,4 +1,4 @@
-#include "interventions.h"
+#include "run/interventions.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "model/config.h"
-#include "top_k.h"
+#include "run/top_k.h"
 
 namespace moescope {
 

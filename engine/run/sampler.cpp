@@ -1,4 +1,4 @@
-#include "sampler.h"
+#include "run/sampler.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "routing_stats.h"
+#include "run/routing_stats.h"
 
 #include <map>
 

@@ -2,8 +2,8 @@
 // against deepseek-moe-16b's shape (28 layers, layer 0 dense, 64 experts, top-6).
 #include <QTest>
 
-#include "interventions.h"
 #include "model/config.h"
+#include "run/interventions.h"
 #include "support/expect_error.h"
 
 using namespace moescope;

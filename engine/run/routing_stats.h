@@ -3,7 +3,7 @@
 // each MoE layer. Used by the CLI summary, the heatmaps and the experiments.
 #include <vector>
 
-#include "routing.h"
+#include "run/routing.h"
 
 namespace moescope {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sampler.h"
+#include "run/sampler.h"
 
 using namespace moescope;
 

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "backend.h"
-#include "interventions.h"
 #include "model/config.h"
-#include "routing.h"
-#include "sampling.h"
+#include "run/backend.h"
+#include "run/interventions.h"
+#include "run/routing.h"
+#include "run/sampling.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moescope {

@@ -4,7 +4,7 @@
 #include <span>
 #include <vector>
 
-#include "top_k.h"
+#include "run/top_k.h"
 
 using namespace moescope;
 

@@ -1,4 +1,4 @@
-#include "top_k.h"
+#include "run/top_k.h"
 
 #include <algorithm>
 

@@ -4,8 +4,8 @@
 #include <span>
 #include <string>
 
-#include "interventions.h"
-#include "routing.h"
+#include "run/interventions.h"
+#include "run/routing.h"
 
 namespace moescope {
 

@@ -1,10 +1,10 @@
-#include "generator.h"
+#include "run/generator.h"
 
 #include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
-#include "sampler.h"
+#include "run/sampler.h"
 
 namespace moescope {
 namespace {
