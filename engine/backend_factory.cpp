@@ -1,7 +1,7 @@
 #include "backend_factory.h"
 
 #include "core/error.h"
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "model/memory_check.h"
 
 namespace moescope {

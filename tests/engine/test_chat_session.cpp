@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat_session.h"
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "model/model.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"

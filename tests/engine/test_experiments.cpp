@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "experiments.h"
 #include "model/model.h"
 #include "routing_analysis.h"

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "golden_check.h"
 #include "model/model.h"
 

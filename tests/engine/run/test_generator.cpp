@@ -12,7 +12,7 @@
 #include <numeric>
 #include <thread>
 
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "model/model.h"
 #include "model/model_info.h"
 #include "model/safetensors.h"

@@ -1,4 +1,4 @@
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 
 #include <algorithm>
 #include <cassert>
@@ -6,7 +6,7 @@
 #include <omp.h>
 
 #include "core/error.h"
-#include "cpu_ops.h"
+#include "cpu/cpu_ops.h"
 #include "run/top_k.h"
 
 namespace moescope {

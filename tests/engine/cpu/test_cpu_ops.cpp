@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "cpu_ops.h"
+#include "cpu/cpu_ops.h"
 #include "model/dtype.h"
 #include "model/tensor_view.h"
 
