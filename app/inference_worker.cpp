@@ -2,7 +2,7 @@
 
 #include <exception>
 
-#include "backend_factory.h"
+#include "backends/backend_factory.h"
 #include "core/error.h"
 #include "model/model_info.h"
 #include "run/generator.h"

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "backend_factory.h"
+#include "backends/backend_factory.h"
 #include "model/model.h"
 #include "run/sampling.h"
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "backend_factory.h"
+#include "backends/backend_factory.h"
 #include "experiments.h"
 
 namespace moescope {

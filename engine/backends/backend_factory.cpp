@@ -1,4 +1,4 @@
-#include "backend_factory.h"
+#include "backends/backend_factory.h"
 
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
