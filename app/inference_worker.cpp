@@ -4,9 +4,9 @@
 
 #include "backends/backend_factory.h"
 #include "core/error.h"
+#include "io/run_snapshot.h"
 #include "model/model_info.h"
 #include "run/generator.h"
-#include "run_snapshot.h"
 
 namespace {
 

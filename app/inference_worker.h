@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "chat_session.h"
+#include "io/snapshot.h"
 #include "metatypes.h"
 #include "model/model.h"
 #include "run/backend.h"
-#include "snapshot.h"
 #include "tokenizer/tokenizer.h"
 
 // Tokens handed from the worker thread to the GUI thread, which drains them on

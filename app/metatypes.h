@@ -5,10 +5,10 @@
 #include <QString>
 #include <cstdint>
 
+#include "io/snapshot.h"
 #include "model/config.h"
 #include "run/interventions.h"
 #include "run/sampling.h"
-#include "snapshot.h"
 
 // What the status bar and the panels need to know about a freshly loaded model.
 struct ModelSummary {

@@ -8,7 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "core/error.h"
-#include "golden_check.h"
+#include "io/golden_check.h"
 
 namespace moescope::cli {
 namespace {

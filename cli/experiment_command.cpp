@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "atomic_file.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "experiment_models.h"
+#include "io/atomic_file.h"
 #include "model/default_model.h"
 
 namespace moescope::cli {

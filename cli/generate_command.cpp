@@ -5,9 +5,9 @@
 #include "chat_session.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "io/run_snapshot.h"
 #include "routing_summary.h"
 #include "run/generator.h"
-#include "run_snapshot.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moescope::cli {

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "csv.h"
+#include "io/csv.h"
 
 namespace moescope {
 

@@ -5,7 +5,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "snapshot.h"
+#include "io/snapshot.h"
 
 class QLabel;
 class QTextBrowser;

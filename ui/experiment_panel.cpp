@@ -11,9 +11,9 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
-#include "atomic_file.h"
 #include "experiment_plot.h"
 #include "heatmap_plot.h"
+#include "io/atomic_file.h"
 #include "model/default_model.h"
 #include "plot_export.h"
 

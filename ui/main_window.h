@@ -9,9 +9,9 @@
 #include <variant>
 #include <vector>
 
+#include "io/snapshot.h"
 #include "lesson.h"
 #include "metatypes.h"
-#include "snapshot.h"
 
 class CompareView;
 class ExpertMaskPanel;

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "io/snapshot.h"
 #include "model/config.h"
-#include "snapshot.h"
 
 class RoutingDocument : public QObject {
   Q_OBJECT

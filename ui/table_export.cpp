@@ -2,7 +2,7 @@
 
 #include <QSaveFile>
 
-#include "csv.h"
+#include "io/csv.h"
 
 namespace TableExport {
 namespace {

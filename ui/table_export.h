@@ -5,7 +5,7 @@
 #include <QVector>
 #include <vector>
 
-#include "snapshot.h"
+#include "io/snapshot.h"
 
 struct CsvTable {
   QStringList header;

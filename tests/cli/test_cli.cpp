@@ -11,7 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "snapshot.h"
+#include "io/snapshot.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "snapshot.h"
+#include "io/snapshot.h"
 
 namespace synthetic {
 

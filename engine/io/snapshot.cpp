@@ -1,4 +1,4 @@
-#include "snapshot.h"
+#include "io/snapshot.h"
 
 #include <cerrno>
 #include <charconv>
@@ -11,8 +11,8 @@
 #include <regex>
 #include <sstream>
 
-#include "atomic_file.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "model/config.h"
 
 namespace moescope {

@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
-#include "golden_check.h"
+#include "io/golden_check.h"
 #include "model/model.h"
 
 using moescope::check_golden;

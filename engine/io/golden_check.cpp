@@ -1,4 +1,4 @@
-#include "golden_check.h"
+#include "io/golden_check.h"
 
 #include <algorithm>
 #include <cmath>

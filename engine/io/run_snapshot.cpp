@@ -1,4 +1,4 @@
-#include "run_snapshot.h"
+#include "io/run_snapshot.h"
 
 namespace moescope {
 

@@ -1,8 +1,8 @@
 #pragma once
 // A snapshot of one generation run, ready for write_snapshot().
+#include "io/snapshot.h"
 #include "model/model.h"
 #include "run/generator.h"
-#include "snapshot.h"
 
 namespace moescope {
 

@@ -13,7 +13,7 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "snapshot.h"
+#include "io/snapshot.h"
 
 using namespace moescope;
 using nlohmann::json;
