@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "chat_session.h"
+#include "chat/chat_session.h"
 #include "io/snapshot.h"
 #include "metatypes.h"
 #include "model/model.h"

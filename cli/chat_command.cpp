@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "chat_session.h"
+#include "chat/chat_session.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "tokenizer/tokenizer.h"

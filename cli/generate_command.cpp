@@ -2,7 +2,7 @@
 #include <iostream>
 #include <memory>
 
-#include "chat_session.h"
+#include "chat/chat_session.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "io/run_snapshot.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "chat_template.h"
+#include "chat/chat_template.h"
 #include "model/config.h"
 #include "run/backend.h"
 #include "run/generator.h"

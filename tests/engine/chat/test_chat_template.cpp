@@ -8,7 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "chat_template.h"
+#include "chat/chat_template.h"
 #include "support/expect_error.h"
 #include "tokenizer/tokenizer.h"
 

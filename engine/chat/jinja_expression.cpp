@@ -1,4 +1,4 @@
-#include "jinja_expression.h"
+#include "chat/jinja_expression.h"
 
 #include <cctype>
 #include <cstring>

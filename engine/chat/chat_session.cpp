@@ -1,4 +1,4 @@
-#include "chat_session.h"
+#include "chat/chat_session.h"
 
 #include <algorithm>
 #include <cctype>

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "chat_session.h"
+#include "chat/chat_session.h"
 #include "cpu/cpu_backend.h"
 #include "model/model.h"
 #include "support/expect_error.h"

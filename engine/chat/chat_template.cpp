@@ -1,12 +1,12 @@
-#include "chat_template.h"
+#include "chat/chat_template.h"
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "chat/jinja_expression.h"
 #include "core/error.h"
-#include "jinja_expression.h"
 
 namespace moescope {
 
