@@ -1,6 +1,6 @@
 #include "experiment_worker.h"
 
-#include "experiment_models.h"
+#include "analysis/experiment_models.h"
 
 using namespace moescope;
 

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "analysis/experiment_models.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "experiment_models.h"
 #include "io/atomic_file.h"
 #include "model/default_model.h"
 

@@ -5,8 +5,8 @@
 #include <QStringList>
 #include <memory>
 
-#include "experiment_result.h"
-#include "experiments.h"
+#include "analysis/experiment_result.h"
+#include "analysis/experiments.h"
 
 struct ExperimentJob {
   QString experiment;     // catalogue name, e.g. "redundancy"

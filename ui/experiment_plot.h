@@ -3,7 +3,7 @@
 // of its heatmaps (domains x experts, expert x expert) in another.
 #include <QStackedWidget>
 
-#include "experiment_result.h"
+#include "analysis/experiment_result.h"
 
 class HeatmapPlot;
 class QCustomPlot;

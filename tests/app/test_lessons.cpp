@@ -11,7 +11,7 @@
 #include <QTest>
 #include <filesystem>
 
-#include "experiments.h"
+#include "analysis/experiments.h"
 #include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "lesson_panel.h"

@@ -1,4 +1,4 @@
-#include "routing_analysis.h"
+#include "analysis/routing_analysis.h"
 
 #include <cmath>
 

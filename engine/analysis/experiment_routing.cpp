@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "experiment_plans.h"
-#include "routing_analysis.h"
+#include "analysis/experiment_plans.h"
+#include "analysis/routing_analysis.h"
 
 namespace moescope::experiments {
 

@@ -1,4 +1,4 @@
-#include "experiment_models.h"
+#include "analysis/experiment_models.h"
 
 namespace moescope {
 

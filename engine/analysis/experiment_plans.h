@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments.h"
+#include "analysis/experiments.h"
 
 namespace moescope::experiments {
 

@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "evaluation.h"
-#include "experiment_result.h"
+#include "analysis/evaluation.h"
+#include "analysis/experiment_result.h"
+#include "analysis/text_set.h"
 #include "model/config.h"
 #include "run/backend.h"
 #include "run/run_control.h"
-#include "text_set.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moescope {

@@ -9,10 +9,10 @@
 #include <fstream>
 #include <random>
 
+#include "analysis/experiments.h"
+#include "analysis/routing_analysis.h"
 #include "cpu/cpu_backend.h"
-#include "experiments.h"
 #include "model/model.h"
-#include "routing_analysis.h"
 #include "support/expect_error.h"
 
 using namespace moescope;

@@ -1,4 +1,4 @@
-#include "experiment_result.h"
+#include "analysis/experiment_result.h"
 
 #include <sstream>
 

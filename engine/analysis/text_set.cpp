@@ -1,4 +1,4 @@
-#include "text_set.h"
+#include "analysis/text_set.h"
 
 #include <algorithm>
 #include <fstream>

@@ -2,7 +2,7 @@
 // the number of activated routed experts (Fig. 5).
 #include <cmath>
 
-#include "experiment_plans.h"
+#include "analysis/experiment_plans.h"
 
 namespace moescope::experiments {
 

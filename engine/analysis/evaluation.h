@@ -5,11 +5,11 @@
 // loss does, so the numbers of both agree.
 #include <vector>
 
+#include "analysis/text_set.h"
 #include "run/backend.h"
 #include "run/interventions.h"
 #include "run/routing.h"
 #include "run/run_control.h"
-#include "text_set.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moescope {

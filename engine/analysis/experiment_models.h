@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
+#include "analysis/experiments.h"
 #include "backends/backend_factory.h"
-#include "experiments.h"
 
 namespace moescope {
 

@@ -1,9 +1,9 @@
-#include "experiments.h"
+#include "analysis/experiments.h"
 
 #include <cstdio>
 #include <map>
 
-#include "experiment_plans.h"
+#include "analysis/experiment_plans.h"
 
 namespace moescope {
 
