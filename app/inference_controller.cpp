@@ -1,6 +1,6 @@
 #include "inference_controller.h"
 
-#include "routing_document.h"
+#include "document/routing_document.h"
 
 namespace {
 constexpr int drainIntervalMs = 33;  // ~30 repaints a second at most

@@ -5,7 +5,7 @@
 #include <QTextBrowser>
 #include <algorithm>
 
-#include "token_format.h"
+#include "document/token_format.h"
 
 namespace {
 

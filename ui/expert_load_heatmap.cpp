@@ -4,9 +4,9 @@
 #include <QLabel>
 #include <numeric>
 
+#include "document/routing_document.h"
 #include "heatmap_plot.h"
 #include "plot_export.h"
-#include "routing_document.h"
 
 using moescope::TokenFilter;
 

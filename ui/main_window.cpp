@@ -18,6 +18,7 @@
 
 #include "compare_view.h"
 #include "core/error.h"
+#include "document/routing_document.h"
 #include "experiment_panel.h"
 #include "experiment_runner.h"
 #include "expert_load_heatmap.h"
@@ -27,7 +28,6 @@
 #include "lesson_panel.h"
 #include "plot_export.h"
 #include "prompt_panel.h"
-#include "routing_document.h"
 #include "token_expert_heatmap.h"
 #include "token_inspector.h"
 #include "token_text_view.h"

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "document/routing_document.h"
 #include "experiment_panel.h"
 #include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"
@@ -14,7 +15,6 @@
 #include "main_window.h"
 #include "model/default_model.h"
 #include "prompt_panel.h"
-#include "routing_document.h"
 #include "run/routing_stats.h"
 
 using namespace moescope;

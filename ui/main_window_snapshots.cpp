@@ -7,11 +7,11 @@
 #include <QStatusBar>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include "document/routing_document.h"
 #include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "main_window.h"
 #include "prompt_panel.h"
-#include "routing_document.h"
 
 namespace {
 

@@ -3,10 +3,10 @@
 #include <QComboBox>
 #include <QLabel>
 
+#include "document/routing_document.h"
+#include "document/token_format.h"
 #include "heatmap_plot.h"
 #include "plot_export.h"
-#include "routing_document.h"
-#include "token_format.h"
 
 namespace {
 constexpr int maxLabelledTokens = 48;  // beyond this, token labels would overlap

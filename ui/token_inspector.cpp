@@ -6,12 +6,12 @@
 #include <QScrollArea>
 #include <QVBoxLayout>
 
+#include "document/routing_document.h"
+#include "document/token_format.h"
 #include "expert_palette.h"
 #include "heatmap_plot.h"
 #include "plot_export.h"
-#include "routing_document.h"
 #include "table_export.h"
-#include "token_format.h"
 
 namespace {
 constexpr int rowHeight = 170;    // pixels per layer row, room for the vertical labels

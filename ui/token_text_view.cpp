@@ -12,9 +12,9 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "document/routing_document.h"
+#include "document/token_format.h"
 #include "expert_palette.h"
-#include "routing_document.h"
-#include "token_format.h"
 
 // Lays tokens out like wrapped text and paints them. Layout is incremental:
 // appended tokens continue from the last box; only a width change or a reset

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "document/routing_document.h"
 #include "inference_controller.h"
-#include "routing_document.h"
 #include "support/lateness_probe.h"
 
 namespace {

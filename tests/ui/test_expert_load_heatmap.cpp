@@ -2,8 +2,8 @@
 // every mode and filter, for a whole snapshot and for batches appended live.
 #include <QtTest>
 
+#include "document/routing_document.h"
 #include "expert_load_heatmap.h"
-#include "routing_document.h"
 #include "support/synthetic_run.h"
 
 using moescope::TokenFilter;

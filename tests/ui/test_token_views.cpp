@@ -2,7 +2,7 @@
 #include <QtTest>
 
 #include "compare_view.h"
-#include "routing_document.h"
+#include "document/routing_document.h"
 #include "support/synthetic_run.h"
 #include "table_export.h"
 #include "token_expert_heatmap.h"

@@ -1,4 +1,4 @@
-#include "token_format.h"
+#include "document/token_format.h"
 
 #include <QStringList>
 

@@ -1,4 +1,4 @@
-#include "routing_document.h"
+#include "document/routing_document.h"
 
 RoutingDocument::RoutingDocument(QObject* parent) : QObject(parent) {}
 
