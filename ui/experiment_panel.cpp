@@ -12,10 +12,10 @@
 #include <QVBoxLayout>
 
 #include "experiment_plot.h"
+#include "export/plot_export.h"
 #include "heatmap_plot.h"
 #include "io/atomic_file.h"
 #include "model/default_model.h"
-#include "plot_export.h"
 
 using namespace moescope;
 

@@ -5,8 +5,8 @@
 #include <numeric>
 
 #include "document/routing_document.h"
+#include "export/plot_export.h"
 #include "heatmap_plot.h"
-#include "plot_export.h"
 
 using moescope::TokenFilter;
 

@@ -6,8 +6,8 @@
 #include <QWidget>
 #include <vector>
 
+#include "export/table_export.h"
 #include "run/routing_stats.h"
-#include "table_export.h"
 
 class QComboBox;
 class QCustomPlot;

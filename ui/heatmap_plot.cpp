@@ -5,7 +5,7 @@
 #include <QVBoxLayout>
 
 #include "expert_palette.h"
-#include "plot_export.h"
+#include "export/plot_export.h"
 
 HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   colorMap_ = new QCPColorMap(xAxis, yAxis);

@@ -5,8 +5,8 @@
 
 #include "document/routing_document.h"
 #include "document/token_format.h"
+#include "export/plot_export.h"
 #include "heatmap_plot.h"
-#include "plot_export.h"
 
 namespace {
 constexpr int maxLabelledTokens = 48;  // beyond this, token labels would overlap

@@ -5,7 +5,7 @@
 #include <QVector>
 #include <QWidget>
 
-#include "table_export.h"
+#include "export/table_export.h"
 
 class QComboBox;
 class QCPItemRect;

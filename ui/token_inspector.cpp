@@ -9,9 +9,9 @@
 #include "document/routing_document.h"
 #include "document/token_format.h"
 #include "expert_palette.h"
+#include "export/plot_export.h"
+#include "export/table_export.h"
 #include "heatmap_plot.h"
-#include "plot_export.h"
-#include "table_export.h"
 
 namespace {
 constexpr int rowHeight = 170;    // pixels per layer row, room for the vertical labels

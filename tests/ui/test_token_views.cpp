@@ -3,8 +3,8 @@
 
 #include "compare_view.h"
 #include "document/routing_document.h"
+#include "export/table_export.h"
 #include "support/synthetic_run.h"
-#include "table_export.h"
 #include "token_expert_heatmap.h"
 #include "token_inspector.h"
 #include "token_text_view.h"

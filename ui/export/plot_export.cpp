@@ -1,4 +1,4 @@
-#include "plot_export.h"
+#include "export/plot_export.h"
 
 #include <qcustomplot.h>
 

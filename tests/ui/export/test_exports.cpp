@@ -4,9 +4,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "plot_export.h"
+#include "export/plot_export.h"
+#include "export/table_export.h"
 #include "support/synthetic_run.h"
-#include "table_export.h"
 
 class TestExports : public QObject {
   Q_OBJECT

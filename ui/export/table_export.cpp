@@ -1,4 +1,4 @@
-#include "table_export.h"
+#include "export/table_export.h"
 
 #include <QSaveFile>
 

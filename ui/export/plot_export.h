@@ -5,7 +5,7 @@
 #include <QString>
 #include <functional>
 
-#include "table_export.h"
+#include "export/table_export.h"
 
 class QAction;
 class QCustomPlot;
