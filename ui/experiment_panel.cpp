@@ -13,9 +13,9 @@
 
 #include "experiment_plot.h"
 #include "export/plot_export.h"
-#include "heatmap_plot.h"
 #include "io/atomic_file.h"
 #include "model/default_model.h"
+#include "plots/heatmap_plot.h"
 
 using namespace moescope;
 

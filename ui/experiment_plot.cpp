@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "expert_palette.h"
-#include "heatmap_plot.h"
+#include "plots/expert_palette.h"
+#include "plots/heatmap_plot.h"
 
 using namespace moescope;
 

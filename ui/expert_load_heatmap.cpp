@@ -6,7 +6,7 @@
 
 #include "document/routing_document.h"
 #include "export/plot_export.h"
-#include "heatmap_plot.h"
+#include "plots/heatmap_plot.h"
 
 using moescope::TokenFilter;
 

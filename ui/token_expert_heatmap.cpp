@@ -6,7 +6,7 @@
 #include "document/routing_document.h"
 #include "document/token_format.h"
 #include "export/plot_export.h"
-#include "heatmap_plot.h"
+#include "plots/heatmap_plot.h"
 
 namespace {
 constexpr int maxLabelledTokens = 48;  // beyond this, token labels would overlap

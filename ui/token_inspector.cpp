@@ -8,10 +8,10 @@
 
 #include "document/routing_document.h"
 #include "document/token_format.h"
-#include "expert_palette.h"
 #include "export/plot_export.h"
 #include "export/table_export.h"
-#include "heatmap_plot.h"
+#include "plots/expert_palette.h"
+#include "plots/heatmap_plot.h"
 
 namespace {
 constexpr int rowHeight = 170;    // pixels per layer row, room for the vertical labels

@@ -14,7 +14,7 @@
 
 #include "document/routing_document.h"
 #include "document/token_format.h"
-#include "expert_palette.h"
+#include "plots/expert_palette.h"
 
 // Lays tokens out like wrapped text and paints them. Layout is incremental:
 // appended tokens continue from the last box; only a width change or a reset

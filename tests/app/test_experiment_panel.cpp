@@ -12,9 +12,9 @@
 
 #include "experiment_panel.h"
 #include "experiment_plot.h"
-#include "heatmap_plot.h"
 #include "inference_controller.h"
 #include "main_window.h"
+#include "plots/heatmap_plot.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "expert_palette.h"
+#include "plots/expert_palette.h"
 
 #include <cmath>
 

@@ -1,11 +1,11 @@
-#include "heatmap_plot.h"
+#include "plots/heatmap_plot.h"
 
 #include <QHBoxLayout>
 #include <QToolTip>
 #include <QVBoxLayout>
 
-#include "expert_palette.h"
 #include "export/plot_export.h"
+#include "plots/expert_palette.h"
 
 HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   colorMap_ = new QCPColorMap(xAxis, yAxis);
