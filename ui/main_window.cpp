@@ -16,21 +16,21 @@
 #include <QStyleFactory>
 #include <QTimer>
 
-#include "compare_view.h"
 #include "core/error.h"
 #include "document/routing_document.h"
 #include "experiment_panel.h"
 #include "experiment_runner.h"
-#include "expert_load_heatmap.h"
 #include "expert_mask_panel.h"
 #include "export/plot_export.h"
 #include "help_panel.h"
 #include "inference_controller.h"
 #include "lesson_panel.h"
 #include "prompt_panel.h"
-#include "token_expert_heatmap.h"
-#include "token_inspector.h"
-#include "token_text_view.h"
+#include "views/compare_view.h"
+#include "views/expert_load_heatmap.h"
+#include "views/token_expert_heatmap.h"
+#include "views/token_inspector.h"
+#include "views/token_text_view.h"
 
 namespace {
 constexpr int maxRecentModels = 8;

@@ -1,4 +1,4 @@
-#include "expert_load_heatmap.h"
+#include "views/expert_load_heatmap.h"
 
 #include <QComboBox>
 #include <QLabel>

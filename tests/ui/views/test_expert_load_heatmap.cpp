@@ -3,8 +3,8 @@
 #include <QtTest>
 
 #include "document/routing_document.h"
-#include "expert_load_heatmap.h"
 #include "support/synthetic_run.h"
+#include "views/expert_load_heatmap.h"
 
 using moescope::TokenFilter;
 using Mode = ExpertLoadHeatmap::Mode;

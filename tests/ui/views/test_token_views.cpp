@@ -1,13 +1,13 @@
 // Token text view selection by click, the inspector's rows, the compare summary.
 #include <QtTest>
 
-#include "compare_view.h"
 #include "document/routing_document.h"
 #include "export/table_export.h"
 #include "support/synthetic_run.h"
-#include "token_expert_heatmap.h"
-#include "token_inspector.h"
-#include "token_text_view.h"
+#include "views/compare_view.h"
+#include "views/token_expert_heatmap.h"
+#include "views/token_inspector.h"
+#include "views/token_text_view.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "token_expert_heatmap.h"
+#include "views/token_expert_heatmap.h"
 
 #include <QComboBox>
 #include <QLabel>

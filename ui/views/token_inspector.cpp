@@ -1,4 +1,4 @@
-#include "token_inspector.h"
+#include "views/token_inspector.h"
 
 #include <qcustomplot.h>
 

@@ -1,4 +1,4 @@
-#include "token_text_view.h"
+#include "views/token_text_view.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
