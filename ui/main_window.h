@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "io/snapshot.h"
-#include "lesson.h"
 #include "metatypes.h"
+#include "panels/lesson.h"
 
 class CompareView;
 class ExpertMaskPanel;

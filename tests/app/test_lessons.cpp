@@ -13,11 +13,11 @@
 
 #include "analysis/experiments.h"
 #include "document/routing_document.h"
-#include "expert_mask_panel.h"
 #include "inference_controller.h"
-#include "lesson_panel.h"
 #include "main_window.h"
 #include "model/default_model.h"
+#include "panels/expert_mask_panel.h"
+#include "panels/lesson_panel.h"
 #include "run/routing_stats.h"
 
 using namespace moescope;

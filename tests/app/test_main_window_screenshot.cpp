@@ -17,10 +17,10 @@
 #include <QTimer>
 
 #include "document/routing_document.h"
-#include "expert_mask_panel.h"
 #include "inference_controller.h"
 #include "main_window.h"
-#include "prompt_panel.h"
+#include "panels/expert_mask_panel.h"
+#include "panels/prompt_panel.h"
 #include "support/lateness_probe.h"
 #include "views/expert_load_heatmap.h"
 

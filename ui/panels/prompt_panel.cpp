@@ -1,4 +1,4 @@
-#include "prompt_panel.h"
+#include "panels/prompt_panel.h"
 
 #include <QCheckBox>
 #include <QDoubleSpinBox>

@@ -3,7 +3,7 @@
 // the window sets up the model, prompt, switches and view for that step.
 #include <QWidget>
 
-#include "lesson.h"
+#include "panels/lesson.h"
 
 class QComboBox;
 class QTextBrowser;

@@ -9,7 +9,7 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "prompt_panel.h"
+#include "panels/prompt_panel.h"
 
 class TestPromptPanel : public QObject {
   Q_OBJECT

@@ -1,4 +1,4 @@
-#include "expert_mask_panel.h"
+#include "panels/expert_mask_panel.h"
 
 #include <QCheckBox>
 #include <QComboBox>

@@ -1,4 +1,4 @@
-#include "help_panel.h"
+#include "panels/help_panel.h"
 
 #include <QFile>
 

@@ -1,4 +1,4 @@
-#include "lesson.h"
+#include "panels/lesson.h"
 
 #include <QFile>
 #include <QJsonArray>

@@ -6,8 +6,8 @@
 #include <QSpinBox>
 #include <QTest>
 
-#include "expert_mask_panel.h"
 #include "model/config.h"
+#include "panels/expert_mask_panel.h"
 
 using moescope::Interventions;
 
