@@ -6,7 +6,7 @@
 #include <QThread>
 #include <atomic>
 
-#include "experiment_job.h"
+#include "jobs/experiment_job.h"
 
 class ExperimentWorker;
 

@@ -4,7 +4,7 @@
 #include <QObject>
 #include <atomic>
 
-#include "experiment_job.h"
+#include "jobs/experiment_job.h"
 
 class ExperimentWorker : public QObject {
   Q_OBJECT

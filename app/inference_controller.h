@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "inference_worker.h"
-#include "metatypes.h"
+#include "jobs/metatypes.h"
 
 class RoutingDocument;
 

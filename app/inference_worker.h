@@ -11,7 +11,7 @@
 
 #include "chat/chat_session.h"
 #include "io/snapshot.h"
-#include "metatypes.h"
+#include "jobs/metatypes.h"
 #include "model/model.h"
 #include "run/backend.h"
 #include "tokenizer/tokenizer.h"

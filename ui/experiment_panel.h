@@ -4,7 +4,7 @@
 // cancel, and read the result as a plot, findings and an exportable table.
 #include <QWidget>
 
-#include "experiment_job.h"
+#include "jobs/experiment_job.h"
 
 class ExperimentPlot;
 class QComboBox;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "io/snapshot.h"
-#include "metatypes.h"
+#include "jobs/metatypes.h"
 #include "panels/lesson.h"
 
 class CompareView;
