@@ -18,8 +18,8 @@
 
 #include "core/error.h"
 #include "document/routing_document.h"
-#include "experiment_panel.h"
 #include "experiment_runner.h"
+#include "experiments/experiment_panel.h"
 #include "export/plot_export.h"
 #include "inference_controller.h"
 #include "panels/expert_mask_panel.h"

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "document/routing_document.h"
-#include "experiment_panel.h"
+#include "experiments/experiment_panel.h"
 #include "inference_controller.h"
 #include "main_window.h"
 #include "model/default_model.h"

@@ -10,8 +10,8 @@
 #include <QStandardPaths>
 #include <QTest>
 
-#include "experiment_panel.h"
-#include "experiment_plot.h"
+#include "experiments/experiment_panel.h"
+#include "experiments/experiment_plot.h"
 #include "inference_controller.h"
 #include "main_window.h"
 #include "plots/heatmap_plot.h"

@@ -1,4 +1,4 @@
-#include "experiment_panel.h"
+#include "experiments/experiment_panel.h"
 
 #include <QComboBox>
 #include <QFileDialog>
@@ -11,7 +11,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
-#include "experiment_plot.h"
+#include "experiments/experiment_plot.h"
 #include "export/plot_export.h"
 #include "io/atomic_file.h"
 #include "model/default_model.h"

@@ -1,4 +1,4 @@
-#include "experiment_plot.h"
+#include "experiments/experiment_plot.h"
 
 #include <algorithm>
 #include <cmath>
