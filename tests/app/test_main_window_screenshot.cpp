@@ -17,11 +17,11 @@
 #include <QTimer>
 
 #include "document/routing_document.h"
-#include "inference_controller.h"
 #include "main_window.h"
 #include "panels/expert_mask_panel.h"
 #include "panels/prompt_panel.h"
 #include "support/lateness_probe.h"
+#include "threads/inference_controller.h"
 #include "views/expert_load_heatmap.h"
 
 namespace {

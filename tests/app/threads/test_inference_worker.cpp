@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "document/routing_document.h"
-#include "inference_controller.h"
 #include "support/lateness_probe.h"
+#include "threads/inference_controller.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "inference_worker.h"
+#include "threads/inference_worker.h"
 
 #include <exception>
 

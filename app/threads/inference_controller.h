@@ -8,8 +8,8 @@
 #include <atomic>
 #include <optional>
 
-#include "inference_worker.h"
 #include "jobs/metatypes.h"
+#include "threads/inference_worker.h"
 
 class RoutingDocument;
 

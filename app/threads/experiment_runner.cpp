@@ -1,6 +1,6 @@
-#include "experiment_runner.h"
+#include "threads/experiment_runner.h"
 
-#include "experiment_worker.h"
+#include "threads/experiment_worker.h"
 
 ExperimentRunner::ExperimentRunner(QObject* parent) : QObject(parent) {
   qRegisterMetaType<ExperimentJob>();

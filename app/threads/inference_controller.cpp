@@ -1,4 +1,4 @@
-#include "inference_controller.h"
+#include "threads/inference_controller.h"
 
 #include "document/routing_document.h"
 

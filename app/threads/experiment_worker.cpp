@@ -1,4 +1,4 @@
-#include "experiment_worker.h"
+#include "threads/experiment_worker.h"
 
 #include "analysis/experiment_models.h"
 
