@@ -4,8 +4,8 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 
-#include "main_window.h"
 #include "model/default_model.h"
+#include "window/main_window.h"
 
 int main(int argc, char* argv[]) {
   QApplication app(argc, argv);

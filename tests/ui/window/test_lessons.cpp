@@ -13,12 +13,12 @@
 
 #include "analysis/experiments.h"
 #include "document/routing_document.h"
-#include "main_window.h"
 #include "model/default_model.h"
 #include "panels/expert_mask_panel.h"
 #include "panels/lesson_panel.h"
 #include "run/routing_stats.h"
 #include "threads/inference_controller.h"
+#include "window/main_window.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;

@@ -12,9 +12,9 @@
 
 #include "experiments/experiment_panel.h"
 #include "experiments/experiment_plot.h"
-#include "main_window.h"
 #include "plots/heatmap_plot.h"
 #include "threads/inference_controller.h"
+#include "window/main_window.h"
 
 namespace {
 

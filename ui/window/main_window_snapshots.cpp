@@ -8,10 +8,10 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "document/routing_document.h"
-#include "main_window.h"
 #include "panels/expert_mask_panel.h"
 #include "panels/prompt_panel.h"
 #include "threads/inference_controller.h"
+#include "window/main_window.h"
 
 namespace {
 

@@ -9,13 +9,13 @@
 #include "core/error.h"
 #include "document/routing_document.h"
 #include "experiments/experiment_panel.h"
-#include "main_window.h"
 #include "model/default_model.h"
 #include "panels/expert_mask_panel.h"
 #include "panels/prompt_panel.h"
 #include "run/routing_stats.h"
 #include "threads/inference_controller.h"
 #include "views/expert_load_heatmap.h"
+#include "window/main_window.h"
 
 using namespace moescope;
 

@@ -17,12 +17,12 @@
 #include <QTimer>
 
 #include "document/routing_document.h"
-#include "main_window.h"
 #include "panels/expert_mask_panel.h"
 #include "panels/prompt_panel.h"
 #include "support/lateness_probe.h"
 #include "threads/inference_controller.h"
 #include "views/expert_load_heatmap.h"
+#include "window/main_window.h"
 
 namespace {
 
