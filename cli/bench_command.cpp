@@ -5,8 +5,8 @@
 #include <memory>
 #include <random>
 
-#include "cli_common.h"
-#include "commands.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "model/model_info.h"
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "chat/chat_session.h"
-#include "cli_common.h"
-#include "commands.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moescope::cli {

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "cli_common.h"
-#include "commands.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "io/golden_check.h"
 

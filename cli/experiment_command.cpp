@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "analysis/experiment_models.h"
-#include "cli_common.h"
-#include "commands.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 #include "io/atomic_file.h"
 #include "model/default_model.h"
 

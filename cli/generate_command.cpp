@@ -3,10 +3,10 @@
 #include <memory>
 
 #include "chat/chat_session.h"
-#include "cli_common.h"
-#include "commands.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "cli/routing_summary.h"
 #include "io/run_snapshot.h"
-#include "routing_summary.h"
 #include "run/generator.h"
 #include "tokenizer/tokenizer.h"
 

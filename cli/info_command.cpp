@@ -4,8 +4,8 @@
 #include <memory>
 #include <sstream>
 
-#include "cli_common.h"
-#include "commands.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "model/config.h"
 #include "model/model_info.h"

@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {

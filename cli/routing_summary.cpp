@@ -1,4 +1,4 @@
-#include "routing_summary.h"
+#include "cli/routing_summary.h"
 
 #include <algorithm>
 #include <cstdio>
