@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libpcre2-dev libicu-dev
   xvfb xauth
+  python3
 )
 
 missing=()

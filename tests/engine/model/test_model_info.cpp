@@ -1,4 +1,4 @@
-// Parameter counts (engine/model_info.cpp): the published sizes of one real
+// Parameter counts (engine/model/model_info.cpp): the published sizes of one real
 // checkpoint per family, and the exact number of stored weights of every
 // fixture checkpoint.
 #include <QDir>
