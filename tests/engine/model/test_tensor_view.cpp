@@ -2,11 +2,32 @@
 #include <QList>
 #include <QTest>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "model/tensor_view.h"
 
 using namespace moescope;
+
+namespace {
+
+// A tensor of the given shape over raw element bits, stored in `dtype`.
+struct BitsTensor {
+  std::vector<std::uint16_t> half;
+  std::vector<std::uint32_t> single;
+  TensorView view;
+
+  BitsTensor(DType dtype, const QList<quint32>& bits, std::vector<std::int64_t> shape) {
+    for (quint32 b : bits)
+      (dtype == DType::f32 ? single.push_back(b) : half.push_back(std::uint16_t(b)));
+    view.dtype = dtype;
+    view.shape = std::move(shape);
+    view.data = dtype == DType::f32 ? static_cast<const void*>(single.data())
+                                    : static_cast<const void*>(half.data());
+  }
+};
+
+}  // namespace
 
 class TestTensorView : public QObject {
   Q_OBJECT
@@ -39,17 +60,9 @@ class TestTensorView : public QObject {
     QFETCH(int, offset);
     QFETCH(int, n);
     QFETCH(QList<float>, expected);
-    std::vector<std::uint16_t> half;
-    std::vector<std::uint32_t> single;
-    for (quint32 b : bits)
-      (DType(dtype) == DType::f32 ? single.push_back(b) : half.push_back(std::uint16_t(b)));
-    TensorView t;
-    t.dtype = DType(dtype);
-    t.shape = {std::int64_t(bits.size())};
-    t.data = DType(dtype) == DType::f32 ? static_cast<const void*>(single.data())
-                                        : static_cast<const void*>(half.data());
+    const BitsTensor t(DType(dtype), bits, {std::int64_t(bits.size())});
     QList<float> out(n, -1.0f);
-    moescope::widen(t, offset, n, out.data());
+    moescope::widen(t.view, offset, n, out.data());
     QCOMPARE(out, expected);
   }
 
@@ -58,18 +71,10 @@ class TestTensorView : public QObject {
   void to_f32() {
     QFETCH(int, dtype);
     QFETCH(QList<quint32>, bits);
-    std::vector<std::uint16_t> half;
-    std::vector<std::uint32_t> single;
-    for (quint32 b : bits)
-      (DType(dtype) == DType::f32 ? single.push_back(b) : half.push_back(std::uint16_t(b)));
-    TensorView t;
-    t.dtype = DType(dtype);
-    t.shape = {1, std::int64_t(bits.size())};
-    t.data = DType(dtype) == DType::f32 ? static_cast<const void*>(single.data())
-                                        : static_cast<const void*>(half.data());
+    const BitsTensor t(DType(dtype), bits, {1, std::int64_t(bits.size())});
     std::vector<float> whole(bits.size());
-    moescope::widen(t, 0, t.numel(), whole.data());
-    QCOMPARE(moescope::to_f32(t), whole);
+    moescope::widen(t.view, 0, t.view.numel(), whole.data());
+    QCOMPARE(moescope::to_f32(t.view), whole);
   }
 
   void shape_string() {
