@@ -100,14 +100,81 @@ class Fields {
   std::string source_;
 };
 
-void read_rope_scaling(const Fields& f, const std::string& source, ModelConfig& c) {
-  const json* scaling = f.find("rope_scaling");
-  if (!scaling) return;
-  if (!scaling->is_object()) f.fail("rope_scaling", "must be null or an object");
-  const Fields rs(*scaling, source + ": rope_scaling");
-  const bool new_spelling = !rs.find("type") && rs.find("rope_type");  // transformers >= 4.45
-  rs.only(new_spelling ? "rope_type" : "type", "linear");
-  c.rope_linear_factor = float(rs.positive_number("factor"));
+// One spelling of the rotary settings: a rope type, maybe a base, maybe a linear factor.
+struct RopeSpelling {
+  std::string where;  // "rope_scaling", "rope_parameters" or "config" (top-level rope_theta)
+  std::optional<std::string> type;
+  std::optional<double> theta;
+  std::optional<double> factor;
+};
+
+// rope_scaling (transformers < 5: {"type" or "rope_type", "factor"}) or rope_parameters
+// (transformers 5: {"rope_type", "rope_theta", "factor", ...}). A key this engine does not
+// implement shapes the rotation, so it is refused rather than ignored.
+std::optional<RopeSpelling> read_rope_object(const Fields& f, const char* key,
+                                             const std::string& source) {
+  const json* object = f.find(key);
+  if (!object) return std::nullopt;
+  if (!object->is_object()) f.fail(key, "must be null or an object");
+  const Fields rope(*object, source + ": " + key);
+  RopeSpelling out{key, {}, {}, {}};
+  const auto type = rope.get<std::string>("type");
+  const auto rope_type = rope.get<std::string>("rope_type");
+  if (type && rope_type && *type != *rope_type)
+    rope.fail("type", "\"" + *type + "\" differs from \"rope_type\" \"" + *rope_type + "\"");
+  out.type = rope_type ? rope_type : type;
+  if (!out.type) rope.fail("rope_type", "missing (\"default\" or \"linear\")");
+  if (*out.type != "default" && *out.type != "linear")
+    rope.fail(rope_type ? "rope_type" : "type",
+              "\"" + *out.type + "\" is not supported (only \"default\" and \"linear\")");
+  if (rope.find("rope_theta")) out.theta = rope.positive_number("rope_theta");
+  if (*out.type == "linear") out.factor = rope.positive_number("factor");
+  for (const auto& [name, value] : object->items()) {
+    const bool known = name == "type" || name == "rope_type" || name == "rope_theta" ||
+                       (name == "factor" && *out.type == "linear");
+    if (!known && !value.is_null())
+      rope.fail(name, "is not supported with rope type \"" + *out.type +
+                          "\" (it would change the rotation)");
+  }
+  return out;
+}
+
+std::string number_text(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// Both spellings of the rotary settings, checked against each other: a value two of them
+// name must agree, and nothing falls back to a default while another spelling says otherwise.
+void read_rope(const Fields& f, const std::string& source, double default_theta, ModelConfig& c) {
+  std::vector<RopeSpelling> spellings;
+  if (f.find("rope_theta"))
+    spellings.push_back({"rope_theta", {}, f.positive_number("rope_theta"), {}});
+  for (const char* key : {"rope_scaling", "rope_parameters"})
+    if (auto s = read_rope_object(f, key, source)) spellings.push_back(*s);
+  const auto agreed = [&](auto member, const char* what) {
+    const RopeSpelling* first = nullptr;
+    for (const RopeSpelling& s : spellings) {
+      if (!(s.*member)) continue;
+      if (first && *(first->*member) != *(s.*member)) {
+        const auto text = [](const auto& v) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>)
+            return "\"" + v + "\"";
+          else
+            return number_text(v);
+        };
+        throw EngineError(source + ": " + what + " " + text(*(first->*member)) + " (" +
+                          first->where + ") differs from " + text(*(s.*member)) + " (" + s.where +
+                          ")");
+      }
+      if (!first) first = &s;
+    }
+    return first ? std::optional(*(first->*member)) : std::nullopt;
+  };
+  c.rope_theta = float(agreed(&RopeSpelling::theta, "rope_theta").value_or(default_theta));
+  const std::string type = agreed(&RopeSpelling::type, "rope type").value_or("default");
+  c.rope_linear_factor = type == "linear" ? float(*agreed(&RopeSpelling::factor, "factor")) : 1.0f;
 }
 
 // Mixture-of-experts fields every family shares under its own name for the expert count.
@@ -278,8 +345,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 
   f.only("hidden_act", "silu", "silu");
   c.rms_norm_eps = float(f.positive_number("rms_norm_eps", family.rms_norm_eps));
-  c.rope_theta = float(f.positive_number("rope_theta", family.rope_theta));
-  read_rope_scaling(f, source, c);
+  read_rope(f, source, family.rope_theta, c);
   c.tie_word_embeddings = f.get<bool>("tie_word_embeddings").value_or(false);
   c.bos_token_id = f.token_id("bos_token_id");
   c.eos_token_id = f.token_id("eos_token_id");

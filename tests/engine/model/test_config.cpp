@@ -135,6 +135,81 @@ class TestConfig : public QObject {
     QCOMPARE(every_other.num_moe_layers(), 13);
   }
 
+  // transformers < 5 writes top-level rope_theta and rope_scaling, transformers 5 writes
+  // rope_parameters; every spelling gives the same model, and none falls back to a default.
+  void rope_spellings_data() {
+    QTest::addColumn<QByteArray>("patch");
+    QTest::addColumn<float>("theta");
+    QTest::addColumn<float>("factor");
+    QTest::newRow("top-level only") << QByteArray(R"({"rope_theta": 123456})") << 123456.0f << 1.0f;
+    QTest::newRow("rope_parameters only") << QByteArray(R"({"rope_theta": null,
+                          "rope_parameters": {"rope_type": "default", "rope_theta": 500000}})")
+                                          << 500000.0f << 1.0f;
+    QTest::newRow("rope_parameters linear") << QByteArray(R"({"rope_theta": null, "rope_parameters":
+                          {"rope_type": "linear", "rope_theta": 250000, "factor": 3}})")
+                                            << 250000.0f << 3.0f;
+    QTest::newRow("both, agreeing") << QByteArray(R"({"rope_theta": 77777,
+                          "rope_parameters": {"rope_type": "default", "rope_theta": 77777}})")
+                                    << 77777.0f << 1.0f;
+    QTest::newRow("old scaling and new parameters, agreeing")
+        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
+                          "rope_parameters": {"rope_type": "linear", "factor": 2}})")
+        << 10000.0f << 2.0f;
+    QTest::newRow("rope_scaling default type")
+        << QByteArray(R"({"rope_scaling": {"rope_type": "default"}})") << 10000.0f << 1.0f;
+  }
+  void rope_spellings() {
+    QFETCH(QByteArray, patch);
+    QFETCH(float, theta);
+    QFETCH(float, factor);
+    const ModelConfig c = parse_patched(patch);
+    QCOMPARE(c.rope_theta, theta);
+    QCOMPARE(c.rope_linear_factor, factor);
+  }
+
+  void rope_spellings_refused_data() {
+    QTest::addColumn<QByteArray>("patch");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("bases disagree")
+        << QByteArray(R"({"rope_theta": 10000,
+                          "rope_parameters": {"rope_type": "default", "rope_theta": 1000000}})")
+        << R"(rope_theta 10000 (rope_theta) differs from 1e+06 (rope_parameters))";
+    QTest::newRow("types disagree")
+        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
+                          "rope_parameters": {"rope_type": "default"}})")
+        << R"(rope type "linear" (rope_scaling) differs from "default" (rope_parameters))";
+    QTest::newRow("factors disagree")
+        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
+                          "rope_parameters": {"rope_type": "linear", "factor": 4}})")
+        << R"(factor 2 (rope_scaling) differs from 4 (rope_parameters))";
+    QTest::newRow("yarn, new spelling")
+        << QByteArray(R"({"rope_parameters": {"rope_type": "yarn", "factor": 4,
+                          "original_max_position_embeddings": 4096}})")
+        << R"(rope_parameters: "rope_type" "yarn" is not supported (only "default" and "linear"))";
+    QTest::newRow("llama3, new spelling")
+        << QByteArray(R"({"rope_parameters": {"rope_type": "llama3", "factor": 8}})")
+        << R"("llama3" is not supported)";
+    QTest::newRow("type missing") << QByteArray(R"({"rope_parameters": {"rope_theta": 10000}})")
+                                  << R"(rope_parameters: "rope_type" missing)";
+    QTest::newRow("a parameter the type does not have")
+        << QByteArray(
+               R"({"rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5}})")
+        << R"(rope_parameters: "partial_rotary_factor" is not supported with rope type "default")";
+    QTest::newRow("type and rope_type disagree")
+        << QByteArray(
+               R"({"rope_scaling": {"type": "linear", "rope_type": "default", "factor": 2}})")
+        << R"(rope_scaling: "type" "linear" differs from "rope_type" "default")";
+    QTest::newRow("new base negative")
+        << QByteArray(R"({"rope_parameters": {"rope_type": "default", "rope_theta": -5}})")
+        << R"(rope_parameters: "rope_theta" must be positive)";
+  }
+  void rope_spellings_refused() {
+    QFETCH(QByteArray, patch);
+    QFETCH(QString, message);
+    const std::string error = engine_error_of([&] { parse_patched(patch); });
+    QVERIFY2(QString::fromStdString(error).contains(message), error.c_str());
+  }
+
   void dense_models_data() {
     QTest::addColumn<QByteArray>("patch");
     QTest::newRow("n_routed_experts null") << QByteArray(R"({"n_routed_experts": null})");
@@ -203,7 +278,7 @@ class TestConfig : public QObject {
         << QByteArray(R"({"rope_theta": -1})") << R"("rope_theta" must be positive)";
     QTest::newRow("rope_scaling yarn")
         << QByteArray(R"({"rope_scaling": {"type": "yarn", "factor": 4}})")
-        << R"(rope_scaling: "type" "yarn" is not supported (only "linear"))";
+        << R"(rope_scaling: "type" "yarn" is not supported (only "default" and "linear"))";
     QTest::newRow("rope_scaling dynamic")
         << QByteArray(R"({"rope_scaling": {"type": "dynamic", "factor": 2}})") << R"("dynamic")";
     QTest::newRow("rope_scaling factor zero")
@@ -287,8 +362,8 @@ class TestConfig : public QObject {
                                   << 14336 << 0 << 8 << true << 1e6f;
     QTest::newRow("Qwen1.5-MoE-A2.7B") << "qwen1.5-moe-a2.7b.json" << int(Family::qwen2_moe) << 60
                                        << 4 << 1408 << 5632 << 16 << false << 1e6f;
-    QTest::newRow("OLMoE-1B-7B") << "olmoe-1b-7b-0924.json" << int(Family::olmoe) << 64 << 8
-                                 << 1024 << 0 << 16 << false << 1e4f;
+    QTest::newRow("OLMoE-1B-7B") << "olmoe-1b-7b-0924.json" << int(Family::olmoe) << 64 << 8 << 1024
+                                 << 0 << 16 << false << 1e4f;
   }
   void other_families() {
     QFETCH(QString, file);
@@ -321,8 +396,8 @@ class TestConfig : public QObject {
   void other_family_variants() {
     const ModelConfig olmoe = parse_resource("olmoe-1b-7b-0924.json", R"({"clip_qkv": 8})");
     QCOMPARE(olmoe.clip_qkv, std::optional(8.0f));
-    const ModelConfig mixtral = parse_resource("mixtral-8x7b-v0.1.json",
-                                               R"({"sliding_window": 32768, "head_dim": 128})");
+    const ModelConfig mixtral =
+        parse_resource("mixtral-8x7b-v0.1.json", R"({"sliding_window": 32768, "head_dim": 128})");
     QCOMPARE(mixtral.head_dim, 128);
     QVERIFY(!parse_resource("qwen1.5-moe-a2.7b.json", R"({"qkv_bias": false})").qkv_bias);
     // Qwen2-MoE's window only applies with use_sliding_window.
@@ -332,8 +407,8 @@ class TestConfig : public QObject {
 
   // Qwen2-MoE: MoE iff (layer + 1) % decoder_sparse_step == 0 and not in mlp_only_layers.
   void qwen2_moe_layers() {
-    const ModelConfig c = parse_resource("qwen1.5-moe-a2.7b.json",
-                                         R"({"decoder_sparse_step": 2, "mlp_only_layers": [3, 7]})");
+    const ModelConfig c = parse_resource(
+        "qwen1.5-moe-a2.7b.json", R"({"decoder_sparse_step": 2, "mlp_only_layers": [3, 7]})");
     std::vector<int> moe;
     for (int layer = 0; layer < c.num_hidden_layers; ++layer)
       if (c.is_moe_layer(layer)) moe.push_back(layer);
@@ -356,8 +431,8 @@ class TestConfig : public QObject {
     QTest::newRow("mixtral sliding window")
         << mixtral << QByteArray(R"({"sliding_window": 4096})")
         << R"("sliding_window" 4096 is shorter than max_position_embeddings 32768)";
-    QTest::newRow("mixtral head_dim") << mixtral << QByteArray(R"({"head_dim": 64})")
-                                      << R"("head_dim" 64 differs)";
+    QTest::newRow("mixtral head_dim")
+        << mixtral << QByteArray(R"({"head_dim": 64})") << R"("head_dim" 64 differs)";
     QTest::newRow("qwen num_experts zero")
         << qwen << QByteArray(R"({"num_experts": 0})") << R"("num_experts" must be >= 1)";
     QTest::newRow("qwen shared expert missing")
@@ -384,9 +459,8 @@ class TestConfig : public QObject {
         << olmoe << QByteArray(R"({"num_experts": null})") << R"("num_experts" missing)";
     QTest::newRow("olmoe clip_qkv zero")
         << olmoe << QByteArray(R"({"clip_qkv": 0})") << R"("clip_qkv" must be positive)";
-    QTest::newRow("olmoe attention_bias")
-        << olmoe << QByteArray(R"({"attention_bias": true})")
-        << R"("attention_bias" true is not supported)";
+    QTest::newRow("olmoe attention_bias") << olmoe << QByteArray(R"({"attention_bias": true})")
+                                          << R"("attention_bias" true is not supported)";
     QTest::newRow("olmoe hidden_act gelu")
         << olmoe << QByteArray(R"({"hidden_act": "gelu"})") << R"("hidden_act" "gelu")";
   }
