@@ -28,8 +28,7 @@ class WeightBinder {
                         "' is missing (config.json expects shape " + shape_string(expected) + ")");
     if (t->shape != expected)
       throw EngineError(archive_.source_of(name) + ": tensor '" + name + "' has shape " +
-                        shape_string(t->shape) + ", config.json expects " +
-                        shape_string(expected));
+                        shape_string(t->shape) + ", config.json expects " + shape_string(expected));
     return *t;
   }
 
@@ -61,34 +60,59 @@ std::string read_file(const std::filesystem::path& path) {
 
 // Where a family keeps its MoE tensors inside "model.layers.N.".
 struct MoeNames {
-  const char* block;                // the MoE module: router "gate", "experts.E."
-  MlpNames expert;            // projections of a routed expert
-  const char* shared;               // shared experts inside the block, or nullptr
+  const char* block;   // the MoE module: router "gate", "experts.E."
+  MlpNames expert;     // projections of a routed expert
+  const char* shared;  // shared experts inside the block, or nullptr
 };
 
 MoeNames moe_names(Family family) {
   switch (family) {
-    case Family::mixtral: return {"block_sparse_moe.", {"w1", "w3", "w2"}, nullptr};
-    case Family::qwen2_moe: return {"mlp.", {}, "shared_expert."};
-    case Family::olmoe: return {"mlp.", {}, nullptr};
-    case Family::deepseek: break;
+    case Family::mixtral:
+      return {"block_sparse_moe.", {"w1", "w3", "w2"}, nullptr};
+    case Family::qwen2_moe:
+      return {"mlp.", {}, "shared_expert."};
+    case Family::olmoe:
+      return {"mlp.", {}, nullptr};
+    case Family::deepseek:
+      break;
   }
   return {"mlp.", {}, "shared_experts."};
+}
+
+// transformers 5 holds a layer's routed experts as two fused tensors under "mlp.experts."
+// (and saves them so with save_original_format=False): gate and up stacked per expert,
+// [experts, 2 * width, hidden], and down, [experts, hidden, width]. Each expert is a view.
+void bind_fused_experts(const WeightBinder& w, const ModelConfig& c, const std::string& experts,
+                        LayerWeights& l) {
+  const std::int64_t n = c.n_routed_experts, hidden = c.hidden_size,
+                     width = c.moe_intermediate_size;
+  const TensorView gate_up = w.bind(experts + "gate_up_proj", {n, 2 * width, hidden});
+  const TensorView down = w.bind(experts + "down_proj", {n, hidden, width});
+  for (std::int64_t e = 0; e < n; ++e)
+    l.experts.push_back({rows_of(gate_up, e * 2 * width, width),
+                         rows_of(gate_up, e * 2 * width + width, width),
+                         rows_of(down, e * hidden, hidden)});
 }
 
 void bind_moe(const WeightBinder& w, const ModelConfig& c, const std::string& layer,
               LayerWeights& l) {
   const MoeNames names = moe_names(c.family);
-  const std::string p = layer + names.block;
+  const std::string fused = layer + "mlp.experts.";
+  const bool is_fused = w.has(fused + "gate_up_proj");
+  const std::string p = layer + (is_fused ? "mlp." : names.block);
   const std::int64_t hidden = c.hidden_size;
-  if (w.has(p + "experts.gate_up_proj") || w.has(p + "experts.gate_up_proj.weight"))
-    throw EngineError(layer + "*: fused expert tensors ('" + p +
-                      "experts.gate_up_proj', as transformers 5 holds them in memory) are not "
-                      "supported; use the per-expert layout of the Hugging Face hub checkpoints");
+  if (is_fused && w.has(p + "experts.0." + names.expert.gate + ".weight"))
+    throw EngineError(layer + "*: both fused ('" + fused + "gate_up_proj') and per-expert ('" + p +
+                      "experts.0." + names.expert.gate +
+                      ".weight') tensors; which one is the "
+                      "model is not clear");
   l.router = w.bind(p + "gate.weight", {c.n_routed_experts, hidden});
-  for (int e = 0; e < c.n_routed_experts; ++e)
-    l.experts.push_back(w.bind_mlp(p + "experts." + std::to_string(e) + ".", hidden,
-                                   c.moe_intermediate_size, names.expert));
+  if (is_fused)
+    bind_fused_experts(w, c, fused, l);
+  else
+    for (int e = 0; e < c.n_routed_experts; ++e)
+      l.experts.push_back(w.bind_mlp(p + "experts." + std::to_string(e) + ".", hidden,
+                                     c.moe_intermediate_size, names.expert));
   if (c.n_shared_experts > 0)
     l.shared = w.bind_mlp(p + names.shared, hidden, c.shared_expert_intermediate_size);
   if (c.shared_expert_gated) l.shared_gate = w.bind(p + "shared_expert_gate.weight", {1, hidden});
@@ -156,6 +180,8 @@ std::string Model::name() const {
   return d.filename().string();
 }
 
-std::string Model::weight_dtype() const { return std::string(dtype_name(weights_.embed.dtype)); }
+std::string Model::weight_dtype() const {
+  return std::string(dtype_name(weights_.embed.dtype));
+}
 
 }  // namespace moescope

@@ -1,6 +1,7 @@
 #include "model/tensor_view.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace moescope {
 
@@ -11,6 +12,17 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
     s += std::to_string(shape[i]);
   }
   return s + "]";
+}
+
+TensorView rows_of(const TensorView& t, std::int64_t first, std::int64_t count) {
+  const std::int64_t cols = t.shape.empty() ? 1 : t.shape.back();
+  assert(first >= 0 && count >= 0 && (first + count) * cols <= t.numel());
+  TensorView out;
+  out.name = t.name + "[rows " + std::to_string(first) + ".." + std::to_string(first + count) + ")";
+  out.dtype = t.dtype;
+  out.shape = {count, cols};
+  out.data = static_cast<const char*>(t.data) + first * cols * std::int64_t(dtype_size(t.dtype));
+  return out;
 }
 
 void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out) {

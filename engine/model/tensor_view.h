@@ -25,6 +25,10 @@ struct TensorView {
 
 std::string shape_string(const std::vector<std::int64_t>& shape);  // "[64, 2048]"
 
+// Rows [first, first + count) of t, t's leading dimensions flattened into rows: expert e
+// of a fused [experts, rows, cols] tensor is rows_of(t, e * rows, rows). A view, no copy.
+TensorView rows_of(const TensorView& t, std::int64_t first, std::int64_t count);
+
 // Widens n elements of t starting at element `offset` to f32 (embedding rows).
 void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out);
 

@@ -69,6 +69,37 @@ class TestModelGolden : public QObject {
           report.worst_routing_error);
   }
 
+  // Goldens made by transformers' own forward carry its greedy continuation: the
+  // engine's argmax, token after token, must pick the same ids.
+  void greedy_continuation_matches_data() {
+    QTest::addColumn<QString>("golden");
+    const QDir dir(QStringLiteral(MOESCOPE_FIXTURES_DIR "/golden"));
+    int with_greedy = 0;
+    for (const QString& file : dir.entryList({"*.json"}, QDir::Files, QDir::Name))
+      if (read_json(dir.filePath(file)).contains("greedy")) {
+        QTest::newRow(qPrintable(file)) << dir.filePath(file);
+        ++with_greedy;
+      }
+    QVERIFY2(with_greedy >= 6,
+             "transformers 5 goldens missing: run tools/reference/make_t5_fixtures.py");
+  }
+  void greedy_continuation_matches() {
+    QFETCH(QString, golden);
+    const json g = read_json(golden);
+    const auto model = Model::load(model_dir(g.at("model").get<std::string>()));
+    CpuBackend backend(*model);
+    const auto tokens = g.at("tokens").get<std::vector<int>>();
+    std::span<const float> logits;
+    int pos = 0;
+    for (int id : tokens) logits = backend.forward(id, pos++, {}, nullptr);
+    std::vector<int> greedy;
+    for (std::size_t i = 0; i < g.at("greedy").size(); ++i) {
+      greedy.push_back(int(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+      logits = backend.forward(greedy.back(), pos++, {}, nullptr);
+    }
+    QCOMPARE(greedy, g.at("greedy").get<std::vector<int>>());
+  }
+
   // The check can fail: each kind of corruption of a golden is reported where it is.
   void corrupted_golden_is_caught() {
     const json g =

@@ -1,6 +1,6 @@
 // Model::load binds each family's tensors by their Hugging Face names and checks
 // them against config.json: a checkpoint of one family described as another, a
-// width that disagrees with the file, or fused expert tensors are refused with a
+// width that disagrees with the file, or both expert layouts at once are refused with a
 // message naming the tensor.
 #include <QTemporaryDir>
 #include <QTest>
@@ -105,14 +105,15 @@ class TestModel : public QObject {
     QVERIFY_CONTAINS(engine_error_of([&] { Model::load(dir); }), expected);
   }
 
-  // transformers 5 holds experts fused (experts.gate_up_proj); hub checkpoints do not.
-  void refuses_fused_experts() {
+  // transformers 5 holds experts fused (experts.gate_up_proj, experts.down_proj); a file with
+  // both layouts is ambiguous and refused. (The fused layout itself is proven by the goldens
+  // of tests/fixtures/models/*-t5-fused.)
+  void refuses_both_expert_layouts_at_once() {
     QTemporaryDir tmp;
-    const fs::path dir = patched_copy(tmp, "olmoe-f16", "{}");
-    write_one_tensor(dir / "fused.safetensors", "model.layers.0.mlp.experts.gate_up_proj");
-    const std::string message = engine_error_of([&] { Model::load(dir); });
-    QVERIFY_CONTAINS(message, "fused expert tensors ('model.layers.0.mlp.experts.gate_up_proj'");
-    QVERIFY_CONTAINS(message, "per-expert layout");
+    const fs::path both = patched_copy(tmp, "olmoe-f16", "{}");
+    write_one_tensor(both / "fused.safetensors", "model.layers.0.mlp.experts.gate_up_proj");
+    QVERIFY_CONTAINS(engine_error_of([&] { Model::load(both); }),
+                     "both fused ('model.layers.0.mlp.experts.gate_up_proj') and per-expert");
   }
 };
 
