@@ -52,10 +52,10 @@ void run_generate(const GenerateOptions& options) {
     std::vector<ChatMessage> conversation = chat.messages();
     conversation.push_back({"user", options.prompt});
     request.prompt = chat.render(conversation);
-    std::cout << request.prompt << std::flush;
+    std::cout << valid_utf8(request.prompt) << std::flush;
     result = chat.send(options.prompt, request, print_generated).generation;
   } else {
-    std::cout << options.prompt << std::flush;
+    std::cout << valid_utf8(options.prompt) << std::flush;
     Generator generator(*selection.backend, *tokenizer, model->config());
     result = generator.generate(request, print_generated);
   }

@@ -67,6 +67,11 @@ void print_info(const ModelConfig& c, const WeightFacts& w) {
             << "), KV cache " << format_bytes(kv_cache_bytes_per_token(c)) << " per token ("
             << format_bytes(kv_cache_bytes_per_token(c) * c.max_position_embeddings)
             << " at full context)\n";
+  if (!c.unrecognised_keys.empty()) {
+    std::cout << "not understood:";
+    for (const std::string& key : c.unrecognised_keys) std::cout << " " << key;
+    std::cout << "  (config.json keys in no table of docs/FAMILIES.md; loaded as if absent)\n";
+  }
 }
 
 void run_info(const InfoOptions& o) {

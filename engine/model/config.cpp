@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "model/config_keys.h"
 
 namespace moescope {
 using nlohmann::json;
@@ -193,7 +194,6 @@ void reject_attention_bias(const Fields& f) {
 
 // DeepSeekMoE: leading dense layers, optional shared experts, raw top-k weights by default.
 void read_deepseek(const Fields& f, ModelConfig& c) {
-  reject_attention_bias(f);
   c.n_routed_experts = f.int_at_least("n_routed_experts", 0, 0);  // 0 or null: dense model
   c.scoring_func = f.only("scoring_func", "softmax", "softmax");
   c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
@@ -235,11 +235,18 @@ void read_qwen2_moe(const Fields& f, ModelConfig& c) {
       c.mlp_only_layers.push_back(layer.get<int>());
     }
   }
+  // transformers 5 lists each layer's attention; a sliding one is not implemented.
+  if (const json* types = f.find("layer_types")) {
+    if (!types->is_array()) f.fail("layer_types", "must be an array of strings");
+    for (const json& type : *types)
+      if (type != "full_attention")
+        f.fail("layer_types",
+               "entry " + type.dump() + " is not supported (only \"full_attention\")");
+  }
 }
 
 // OLMoE: every layer MoE, RMSNorm on the q and k projections, optional clipping of q/k/v.
 void read_olmoe(const Fields& f, ModelConfig& c) {
-  reject_attention_bias(f);
   read_experts(f, c, "num_experts");
   c.moe_intermediate_size = c.intermediate_size;
   c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
@@ -256,6 +263,25 @@ void check_sliding_window(const Fields& f, const ModelConfig& c) {
     f.fail("sliding_window", std::to_string(*window) + " is shorter than max_position_embeddings " +
                                  std::to_string(c.max_position_embeddings) +
                                  "; sliding-window attention is not supported");
+}
+
+// Every key against the family's table (model/config_keys.h): a refused key with a value is
+// refused; an unknown one is refused when its name says it shapes the forward pass, and
+// otherwise loaded and reported as not understood.
+void check_every_key(const json& j, const Fields& f, ModelConfig& c) {
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_null()) continue;
+    if (const ConfigKey* known = find_config_key(c.family, key)) {
+      if (known->handling == KeyHandling::refused)
+        f.fail(key, std::string("is not supported: ") + known->note);
+    } else if (name_shapes_forward_pass(key)) {
+      f.fail(key,
+             "is not understood, and its name says it shapes the forward pass: refused "
+             "rather than ignored (docs/FAMILIES.md lists the keys of each family)");
+    } else {
+      c.unrecognised_keys.push_back(key);
+    }
+  }
 }
 
 struct FamilyInfo {
@@ -296,11 +322,7 @@ std::vector<int> ModelConfig::moe_layers() const {
   return layers;
 }
 
-// Fields that only matter for training or for Python loading are accepted and ignored:
-// aux_loss_alpha, seq_aux, router_aux_loss_coef, router_jitter_noise, output_router_logits,
-// initializer_range, attention_dropout, use_cache, auto_map, transformers_version,
-// _name_or_path, pad_token_id, and pretraining_tp (a slicing of the same matmuls, so the
-// same result). Unknown fields are ignored too.
+// What each key does (honoured, ignored and why, refused) is the table of model/config_keys.h.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source) {
   json j;
   try {
@@ -364,7 +386,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
       read_olmoe(f, c);
       break;
   }
+  reject_attention_bias(f);
   check_sliding_window(f, c);
+  check_every_key(j, f, c);
   return c;
 }
 

@@ -32,6 +32,9 @@ struct ModelConfig {
   std::optional<int> eos_token_id;
   std::vector<int> stop_token_ids;  // every eos id of config.json and generation_config.json
   std::string torch_dtype;          // informational; tensors carry their own dtype
+  // Keys in no table of model/config_keys.h whose names do not say they shape the
+  // forward pass: loaded, and reported as not understood.
+  std::vector<std::string> unrecognised_keys;
 
   // Attention variants.
   bool qkv_bias = false;          // qwen2_moe: q/k/v projections have biases (o has none)

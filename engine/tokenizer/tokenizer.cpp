@@ -1,6 +1,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <sentencepiece_processor.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <fstream>
@@ -14,7 +15,8 @@ namespace {
 
 class SentencePieceTokenizer final : public Tokenizer {
  public:
-  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos) : add_bos_(add_bos) {
+  SentencePieceTokenizer(const std::filesystem::path& model_file, bool add_bos)
+      : add_bos_(add_bos) {
     const auto status = sp_.Load(model_file.string());
     if (!status.ok())
       throw EngineError(model_file.string() + ": not a SentencePiece model (" + status.ToString() +
@@ -71,7 +73,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     if (text.empty()) return;
     std::vector<int> body;
     const auto status = sp_.Encode(text, &body);
-    if (!status.ok()) throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
+    if (!status.ok())
+      throw EngineError("tokenizer: cannot encode text (" + status.ToString() + ")");
     ids.insert(ids.end(), body.begin(), body.end());
   }
   static std::optional<int> optional_id(int id) {
@@ -101,7 +104,8 @@ std::size_t displayable_prefix(const std::string& text) {
   std::size_t end = text.size();
   // Step back over an incomplete trailing sequence.
   std::size_t start = end;
-  while (start > 0 && end - start < 4 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
+  while (start > 0 && end - start < 4 &&
+         (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80)
     --start;
   if (start > 0) {
     const auto lead = static_cast<unsigned char>(text[start - 1]);
@@ -114,6 +118,22 @@ std::size_t displayable_prefix(const std::string& text) {
 }
 
 }  // namespace
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto n = static_cast<std::int32_t>(text.size());
+  for (std::int32_t i = 0; i < n;) {
+    const std::int32_t start = i;
+    UChar32 c;
+    U8_NEXT(text.data(), i, n, c);
+    if (c < 0)
+      out += "\xEF\xBF\xBD";
+    else
+      out.append(text.data() + start, std::size_t(i - start));
+  }
+  return out;
+}
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
   const auto sp_model = model_dir / "tokenizer.model";
@@ -140,7 +160,7 @@ std::string TextStream::push(int id) {
   const std::string text = tokenizer_.decode(ids_);
   const std::size_t end = displayable_prefix(text);
   if (end <= emitted_) return {};
-  std::string out = text.substr(emitted_, end - emitted_);
+  std::string out = valid_utf8(std::string_view(text).substr(emitted_, end - emitted_));
   emitted_ = end;
   return out;
 }
@@ -148,7 +168,7 @@ std::string TextStream::push(int id) {
 std::string TextStream::flush() {
   const std::string text = tokenizer_.decode(ids_);
   if (text.size() <= emitted_) return {};
-  std::string out = text.substr(emitted_);
+  std::string out = valid_utf8(std::string_view(text).substr(emitted_));
   emitted_ = text.size();
   return out;
 }

@@ -32,9 +32,13 @@ class Tokenizer {
 // tokenizer.model. Throws EngineError naming the file when it is missing or broken.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
 
+// `text` with each ill-formed UTF-8 sequence replaced by U+FFFD: what may go to a
+// terminal or a widget, whatever bytes a tokenizer or a user produced.
+std::string valid_utf8(std::string_view text);
+
 // Turns a growing id sequence into text a screen can show: each push returns
 // only the new, complete UTF-8 characters, holding back the bytes of a
-// character split across tokens.
+// character split across tokens. Everything it returns is valid UTF-8.
 class TextStream {
  public:
   explicit TextStream(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}

@@ -1,6 +1,7 @@
 // moescope-cli end to end on the fixture model: `info`, `generate` with a
 // routing snapshot, `experiment` with its exports, and one clean error line
 // (exit code 1) per kind of mistake.
+#include <QFile>
 #include <QFileInfo>
 #include <QProcess>
 #include <QRegularExpression>
@@ -154,6 +155,38 @@ class TestCli : public QObject {
     QVERIFY2(r.out.contains("parameters:     16.38 B total, 2.83 B active per token"),
              qPrintable(r.out));
     QVERIFY2(r.out.contains("30.50 GiB of weights (if stored in that dtype)"), qPrintable(r.out));
+  }
+
+  // info reports the base transformers 5 wrote in rope_parameters, lists config keys it
+  // does not understand, and refuses one whose name says it shapes the model.
+  void info_reads_every_key() {
+    QTemporaryDir tmp;
+    const auto with_config = [&](const QString& name, const QByteArray& text) {
+      const QString path = tmp.filePath(name);
+      QFile f(path);
+      f.open(QIODevice::WriteOnly);
+      f.write(text);
+      return path;
+    };
+    QFile real(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/mixtral-t5/config.json"));
+    QVERIFY(real.open(QIODevice::ReadOnly));
+    const QByteArray t5 = real.readAll();
+    const Run plain = run_cli({"info", "--config", with_config("plain.json", t5)});
+    QVERIFY2(plain.code == 0, qPrintable(describe(plain)));
+    QVERIFY2(plain.out.contains("RoPE theta 31337"), qPrintable(plain.out));
+    QVERIFY2(!plain.out.contains("not understood"), qPrintable(plain.out));
+    QByteArray extra = t5;
+    extra.replace("\"vocab_size\"", "\"tokenizer_class\": \"X\", \"vocab_size\"");
+    const Run unknown = run_cli({"info", "--config", with_config("extra.json", extra)});
+    QVERIFY2(unknown.code == 0, qPrintable(describe(unknown)));
+    QVERIFY2(unknown.out.contains("not understood: tokenizer_class"), qPrintable(unknown.out));
+    QByteArray shaping = t5;
+    shaping.replace("\"vocab_size\"", "\"rope_interleaved\": true, \"vocab_size\"");
+    const Run refused = run_cli({"info", "--config", with_config("shaping.json", shaping)});
+    QVERIFY2(refused.code != 0 && refused.status == QProcess::NormalExit,
+             qPrintable(describe(refused)));
+    QVERIFY2(refused.err.contains("shaping.json: \"rope_interleaved\" is not understood"),
+             qPrintable(refused.err));
   }
 
   void generate_with_snapshot() {

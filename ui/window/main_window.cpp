@@ -323,6 +323,16 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
                            .arg(summary.name)
                            .arg(summary.totalParameters / 1e6, 0, 'f', 1)
                            .arg(summary.activeParameters / 1e6, 0, 'f', 1));
+  QStringList unknown;
+  for (const std::string& key : summary.config.unrecognised_keys)
+    unknown << QString::fromStdString(key);
+  modelLabel_->setToolTip(unknown.isEmpty()
+                              ? QString()
+                              : tr("config.json keys not understood (loaded as if absent): %1")
+                                    .arg(unknown.join(", ")));
+  if (!unknown.isEmpty())
+    modelLabel_->setText(modelLabel_->text() +
+                         tr(" · %n config key(s) not understood", "", unknown.size()));
   backendLabel_->setText(summary.backendName);
   backendLabel_->setToolTip(summary.backendReason);
   setWindowTitle(tr("moescope — %1").arg(summary.name));

@@ -1,11 +1,14 @@
 // config.json parsing: deepseek-moe-16b's own config, accepted variants, and one
 // rejection per kind of malformed field.
+#include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "model/config.h"
+#include "model/config_keys.h"
 #include "support/expect_error.h"
 
 using namespace moescope;
@@ -72,6 +75,57 @@ ModelConfig parse_resource(const QString& file, const QByteArray& patch = "{}") 
   json config = json::parse(in);
   config.merge_patch(json::parse(patch.toStdString()));
   return parse_model_config(config.dump(), "config.json");
+}
+
+// Rows of TestConfig::malformed: rotary settings two spellings disagree on, or no type implements.
+void add_rope_refusals() {
+  QTest::newRow("bases disagree")
+      << QByteArray(R"({"rope_theta": 10000,
+                        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000}})")
+      << R"(rope_theta 10000 (rope_theta) differs from 1e+06 (rope_parameters))";
+  QTest::newRow("types disagree")
+      << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
+                        "rope_parameters": {"rope_type": "default"}})")
+      << R"(rope type "linear" (rope_scaling) differs from "default" (rope_parameters))";
+  QTest::newRow("factors disagree")
+      << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
+                        "rope_parameters": {"rope_type": "linear", "factor": 4}})")
+      << R"(factor 2 (rope_scaling) differs from 4 (rope_parameters))";
+  QTest::newRow("yarn, new spelling")
+      << QByteArray(R"({"rope_parameters": {"rope_type": "yarn", "factor": 4,
+                        "original_max_position_embeddings": 4096}})")
+      << R"(rope_parameters: "rope_type" "yarn" is not supported (only "default" and "linear"))";
+  QTest::newRow("llama3, new spelling")
+      << QByteArray(R"({"rope_parameters": {"rope_type": "llama3", "factor": 8}})")
+      << R"("llama3" is not supported)";
+  QTest::newRow("type missing") << QByteArray(R"({"rope_parameters": {"rope_theta": 10000}})")
+                                << R"(rope_parameters: "rope_type" missing)";
+  QTest::newRow("a parameter the type does not have")
+      << QByteArray(
+             R"({"rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5}})")
+      << R"(rope_parameters: "partial_rotary_factor" is not supported with rope type "default")";
+  QTest::newRow("type and rope_type disagree")
+      << QByteArray(R"({"rope_scaling": {"type": "linear", "rope_type": "default", "factor": 2}})")
+      << R"(rope_scaling: "type" "linear" differs from "rope_type" "default")";
+  QTest::newRow("new base negative")
+      << QByteArray(R"({"rope_parameters": {"rope_type": "default", "rope_theta": -5}})")
+      << R"(rope_parameters: "rope_theta" must be positive)";
+}
+
+// Rows of TestConfig::malformed: keys that shape the model and are not implemented.
+void add_key_refusals() {
+  QTest::newRow("unknown rope key") << QByteArray(R"({"rope_interleaved": true})")
+                                    << R"("rope_interleaved" is not understood, and its name says)";
+  QTest::newRow("unknown expert key")
+      << QByteArray(R"({"expert_capacity": 2})") << R"("expert_capacity" is not understood)";
+  QTest::newRow("unknown attention key") << QByteArray(R"({"attn_logit_softcapping": 50})")
+                                         << R"("attn_logit_softcapping" is not understood)";
+  QTest::newRow("another family's key")
+      << QByteArray(R"({"num_local_experts": 8})") << R"("num_local_experts" is not understood)";
+  QTest::newRow("quantized") << QByteArray(R"({"quantization_config": {"quant_method": "gptq"}})")
+                             << R"("quantization_config" is not supported: quantized)";
+  QTest::newRow("DeepSeek-V2 routing") << QByteArray(R"({"topk_method": "group_limited_greedy"})")
+                                       << R"("topk_method" is not supported: DeepSeek-V2/V3)";
 }
 
 }  // namespace
@@ -167,47 +221,53 @@ class TestConfig : public QObject {
     QCOMPARE(c.rope_linear_factor, factor);
   }
 
-  void rope_spellings_refused_data() {
-    QTest::addColumn<QByteArray>("patch");
-    QTest::addColumn<QString>("message");
-    QTest::newRow("bases disagree")
-        << QByteArray(R"({"rope_theta": 10000,
-                          "rope_parameters": {"rope_type": "default", "rope_theta": 1000000}})")
-        << R"(rope_theta 10000 (rope_theta) differs from 1e+06 (rope_parameters))";
-    QTest::newRow("types disagree")
-        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
-                          "rope_parameters": {"rope_type": "default"}})")
-        << R"(rope type "linear" (rope_scaling) differs from "default" (rope_parameters))";
-    QTest::newRow("factors disagree")
-        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": 2},
-                          "rope_parameters": {"rope_type": "linear", "factor": 4}})")
-        << R"(factor 2 (rope_scaling) differs from 4 (rope_parameters))";
-    QTest::newRow("yarn, new spelling")
-        << QByteArray(R"({"rope_parameters": {"rope_type": "yarn", "factor": 4,
-                          "original_max_position_embeddings": 4096}})")
-        << R"(rope_parameters: "rope_type" "yarn" is not supported (only "default" and "linear"))";
-    QTest::newRow("llama3, new spelling")
-        << QByteArray(R"({"rope_parameters": {"rope_type": "llama3", "factor": 8}})")
-        << R"("llama3" is not supported)";
-    QTest::newRow("type missing") << QByteArray(R"({"rope_parameters": {"rope_theta": 10000}})")
-                                  << R"(rope_parameters: "rope_type" missing)";
-    QTest::newRow("a parameter the type does not have")
-        << QByteArray(
-               R"({"rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5}})")
-        << R"(rope_parameters: "partial_rotary_factor" is not supported with rope type "default")";
-    QTest::newRow("type and rope_type disagree")
-        << QByteArray(
-               R"({"rope_scaling": {"type": "linear", "rope_type": "default", "factor": 2}})")
-        << R"(rope_scaling: "type" "linear" differs from "rope_type" "default")";
-    QTest::newRow("new base negative")
-        << QByteArray(R"({"rope_parameters": {"rope_type": "default", "rope_theta": -5}})")
-        << R"(rope_parameters: "rope_theta" must be positive)";
+  // Every key of config.json is in the family's table, refused, or reported as not understood.
+  void unknown_keys_are_reported() {
+    const ModelConfig c =
+        parse_patched(R"({"some_future_field": {"x": 1}, "tokenizer_class": "X"})");
+    QCOMPARE(c.unrecognised_keys,
+             (std::vector<std::string>{"some_future_field", "tokenizer_class"}));
+    QVERIFY(parse_patched("{}").unrecognised_keys.empty());
+    QVERIFY(parse_patched(R"({"rope_future": null})").unrecognised_keys.empty());  // null: absent
   }
-  void rope_spellings_refused() {
-    QFETCH(QByteArray, patch);
-    QFETCH(QString, message);
-    const std::string error = engine_error_of([&] { parse_patched(patch); });
-    QVERIFY2(QString::fromStdString(error).contains(message), error.c_str());
+
+  // The hub configs and every fixture (written by transformers 4 and 5) are fully understood.
+  void real_configs_are_fully_understood() {
+    QStringList files;
+    for (const QString& f : QDir(MOESCOPE_RESOURCES_DIR "/configs").entryList({"*.json"}))
+      files << QStringLiteral(MOESCOPE_RESOURCES_DIR "/configs/") + f;
+    for (const char* root : {MOESCOPE_FIXTURES_DIR "/models", MOESCOPE_RESOURCES_DIR "/models"})
+      for (const QString& d : QDir(root).entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+        files << QString(root) + "/" + d + "/config.json";
+    QVERIFY(files.size() >= 16);
+    for (const QString& file : files) {
+      std::ifstream in(file.toStdString());
+      std::stringstream text;
+      text << in.rdbuf();
+      const ModelConfig c = parse_model_config(text.str(), file.toStdString());
+      QVERIFY2(c.unrecognised_keys.empty(), qPrintable(file));
+    }
+  }
+
+  // docs/FAMILIES.md shows the tables the parser uses.
+  void families_doc_shows_the_key_tables() {
+    std::ifstream in(MOESCOPE_SOURCE_DIR "/docs/FAMILIES.md");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string doc = text.str();
+    const std::string begin = "<!-- config-keys:begin (moescope::config_key_tables_markdown) -->\n";
+    const std::string end = "<!-- config-keys:end -->";
+    const auto a = doc.find(begin), b = doc.find(end);
+    QVERIFY2(a != std::string::npos && b != std::string::npos,
+             "markers missing in docs/FAMILIES.md");
+    const std::string shown = doc.substr(a + begin.size(), b - a - begin.size());
+    if (shown != config_key_tables_markdown()) {
+      std::ofstream(QDir::temp().filePath("FAMILIES-keys.md").toStdString())
+          << config_key_tables_markdown();
+      QFAIL(
+          "docs/FAMILIES.md's key tables differ from model/config_keys.cpp (the current tables "
+          "are in FAMILIES-keys.md in the temporary folder)");
+    }
   }
 
   void dense_models_data() {
@@ -322,7 +382,10 @@ class TestConfig : public QObject {
         << R"("first_k_dense_replace" must be >= 0)";
     QTest::newRow("moe_layer_freq zero")
         << QByteArray(R"({"moe_layer_freq": 0})") << R"("moe_layer_freq" must be >= 1)";
+    add_rope_refusals();
+    add_key_refusals();
   }
+
   void malformed() {
     QFETCH(QByteArray, patch);
     QFETCH(QString, expected);

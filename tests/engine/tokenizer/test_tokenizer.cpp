@@ -70,6 +70,31 @@ class TestTokenizer : public QObject {
     QVERIFY(tok_);
   }
 
+  // What reaches a terminal is well-formed: each ill-formed sequence becomes one U+FFFD
+  // per maximal subpart (Unicode's recommended practice, as ICU's U8_NEXT does).
+  void replaces_ill_formed_utf8_data() {
+    QTest::addColumn<std::string>("text");
+    QTest::addColumn<std::string>("expected");
+    QTest::newRow("ascii") << std::string("plain") << std::string("plain");
+    QTest::newRow("whole characters")
+        << std::string("\u00e9\u4e2d\U0001F600") << std::string("\u00e9\u4e2d\U0001F600");
+    QTest::newRow("lone continuation") << std::string("a\x80z") << std::string("a\uFFFDz");
+    QTest::newRow("truncated at the end") << std::string("x\xE6\x97") << std::string("x\uFFFD");
+    QTest::newRow("truncated in the middle") << std::string("\xE6\x97x") << std::string("\uFFFDx");
+    QTest::newRow("overlong") << std::string("\xC0\xAF") << std::string("\uFFFD\uFFFD");
+    QTest::newRow("surrogate") << std::string("\xED\xA0\x80") << std::string("\uFFFD\uFFFD\uFFFD");
+    QTest::newRow("beyond U+10FFFF")
+        << std::string("\xF4\x90\x80\x80") << std::string("\uFFFD\uFFFD\uFFFD\uFFFD");
+    QTest::newRow("empty") << std::string() << std::string();
+  }
+  void replaces_ill_formed_utf8() {
+    QFETCH(std::string, text);
+    QFETCH(std::string, expected);
+    const std::string out = moescope::valid_utf8(text);
+    QCOMPARE(out, expected);
+    QVERIFY(::valid_utf8(out));
+  }
+
   void special_ids() {
     QCOMPARE(tok_->vocab_size(), 512);
     QCOMPARE(tok_->bos_id(), std::optional<int>(1));
