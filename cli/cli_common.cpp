@@ -1,7 +1,9 @@
 #include "cli/cli_common.h"
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "model/default_model.h"
@@ -15,18 +17,36 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 }
 
+namespace {
+
+// A number in [min, max] (or (min, max] when min is excluded). CLI11's own ranges let NaN
+// through, and their messages print a bound of hundreds of digits for an int's limits.
+CLI::Validator number_in(double min, double max, bool min_included, const std::string& shown) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);  // reads "nan" and "inf" too
+        if (text.empty() || *end != '\0') return "'" + text + "' is not a number";
+        const bool ok = std::isfinite(v) && (min_included ? v >= min : v > min) && v <= max;
+        return ok ? std::string() : text + " is not in " + shown;
+      },
+      shown);
+}
+
+}  // namespace
+
 void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
                           const std::string& max_tokens_help) {
   command.add_option("--max-tokens", sampling.max_tokens, max_tokens_help)
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, 1e9, true, "[0, 1e9]"));
   command.add_option("--seed", sampling.seed, "Sampling seed")->capture_default_str();
   command.add_option("--temperature", sampling.temperature, "0 = greedy")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, 1e6, true, "[0, 1e6]"));
   command.add_option("--top-p", sampling.top_p, "Nucleus sampling mass")
       ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
+      ->check(number_in(0, 1, false, "(0, 1]"));
 }
 
 CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt) {

@@ -2,13 +2,33 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+
+#include "core/error.h"
 
 namespace moescope {
 
-Sampler::Sampler(const SamplingSettings& settings) : settings_(settings), rng_(settings.seed) {}
+void check_sampling_settings(const SamplingSettings& s) {
+  const auto refuse = [](const char* what, double value, const char* meaning) {
+    std::ostringstream message;
+    message << what << " " << value << " is not " << meaning;
+    throw EngineError(message.str());
+  };
+  if (!(std::isfinite(s.temperature) && s.temperature >= 0))
+    refuse("temperature", s.temperature, "a finite number >= 0 (0 = greedy)");
+  if (!(s.top_p > 0 && s.top_p <= 1)) refuse("top-p", s.top_p, "in (0, 1]");
+  if (s.max_tokens < 0) refuse("max-tokens", s.max_tokens, ">= 0");
+}
 
-double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+Sampler::Sampler(const SamplingSettings& settings) : settings_(settings), rng_(settings.seed) {
+  check_sampling_settings(settings);
+}
 
+double Sampler::uniform() {
+  return double(rng_() >> 11) * 0x1.0p-53;
+}
+
+// The caller (the generator) has checked that the logits are finite.
 int Sampler::sample(std::span<const float> logits) {
   const auto argmax = [&] {
     return int(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -26,11 +46,14 @@ int Sampler::sample(std::span<const float> logits) {
   // Nucleus: keep the most probable tokens whose mass reaches top_p.
   auto end = candidates_.end();
   if (settings_.top_p < 1.0f) {
-    std::sort(candidates_.begin(), candidates_.end(),
-              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::sort(candidates_.begin(), candidates_.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
     double mass = 0.0;
     end = candidates_.begin();
-    while (end != candidates_.end() && mass < settings_.top_p * sum) mass += (end++)->first;
+    // The most probable token always stays, however small top_p is.
+    do mass += (end++)->first;
+    while (end != candidates_.end() && mass < settings_.top_p * sum);
     sum = mass;
   }
   const double r = uniform() * sum;

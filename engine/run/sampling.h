@@ -11,4 +11,8 @@ struct SamplingSettings {
   int max_tokens = 64;       // generated tokens, prompt excluded
 };
 
+// Throws EngineError unless temperature is finite and >= 0, top_p in (0, 1] and
+// max_tokens >= 0: outside those the settings mean nothing (NaN passes every range check).
+void check_sampling_settings(const SamplingSettings& settings);
+
 }  // namespace moescope

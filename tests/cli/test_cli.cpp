@@ -189,6 +189,30 @@ class TestCli : public QObject {
              qPrintable(refused.err));
   }
 
+  // Sampling settings that mean nothing are refused when the command line is read, with a
+  // short message (CLI11's own ranges let NaN through and print 309-digit bounds).
+  void meaningless_sampling_refused_data() {
+    QTest::addColumn<QStringList>("flags");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("temperature nan")
+        << QStringList{"--temperature", "nan"} << "nan is not in [0, 1e6]";
+    QTest::newRow("temperature -1")
+        << QStringList{"--temperature", "-1"} << "-1 is not in [0, 1e6]";
+    QTest::newRow("top-p 0") << QStringList{"--top-p", "0"} << "0 is not in (0, 1]";
+    QTest::newRow("top-p inf") << QStringList{"--top-p", "inf"} << "inf is not in (0, 1]";
+    QTest::newRow("max-tokens -1") << QStringList{"--max-tokens", "-1"} << "-1 is not in [0, 1e9]";
+  }
+  void meaningless_sampling_refused() {
+    QFETCH(QStringList, flags);
+    QFETCH(QString, message);
+    const Run r =
+        run_cli(QStringList{"generate", "--model", q(model_dir), "--prompt", "Hi"} + flags);
+    QVERIFY2(r.status == QProcess::NormalExit && r.code != 0, qPrintable(describe(r)));
+    QVERIFY2(r.err.contains(message), qPrintable(describe(r)));
+    QVERIFY2(r.err.size() < 300, qPrintable(r.err));
+    QVERIFY2(r.out.isEmpty(), qPrintable(r.out));
+  }
+
   void generate_with_snapshot() {
     QTemporaryDir out;
     QVERIFY(out.isValid());

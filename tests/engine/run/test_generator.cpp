@@ -6,6 +6,7 @@
 #include <QTest>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,28 @@ std::vector<TokenRouting> traces(const GenerationResult& result) {
 }
 
 }  // namespace
+
+// The real model's routing, with NaN (or infinity) written into the logits from `from` on.
+class NonFiniteLogits final : public Backend {
+ public:
+  NonFiniteLogits(Backend& inner, int from, float value)
+      : inner_(inner), from_(from), value_(value) {}
+  std::span<const float> forward(int token_id, int pos, const Interventions& interventions,
+                                 TokenRouting* trace) override {
+    const auto logits = inner_.forward(token_id, pos, interventions, trace);
+    logits_.assign(logits.begin(), logits.end());
+    if (pos >= from_) logits_[7] = value_;
+    return logits_;
+  }
+  void reset() override { inner_.reset(); }
+  std::string name() const override { return "non-finite"; }
+
+ private:
+  Backend& inner_;
+  int from_;
+  float value_;
+  std::vector<float> logits_;
+};
 
 class TestGenerator : public QObject {
   Q_OBJECT
@@ -339,6 +362,32 @@ class TestGenerator : public QObject {
 
   // The same tokens after reset() give bit-identical logits, even when other
   // tokens ran in between.
+  // Non-finite logits stop the run with the position named, never a garbage token.
+  void non_finite_logits_stop_the_run_data() {
+    QTest::addColumn<float>("value");
+    QTest::addColumn<float>("temperature");
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("NaN, greedy") << NAN << 0.0f << "NaN at id 7";
+    QTest::newRow("NaN, sampled") << NAN << 0.8f << "NaN at id 7";
+    QTest::newRow("infinity, sampled") << INFINITY << 0.8f << "infinite at id 7";
+  }
+  void non_finite_logits_stop_the_run() {
+    QFETCH(float, value);
+    QFETCH(float, temperature);
+    QFETCH(QString, kind);
+    NonFiniteLogits backend(*backend_, 10, value);
+    Generator generator(backend, *tokenizer_, model_->config());
+    GenerationRequest request;
+    request.prompt = "Hello world";  // 8 tokens: positions 0-7, then generated from 8 on
+    request.sampling.max_tokens = 8;
+    request.sampling.temperature = temperature;
+    std::vector<GeneratedToken> seen;
+    const std::string message = engine_error_of(
+        [&] { generator.generate(request, [&](const GeneratedToken& t) { seen.push_back(t); }); });
+    QVERIFY_CONTAINS(message, QStringLiteral("logits at position 10 are not finite (") + kind);
+    QCOMPARE(int(seen.size()), 11);  // positions 0-10 ran; nothing was sampled from 10's logits
+  }
+
   void reset_forgets_kv_cache() {
     const Interventions none;
     const std::vector<int> a = {1, 335, 399, 261, 265}, b = {1, 42, 77, 300};
@@ -378,7 +427,8 @@ class TestGenerator : public QObject {
     QTest::newRow("broken generation_config.json")
         << "generation config" << QStringList{"%dir/generation_config.json", "not a JSON object"};
     QTest::newRow("eos id of the wrong type")
-        << "generation eos" << QStringList{"%dir/generation_config.json", "eos_token_id", "an integer"};
+        << "generation eos"
+        << QStringList{"%dir/generation_config.json", "eos_token_id", "an integer"};
   }
   void load_errors() {
     QFETCH(QString, change);
@@ -400,7 +450,8 @@ class TestGenerator : public QObject {
     if (change == "no weights") fs::remove(weights);
     if (change == "no dir") fs::remove_all(dir);
     if (change == "generation config") std::ofstream(dir / "generation_config.json") << "{ nope";
-    if (change == "generation eos") std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": ["x"]})";
+    if (change == "generation eos")
+      std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": ["x"]})";
 
     const std::string message = engine_error_of([&] { Model::load(dir); });
     for (const QString& part : says)

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "run/sampler.h"
 
 using namespace moescope;
@@ -97,6 +98,31 @@ class TestSampler : public QObject {
 
   // Probabilities 0.5, 0.3, 0.15, 0.05 at T 1: the nucleus of mass 0.75 is the
   // two best tokens, drawn as 0.5 : 0.3 renormalised.
+  // Settings that mean nothing are refused before anything is drawn (NaN slips through
+  // every "< 0" check, and an empty nucleus has nothing to draw from).
+  void meaningless_settings_refused_data() {
+    QTest::addColumn<float>("temperature");
+    QTest::addColumn<float>("top_p");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("temperature nan") << NAN << 1.0f << "temperature nan is not a finite number";
+    QTest::newRow("temperature inf") << INFINITY << 1.0f << "temperature inf is not";
+    QTest::newRow("temperature negative") << -0.5f << 1.0f << "temperature -0.5 is not";
+    QTest::newRow("top-p zero") << 1.0f << 0.0f << "top-p 0 is not in (0, 1]";
+    QTest::newRow("top-p nan") << 1.0f << NAN << "top-p nan is not in (0, 1]";
+    QTest::newRow("top-p above one") << 1.0f << 1.5f << "top-p 1.5 is not in (0, 1]";
+  }
+  void meaningless_settings_refused() {
+    QFETCH(float, temperature);
+    QFETCH(float, top_p);
+    QFETCH(QString, message);
+    try {
+      Sampler sampler(settings(temperature, top_p, 1));
+      QFAIL("accepted");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString(e.what()).contains(message), e.what());
+    }
+  }
+
   void nucleus_keeps_smallest_set_reaching_top_p() {
     const std::vector<float> logits = {std::log(0.15f), std::log(0.5f), std::log(0.05f),
                                        std::log(0.3f)};
