@@ -32,13 +32,18 @@ std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
 
 // The whole file, mapped read-only. Throws on files too short to hold a header length.
 std::pair<void*, std::size_t> map_read_only(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO planted under a shard's name must not block the open.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
     fail(path, std::string("cannot stat: ") + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, "not a regular file");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size < 8) {
@@ -189,7 +194,13 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   for (const auto& [tensor, file] : index["weight_map"].items()) {
     if (!file.is_string())
       fail(index_path, "weight_map entry for tensor '" + tensor + "' must be a file name");
-    weight_map.emplace(tensor, file.get<std::string>());
+    const std::string name = file.get<std::string>();
+    // Shards live beside the index: no paths, so no file outside the model folder is read.
+    if (name.empty() || name == "." || name == ".." ||
+        name.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+      fail(index_path, "weight_map entry for tensor '" + tensor + "' names \"" + name +
+                           "\"; a shard must be a plain file name inside the model folder");
+    weight_map.emplace(tensor, name);
   }
   return weight_map;
 }

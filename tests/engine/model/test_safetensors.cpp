@@ -1,5 +1,7 @@
 // Safetensors files and model directories: values read back through the map, sharded
 // directories, and one rejection per kind of malformed file or directory.
+#include <sys/stat.h>
+
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
@@ -255,6 +257,10 @@ class TestSafetensors : public QObject {
                                               << "index.json: missing \"weight_map\" object";
     QTest::newRow("index not JSON")
         << QByteArray("{") << false << "model.safetensors.index.json: not valid JSON";
+    for (const char* shard : {"../a.safetensors", "/etc/passwd", "sub/a.safetensors", "..", ""})
+      QTest::newRow(qPrintable(QStringLiteral("index names \"%1\"").arg(shard)))
+          << QByteArray("{\"weight_map\": {\"embed\": \"") + shard + "\"}}" << false
+          << "; a shard must be a plain file name inside the model folder";
     QTest::newRow("tensor in two files")
         << QByteArray() << true << "tensor 'embed' is in both a.safetensors and b.safetensors";
     QTest::newRow("tensor in two indexed files")
@@ -275,6 +281,18 @@ class TestSafetensors : public QObject {
     const std::string message = engine_error_of([&] { SafetensorsArchive{dir()}; });
     QVERIFY_CONTAINS(message, QString::fromStdString(dir().string()));
     QVERIFY_CONTAINS(message, expected);
+  }
+
+  // A FIFO under a shard's name is refused at once: opening it must not block.
+  void refuses_a_fifo_shard() {
+    write_f32_tensor(path("a.safetensors"), "embed", 4);
+    QCOMPARE(::mkfifo(path("fifo.safetensors").c_str(), 0600), 0);
+    write_file(path("model.safetensors.index.json"),
+               R"({"weight_map": {"embed": "a.safetensors", "norm": "fifo.safetensors"}})");
+    QVERIFY_CONTAINS(engine_error_of([&] { SafetensorsArchive{dir()}; }),
+                     "fifo.safetensors: not a regular file");
+    fs::remove(path("model.safetensors.index.json"));  // without an index, FIFOs are skipped
+    QCOMPARE(SafetensorsArchive(dir()).get("embed").numel(), 4);
   }
 
   void rejects_missing_or_empty_directory() {
