@@ -7,6 +7,7 @@
 
 #include "chat/jinja_expression.h"
 #include "core/error.h"
+#include "core/json.h"
 
 namespace moescope {
 
@@ -275,10 +276,9 @@ std::string ChatTemplate::render(std::span<const ChatMessage> messages, bool add
 
 std::optional<std::string> read_chat_template(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "tokenizer_config.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) throw EngineError(path.string() + ": not a JSON object");
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  const auto j = read_json_file(path);
+  if (!j.is_object()) throw EngineError(path.string() + ": not a JSON object");
   const auto it = j.find("chat_template");
   if (it == j.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();

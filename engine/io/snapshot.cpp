@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "io/atomic_file.h"
 #include "model/config.h"
 
@@ -126,9 +127,7 @@ class Node {
     return Node(*it, source_, path);
   }
 
-  bool has(const char* key) const {
-    return expect(value_.is_object(), "an object").contains(key);
-  }
+  bool has(const char* key) const { return expect(value_.is_object(), "an object").contains(key); }
 
   Node at(std::size_t index) const {
     return Node(value_[index], source_, path_ + "[" + std::to_string(index) + "]");
@@ -419,13 +418,7 @@ RoutingSnapshot read_snapshot(const fs::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw EngineError(source + ": read failed");
-  json parsed;
-  try {
-    parsed = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw EngineError(source + ": not valid JSON: " + e.what());
-  }
-  return snapshot_from_json(parsed, source);
+  return snapshot_from_json(parse_json(text.str(), source), source);
 }
 
 }  // namespace moescope

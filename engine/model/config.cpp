@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "model/config_keys.h"
 
 namespace moescope {
@@ -324,12 +325,7 @@ std::vector<int> ModelConfig::moe_layers() const {
 
 // What each key does (honoured, ignored and why, refused) is the table of model/config_keys.h.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    throw EngineError(source + ": not valid JSON: " + e.what());
-  }
+  const json j = parse_json(json_text, source);
   if (!j.is_object()) throw EngineError(source + ": not a JSON object");
   const Fields f(j, source);
   ModelConfig c;
@@ -405,11 +401,9 @@ ModelConfig load_model_config(const std::filesystem::path& model_dir) {
 
 void read_generation_config(const std::filesystem::path& model_dir, ModelConfig& config) {
   const std::filesystem::path generation = model_dir / "generation_config.json";
-  std::ifstream in(generation);
-  if (!in) return;
-  const json j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    throw EngineError(generation.string() + ": not a JSON object");
+  if (!std::filesystem::exists(generation)) return;
+  const json j = read_json_file(generation);
+  if (!j.is_object()) throw EngineError(generation.string() + ": not a JSON object");
   for (int id : Fields(j, generation.string()).token_ids("eos_token_id"))
     if (std::find(config.stop_token_ids.begin(), config.stop_token_ids.end(), id) ==
         config.stop_token_ids.end())

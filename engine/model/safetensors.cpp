@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/json.h"
 
 namespace moescope {
 namespace fs = std::filesystem;
@@ -67,12 +68,8 @@ json parse_header_json(const fs::path& path, const char* begin, const char* end)
       fail(path, "header names tensor '" + parsed.get<std::string>() + "' twice");
     return true;
   };
-  json header;
-  try {
-    header = json::parse(begin, end, reject_duplicates);
-  } catch (const json::exception& e) {
-    fail(path, std::string("header is not valid JSON: ") + e.what());
-  }
+  const json header = parse_json(std::string_view(begin, std::size_t(end - begin)),
+                                 path.string() + ": header", reject_duplicates);
   if (!header.is_object()) fail(path, "header is not a JSON object");
   return header;
 }
@@ -173,16 +170,6 @@ std::map<std::string, TensorView> parse_header(const fs::path& path, const std::
                      " overlap tensor '" + prev_name + "' " + offsets_string(prev_begin, prev_end));
   }
   return tensors;
-}
-
-json read_json_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, "cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, std::string("not valid JSON: ") + e.what());
-  }
 }
 
 // The index's weight_map: tensor name -> file name (relative to the model directory).

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/byte_level.h"
@@ -18,10 +19,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 json read_json(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw EngineError(path.string() + ": cannot be read");
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw EngineError(path.string() + ": not valid JSON");
+  json j = read_json_file(path);
   if (!j.is_object()) throw EngineError(path.string() + ": not a JSON object");
   return j;
 }

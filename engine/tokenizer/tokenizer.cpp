@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "tokenizer/bpe_tokenizer.h"
 
 namespace moescope {
@@ -87,11 +88,9 @@ class SentencePieceTokenizer final : public Tokenizer {
 // tokenizer_config.json's add_bos_token; SentencePiece checkpoints default to true.
 bool read_add_bos(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "tokenizer_config.json";
-  std::ifstream in(path);
-  if (!in) return true;
-  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object())
-    throw EngineError(path.string() + ": not a JSON object");
+  if (!std::filesystem::exists(path)) return true;
+  const auto json = read_json_file(path);
+  if (!json.is_object()) throw EngineError(path.string() + ": not a JSON object");
   const auto it = json.find("add_bos_token");
   if (it == json.end() || it->is_null()) return true;
   if (!it->is_boolean()) throw EngineError(path.string() + ": add_bos_token must be true or false");

@@ -111,7 +111,8 @@ RoutingSnapshot gated_shared_snapshot() {
   })");
   for (SnapshotToken& token : s.tokens)
     for (LayerRouting& layer : token.routing.layers)
-      layer.shared_gate = 0.5f + 0.4f * std::sin(1.3f * layer.layer + 0.7f * token.routing.position);
+      layer.shared_gate =
+          0.5f + 0.4f * std::sin(1.3f * layer.layer + 0.7f * token.routing.position);
   return s;
 }
 
@@ -342,6 +343,22 @@ class TestSnapshot : public QObject {
       QFAIL("accepted a truncated file");
     } catch (const EngineError& e) {
       QVERIFY2(QString::fromStdString(e.what()).contains("broken.json: not valid JSON"), e.what());
+    }
+  }
+
+  // A document nested 200 000 deep is refused where it is parsed, before any code that
+  // recurses over it (writing the snapshot back, dump()) could overflow the stack.
+  void readRefusesDeepNesting() {
+    QTemporaryDir dir;
+    std::ofstream(fs_path(dir, "deep.json"))
+        << "{\"format\": " << std::string(200000, '[') << std::string(200000, ']') << "}";
+    try {
+      read_snapshot(fs_path(dir, "deep.json"));
+      QFAIL("accepted");
+    } catch (const EngineError& e) {
+      QVERIFY2(
+          QString::fromStdString(e.what()).contains("deep.json: nested deeper than 128 levels"),
+          e.what());
     }
   }
 

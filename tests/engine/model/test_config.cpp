@@ -231,6 +231,15 @@ class TestConfig : public QObject {
     QVERIFY(parse_patched(R"({"rope_future": null})").unrecognised_keys.empty());  // null: absent
   }
 
+  // A value nested 200 000 deep is refused where config.json is parsed (read raw: the
+  // patching helpers would recurse over it themselves).
+  void deep_nesting_refused() {
+    const std::string text = R"({"model_type": "deepseek", "notes": )" + std::string(200000, '[') +
+                             std::string(200000, ']') + "}";
+    QVERIFY_CONTAINS(engine_error_of([&] { parse_model_config(text, "config.json"); }),
+                     "config.json: nested deeper than 128 levels");
+  }
+
   // The hub configs and every fixture (written by transformers 4 and 5) are fully understood.
   void real_configs_are_fully_understood() {
     QStringList files;

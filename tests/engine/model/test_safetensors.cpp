@@ -113,7 +113,10 @@ class TestSafetensors : public QObject {
     QTest::addColumn<int>("data_size");
     QTest::addColumn<QString>("expected");
     const QByteArray f32_4 = R"("dtype": "F32", "shape": [4])";
-    QTest::newRow("not JSON") << QByteArray(R"({"x": )") << 0 << "header is not valid JSON";
+    QTest::newRow("not JSON") << QByteArray(R"({"x": )") << 0 << "header: not valid JSON";
+    QTest::newRow("nested 100 000 deep")
+        << QByteArray(R"({"x": )") + QByteArray(100000, '[') + QByteArray(100000, ']') + "}" << 0
+        << "header: nested deeper than 128 levels";
     QTest::newRow("not an object") << QByteArray("[1, 2]") << 0 << "header is not a JSON object";
     QTest::newRow("duplicate tensor")
         << "{\"x\": {" + f32_4 + R"(, "data_offsets": [0, 16]}, "x": {)" + f32_4 +

@@ -425,7 +425,7 @@ class TestGenerator : public QObject {
     QTest::newRow("no safetensors") << "no weights" << QStringList{"%dir", ".safetensors"};
     QTest::newRow("no such directory") << "no dir" << QStringList{"%dir", "not a model directory"};
     QTest::newRow("broken generation_config.json")
-        << "generation config" << QStringList{"%dir/generation_config.json", "not a JSON object"};
+        << "generation config" << QStringList{"%dir/generation_config.json", "not valid JSON"};
     QTest::newRow("eos id of the wrong type")
         << "generation eos"
         << QStringList{"%dir/generation_config.json", "eos_token_id", "an integer"};
