@@ -1,5 +1,7 @@
 #include "io/snapshot.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -8,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "core/error.h"
@@ -207,10 +208,24 @@ void check_header(const Node& root) {
   if (v < 1) version.fail("invalid version " + std::to_string(v));
 }
 
+// YYYY-MM-DDTHH:MM:SS[.fraction]Z, read by position (std::regex recursed per character and
+// overflowed the stack on a long fraction).
+bool is_iso_utc(std::string_view t) {
+  constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd";
+  if (t.size() < shape.size() + 1 || t.back() != 'Z') return false;
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(t[i])) : t[i] != shape[i])
+      return false;
+  const std::string_view rest = t.substr(shape.size(), t.size() - shape.size() - 1);
+  return rest.empty() || (rest.size() > 1 && rest[0] == '.' &&
+                          std::all_of(rest.begin() + 1, rest.end(), [](char c) {
+                            return std::isdigit(static_cast<unsigned char>(c));
+                          }));
+}
+
 std::string read_timestamp(const Node& node) {
-  static const std::regex iso_utc(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z)");
   std::string text = node.string();
-  if (!std::regex_match(text, iso_utc))
+  if (!is_iso_utc(text))
     node.fail("\"" + text + "\" is not an ISO-8601 UTC time like 2024-05-01T12:34:56Z");
   return text;
 }

@@ -151,7 +151,10 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadProgress& progress) {
   if (!std::filesystem::is_directory(dir))
-    throw EngineError(dir.string() + ": not a model directory (it does not exist)");
+    throw EngineError(dir.string() + (std::filesystem::exists(dir)
+                                          ? ": a file, not a model directory (give the folder "
+                                            "that holds config.json)"
+                                          : ": not a model directory (it does not exist)"));
   std::unique_ptr<Model> m(new Model);
   m->dir_ = dir;
   m->config_json_ = read_file(dir / "config.json");

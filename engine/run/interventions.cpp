@@ -89,6 +89,9 @@ void check_expert(const ModelConfig& c, int layer, int expert) {
 void Interventions::validate(const ModelConfig& config) const {
   for (const auto& [layer, expert] : disabled_experts) check_expert(config, layer, expert);
   for (int layer : disabled_shared) check_layer(config, layer, shared_entry(layer));
+  if (!disabled_shared.empty() && config.n_shared_experts == 0)
+    throw EngineError(shared_entry(*disabled_shared.begin()) +
+                      ": this model has no shared experts to switch off");
 
   const int n = config.n_routed_experts;
   const int k = top_k.value_or(config.num_experts_per_tok);

@@ -281,7 +281,7 @@ class TestChatSession : public QObject {
     std::ifstream in(fixtures / "chat/mixtral-8x7b-instruct/tokenizer_config.json");
     const fs::path dir = chat_model(tmp, json::parse(in)["chat_template"]);
     ChatRig rig(dir);
-    auto& [model, tokenizer, backend, chat] = rig;
+    ChatSession& chat = rig.chat;  // a reference, not a structured binding: lambdas capture it
     chat.set_messages({{"user", "a"}});  // the next user turn breaks the alternation
     QVERIFY_CONTAINS(engine_error_of([&] { chat.send("b", greedy(2)); }),
                      "Conversation roles must alternate");

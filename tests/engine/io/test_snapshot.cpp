@@ -300,6 +300,12 @@ class TestSnapshot : public QObject {
     QTest::newRow("bad timestamp") << "/created_at"
                                    << R"("yesterday")"
                                    << "snap.json: created_at: \"yesterday\" is not an ISO-8601";
+    QTest::newRow("timestamp with a 100 000-digit fraction")
+        << "/created_at" << QString("\"2024-05-01T12:34:56.%1Zx\"").arg(QString(100000, '1'))
+        << "snap.json: created_at: \"2024-05-01T12:34:56.111";
+    QTest::newRow("timestamp without Z") << "/created_at"
+                                         << R"("2024-05-01T12:34:56")"
+                                         << "is not an ISO-8601";
     QTest::newRow("bad layer reference")
         << "/interventions/disabled_shared/0"
         << R"("every")"

@@ -110,6 +110,15 @@ class TestModel : public QObject {
     QVERIFY_CONTAINS(engine_error_of([&] { Model::load(dir); }), expected);
   }
 
+  // A file where the folder should be, or nothing at all, is said plainly.
+  void refuses_a_file_or_nothing_as_the_model() {
+    const fs::path config = fixture("olmoe-f16") / "config.json";
+    QVERIFY_CONTAINS(engine_error_of([&] { Model::load(config); }),
+                     QString::fromStdString(config.string() + ": a file, not a model directory"));
+    QVERIFY_CONTAINS(engine_error_of([&] { Model::load(fixture("nowhere")); }),
+                     "nowhere: not a model directory (it does not exist)");
+  }
+
   // transformers 5 holds experts fused (experts.gate_up_proj, experts.down_proj); a file with
   // both layouts is ambiguous and refused. (The fused layout itself is proven by the goldens
   // of tests/fixtures/models/*-t5-fused.)

@@ -166,6 +166,16 @@ class TestInterventions : public QObject {
     QVERIFY_CONTAINS(engine_error_of([&] { in.validate(deepseek_moe_16b()); }), expected);
   }
 
+  // Switching off shared experts a model does not have would silently change nothing.
+  void shared_off_without_shared_experts_refused() {
+    ModelConfig gshard = deepseek_moe_16b();
+    gshard.n_shared_experts = 0;
+    Interventions in;
+    parse_disabled_shared("all", in);
+    QVERIFY_CONTAINS(engine_error_of([&] { in.validate(gshard); }),
+                     "--disable-shared all: this model has no shared experts to switch off");
+  }
+
   void too_many_disabled_with_default_k() {
     Interventions in;
     for (int e = 0; e < 59; ++e) in.disabled_experts.emplace(Interventions::all_layers, e);
