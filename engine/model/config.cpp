@@ -16,6 +16,28 @@ using nlohmann::json;
 
 namespace {
 
+// Bounds on every count a config names, far above the largest published models (vocab
+// 256 K, hidden 16 K, 126 layers, 384 experts) and low enough that parameter counts,
+// tensor shapes and widths such as moe_intermediate_size x n_shared_experts cannot
+// overflow; a value near 2^31 is a broken or hostile file, not a model.
+int largest_count(std::string_view key) {
+  struct Bound {
+    std::string_view key;
+    int max;
+  };
+  constexpr Bound bounds[] = {
+      {"vocab_size", 1 << 22},          {"hidden_size", 1 << 16},
+      {"num_hidden_layers", 1 << 10},   {"num_attention_heads", 1 << 12},
+      {"num_key_value_heads", 1 << 12}, {"max_position_embeddings", 1 << 28},
+      {"n_routed_experts", 1 << 13},    {"num_local_experts", 1 << 13},
+      {"num_experts", 1 << 13},         {"num_experts_per_tok", 1 << 13},
+      {"n_shared_experts", 1 << 8},
+  };
+  for (const Bound& b : bounds)
+    if (b.key == key) return b.max;
+  return 1 << 20;  // widths (intermediate sizes) and layer strides
+}
+
 // Typed access to the fields of one JSON object; absent and null both read as nullopt.
 class Fields {
  public:
@@ -41,12 +63,15 @@ class Fields {
     return v->get<T>();
   }
 
-  // An integer >= `min`; `fallback` when absent (required when there is none).
+  // An integer in [min, largest_count(key)]; `fallback` when absent (required when there is none).
   int int_at_least(const char* key, int min, std::optional<int> fallback = std::nullopt) const {
     const auto v = get<int>(key);
     if (!v && !fallback) fail(key, "missing (an integer >= " + std::to_string(min) + ")");
     if (v && *v < min)
       fail(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(*v));
+    if (v && *v > largest_count(key))
+      fail(key, std::to_string(*v) + " is more than any model has (at most " +
+                    std::to_string(largest_count(key)) + " here)");
     return v.value_or(*fallback);
   }
 

@@ -128,6 +128,21 @@ void add_key_refusals() {
                                        << R"("topk_method" is not supported: DeepSeek-V2/V3)";
 }
 
+// Rows of TestConfig::malformed: counts near 2^31 that would overflow widths and parameter
+// counts, or make a reader loop for ever over layers.
+void add_size_refusals() {
+  QTest::newRow("hidden_size near 2^31")
+      << QByteArray(R"({"hidden_size": 2147483584, "num_attention_heads": 64})")
+      << R"("hidden_size" 2147483584 is more than any model has (at most 65536 here))";
+  QTest::newRow("layers near 2^31") << QByteArray(R"({"num_hidden_layers": 2147483647})")
+                                    << R"("num_hidden_layers" 2147483647 is more than any model)";
+  QTest::newRow("shared width overflow")
+      << QByteArray(R"({"moe_intermediate_size": 1048576, "n_shared_experts": 4096})")
+      << R"("n_shared_experts" 4096 is more than any model has (at most 256 here))";
+  QTest::newRow("vocab 2^30") << QByteArray(R"({"vocab_size": 1073741824})")
+                              << R"("vocab_size" 1073741824 is more than any model)";
+}
+
 }  // namespace
 
 class TestConfig : public QObject {
@@ -393,6 +408,7 @@ class TestConfig : public QObject {
         << QByteArray(R"({"moe_layer_freq": 0})") << R"("moe_layer_freq" must be >= 1)";
     add_rope_refusals();
     add_key_refusals();
+    add_size_refusals();
   }
 
   void malformed() {
