@@ -3,12 +3,19 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+
 namespace moescope {
 
 namespace {
 
 // -log softmax(logits)[target], in double for a stable sum over many tokens.
 double negative_log_likelihood(std::span<const float> logits, int target) {
+  // A tokenizer with a larger vocabulary than the model's would read past the logits.
+  if (target < 0 || std::size_t(target) >= logits.size())
+    throw EngineError("token id " + std::to_string(target) + " has no logit (the model has " +
+                      std::to_string(logits.size()) +
+                      "): the tokenizer does not belong to this model");
   const float max_logit = *std::max_element(logits.begin(), logits.end());
   double sum = 0.0;
   for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);

@@ -74,6 +74,19 @@ class TestExperiments : public QObject {
     QVERIFY(text_files_in(default_text_set_dir()).size() >= 2);
   }
 
+  // A target id beyond the model's logits (a tokenizer of another model) is refused, not read.
+  void evaluation_refuses_targets_without_a_logit() {
+    Loaded m;
+    EvalSettings settings = small_settings().eval;
+    settings.window = 2;
+    const int vocab = m.model->config().vocab_size;
+    const std::vector<TokenStream> streams = {{"odd", {5, 6, vocab + 3}}};
+    WorkMeter meter(evaluation_cost(streams, settings));
+    QVERIFY_CONTAINS(
+        engine_error_of([&] { evaluate(m.backend, streams, {}, settings, meter); }),
+        QStringLiteral("token id %1 has no logit (the model has %2)").arg(vocab + 3).arg(vocab));
+  }
+
   void evaluation_loss_is_the_mean_negative_log_likelihood() {
     Loaded m;
     const EvalSettings settings = small_settings().eval;
