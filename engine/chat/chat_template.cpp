@@ -161,7 +161,19 @@ class Parser {
     return n;
   }
 
+  // Real templates nest a few blocks; 50 000 nested {% if %} would overflow the stack.
+  static constexpr int max_block_depth = 64;
+  struct BlockDepth {
+    explicit BlockDepth(int& depth) : depth_(depth) {
+      if (++depth_ > max_block_depth)
+        fail("blocks nested deeper than " + std::to_string(max_block_depth) + " levels");
+    }
+    ~BlockDepth() { --depth_; }
+    int& depth_;
+  };
+
   std::unique_ptr<Node> parse_if(const std::string& condition) {
+    const BlockDepth block(depth_);
     auto n = node(Node::Kind::branch);
     n->conditions.push_back(parse_expression(condition));
     for (;;) {
@@ -181,6 +193,7 @@ class Parser {
   }
 
   std::unique_ptr<Node> parse_for(const std::string& header) {
+    const BlockDepth block(depth_);
     auto [name, iterable] = parse_loop_header(header);
     auto n = node(Node::Kind::loop, std::move(name));
     n->expr = std::move(iterable);
@@ -194,6 +207,7 @@ class Parser {
 
   std::vector<Segment> segs_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 void render_body(const Body& body, Scope& scope, std::string& out);
@@ -236,8 +250,15 @@ void render_node(const Node& n, Scope& scope, std::string& out) {
   }
 }
 
+// A chat prompt is kilobytes; a template that doubles its text in a loop is stopped here.
+constexpr std::size_t max_rendered_bytes = std::size_t(16) << 20;
+
 void render_body(const Body& body, Scope& scope, std::string& out) {
-  for (const auto& n : body) render_node(*n, scope, out);
+  for (const auto& n : body) {
+    render_node(*n, scope, out);
+    if (out.size() > max_rendered_bytes)
+      fail("the rendered text exceeds " + std::to_string(max_rendered_bytes >> 20) + " MiB");
+  }
 }
 
 }  // namespace

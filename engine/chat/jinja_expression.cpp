@@ -1,6 +1,8 @@
 #include "chat/jinja_expression.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 
 #include "core/error.h"
@@ -109,13 +111,29 @@ struct Expr {
   std::string op;  // operator, name, attribute, test or filter
   Value value;     // literal
   std::vector<ExprPtr> args;
+  int depth = 1;  // of the tree below: evaluation and deletion recurse this deep
 };
 
 namespace {
 
+long long integer_literal(const std::string& text) {
+  long long v = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (error != std::errc() || end != text.data() + text.size())
+    fail("integer literal " + text.substr(0, 40) + " does not fit in 64 bits");
+  return v;
+}
+
+// Templates are small; deeper trees (a 100 000-term sum, 100 000 parentheses) would
+// overflow the stack when parsed, evaluated or freed, so they are refused.
+constexpr int max_expression_depth = 256;
+
 ExprPtr make(Expr::Kind kind, std::string op = {}, std::vector<ExprPtr> args = {}) {
   ExprPtr e(new Expr);
   e->kind = kind, e->op = std::move(op), e->args = std::move(args);
+  for (const ExprPtr& a : e->args) e->depth = std::max(e->depth, a->depth + 1);
+  if (e->depth > max_expression_depth)
+    fail("expression nested deeper than " + std::to_string(max_expression_depth) + " levels");
   return e;
 }
 
@@ -135,7 +153,9 @@ class ExprParser {
     expect_end();
     return e;
   }
-  ExprPtr parse() { return parse_or(); }
+  ExprPtr parse() {
+    return nested([&] { return parse_or(); });
+  }
   bool at_name(const char* name) const {
     return peek().type == Token::Type::name && peek().text == name;
   }
@@ -160,6 +180,17 @@ class ExprParser {
  private:
   const Token& peek() const { return tokens_[pos_]; }
 
+  // Each nested bracket, list, 'not' or '-' recurses through the grammar: bounded.
+  template <class Parse>
+  ExprPtr nested(Parse parse) {
+    if (++nesting_ > max_expression_depth / 4)
+      fail("expression nested deeper than " + std::to_string(max_expression_depth / 4) +
+           " levels in `" + src_.substr(0, 60) + "...`");
+    ExprPtr e = parse();
+    --nesting_;
+    return e;
+  }
+
   ExprPtr parse_or() {
     ExprPtr left = parse_and();
     while (at_name("or")) {
@@ -179,7 +210,7 @@ class ExprParser {
   ExprPtr parse_not() {
     if (at_name("not")) {
       ++pos_;
-      return make(Expr::Kind::unary, "not", list_of(parse_not()));
+      return make(Expr::Kind::unary, "not", list_of(nested([&] { return parse_not(); })));
     }
     return parse_compare();
   }
@@ -229,7 +260,7 @@ class ExprParser {
   ExprPtr parse_unary() {
     if (at_op("-")) {
       ++pos_;
-      return make(Expr::Kind::unary, "-", list_of(parse_unary()));
+      return make(Expr::Kind::unary, "-", list_of(nested([&] { return parse_unary(); })));
     }
     ExprPtr e = parse_postfix(parse_primary());
     while (at_op("|")) {  // filters
@@ -289,7 +320,7 @@ class ExprParser {
       case Token::Type::string:
         return literal(Value::string(t.text));
       case Token::Type::integer:
-        return literal(Value::integer(std::stoll(t.text)));
+        return literal(Value::integer(integer_literal(t.text)));
       case Token::Type::name:
         if (t.text == "true" || t.text == "True") return literal(Value::boolean(true));
         if (t.text == "false" || t.text == "False") return literal(Value::boolean(false));
@@ -320,6 +351,7 @@ class ExprParser {
   std::string src_;
   std::vector<Token> tokens_;
   std::size_t pos_ = 0;
+  int nesting_ = 0;
 };
 
 // ---- evaluation -----------------------------------------------------------
@@ -343,7 +375,18 @@ Value binary(const std::string& op, const Expr& l, const Expr& r, const Scope& s
   const Value a = evaluate(l, scope), b = evaluate(r, scope);
   if (op == "==") return Value::boolean(equal(a, b));
   if (op == "!=") return Value::boolean(!equal(a, b));
-  if (op == "~") return Value::string(a.str() + b.str());
+  // A template that doubles a string or list in a loop grows exponentially: bounded.
+  constexpr std::size_t max_size = std::size_t(1) << 24;
+  const auto bounded = [&](std::size_t size) {
+    if (size > max_size)
+      fail("'" + op + "' would make a value of " + std::to_string(size) + " elements or bytes");
+  };
+  if (op == "~") {
+    std::string joined = a.str();
+    const std::string right = b.str();
+    bounded(joined.size() + right.size());
+    return Value::string(joined + right);
+  }
   if (op == "in" || op == "not in") {
     bool found = false;
     if (b.kind == K::string) {
@@ -357,8 +400,12 @@ Value binary(const std::string& op, const Expr& l, const Expr& r, const Scope& s
     }
     return Value::boolean(op == "in" ? found : !found);
   }
-  if (op == "+" && a.kind == K::string && b.kind == K::string) return Value::string(a.s + b.s);
+  if (op == "+" && a.kind == K::string && b.kind == K::string) {
+    bounded(a.s.size() + b.s.size());
+    return Value::string(a.s + b.s);
+  }
   if (op == "+" && a.kind == K::list && b.kind == K::list) {
+    bounded(a.list->size() + b.list->size());
     Value v = Value::of(K::list);
     v.list = std::make_shared<List>(*a.list);
     v.list->insert(v.list->end(), b.list->begin(), b.list->end());
@@ -375,12 +422,24 @@ Value binary(const std::string& op, const Expr& l, const Expr& r, const Scope& s
     return Value::boolean(op == "<" ? c < 0 : op == ">" ? c > 0 : op == "<=" ? c <= 0 : c >= 0);
   }
   const long long x = as_int(a, op.c_str()), y = as_int(b, op.c_str());
-  if (op == "+") return Value::integer(x + y);
-  if (op == "-") return Value::integer(x - y);
-  if (op == "*") return Value::integer(x * y);
+  // Python's integers do not overflow; 64 bits do, and a template needs no more: refused.
+  long long out = 0;
+  const auto checked = [&](bool overflowed) {
+    if (overflowed) fail("integer overflow in '" + op + "'");
+    return Value::integer(out);
+  };
+  if (op == "+") return checked(__builtin_add_overflow(x, y, &out));
+  if (op == "-") return checked(__builtin_sub_overflow(x, y, &out));
+  if (op == "*") return checked(__builtin_mul_overflow(x, y, &out));
   if (y == 0) fail("division by zero");
-  if (op == "%") return Value::integer(((x % y) + y) % y);  // Python's sign
-  if (op == "//") return Value::integer(x / y - ((x % y != 0) && ((x < 0) != (y < 0))));
+  if (y == -1) {  // x % -1 and x / -1 trap for the most negative x
+    if (op == "%") return Value::integer(0);
+    if (op == "//") return checked(__builtin_sub_overflow(0LL, x, &out));
+  }
+  const long long rem = x % y;
+  const bool floor_differs = rem != 0 && ((rem < 0) != (y < 0));  // Python rounds toward -inf
+  if (op == "%") return Value::integer(floor_differs ? rem + y : rem);
+  if (op == "//") return Value::integer(x / y - floor_differs);
   fail("unknown operator " + op);
 }
 
