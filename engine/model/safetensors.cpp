@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -207,6 +208,13 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
   std::tie(map_, size_) = map_read_only(path);
   try {
     tensors_ = parse_header(path, static_cast<const std::uint8_t*>(map_), size_);
+    for (auto& [name, view] : tensors_) {
+      const std::size_t bytes = std::size_t(view.numel()) * dtype_size(view.dtype);
+      if (reinterpret_cast<std::uintptr_t>(view.data) % dtype_size(view.dtype) == 0) continue;
+      auto& copy = aligned_copies_.emplace_back((bytes + sizeof(double) - 1) / sizeof(double));
+      std::memcpy(copy.data(), view.data, bytes);
+      view.data = copy.data();
+    }
   } catch (...) {
     ::munmap(map_, size_);  // the destructor does not run for a throwing constructor
     throw;

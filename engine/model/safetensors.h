@@ -31,6 +31,9 @@ class SafetensorsFile {
   void* map_ = nullptr;
   std::size_t size_ = 0;
   std::map<std::string, TensorView> tensors_;
+  // Copies of tensors whose bytes in the file are not aligned to their element size
+  // (typed reads of them would be undefined behaviour); hub files need none.
+  std::vector<std::vector<double>> aligned_copies_;
 };
 
 // All tensors of a model directory: `model.safetensors.index.json` if present

@@ -286,6 +286,21 @@ class TestSafetensors : public QObject {
     QVERIFY_CONTAINS(message, expected);
   }
 
+  // Data at an address that is not a multiple of the element size (the format does not
+  // forbid it) is read correctly, through an aligned copy, not by a misaligned typed load.
+  void misaligned_tensor_is_read_through_an_aligned_copy() {
+    const float values[] = {1.5f, -2.0f, 3.25f};
+    QByteArray header = R"({"t": {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]}})";
+    if (header.size() % 2 == 0) header += ' ';  // an odd header length: data at an odd address
+    write_file(path("odd.safetensors"),
+               safetensors_bytes(header,
+                                 QByteArray(reinterpret_cast<const char*>(values), sizeof values)));
+    const SafetensorsFile file(path("odd.safetensors"));
+    const TensorView& t = file.tensors().at("t");
+    QCOMPARE(reinterpret_cast<std::uintptr_t>(t.data) % alignof(float), std::uintptr_t(0));
+    QCOMPARE(to_f32(t), (std::vector<float>{1.5f, -2.0f, 3.25f}));
+  }
+
   // A FIFO under a shard's name is refused at once: opening it must not block.
   void refuses_a_fifo_shard() {
     write_f32_tensor(path("a.safetensors"), "embed", 4);
