@@ -15,21 +15,20 @@ struct MlpNames {
   const char *gate = "gate_proj", *up = "up_proj", *down = "down_proj";
 };
 
-// Looks tensors up by name and checks their shape against the config.
+// Looks tensors up by name (in a checkpoint's files, or made by a TensorMaker) and checks
+// their shape against the config.
 class WeightBinder {
  public:
   WeightBinder(const SafetensorsArchive& archive, const std::filesystem::path& dir)
-      : archive_(archive), dir_(dir) {}
+      : archive_(&archive), where_(dir.string()) {}
+  WeightBinder(TensorMaker& maker, const std::string& name) : maker_(&maker), where_(name) {}
 
   TensorView bind(const std::string& name, std::vector<std::int64_t> expected) const {
-    const TensorView* t = archive_.find(name);
-    if (!t)
-      throw EngineError(dir_.string() + ": tensor '" + name +
-                        "' is missing (config.json expects shape " + shape_string(expected) + ")");
-    if (t->shape != expected)
-      throw EngineError(archive_.source_of(name) + ": tensor '" + name + "' has shape " +
-                        shape_string(t->shape) + ", config.json expects " + shape_string(expected));
-    return *t;
+    const TensorView t = maker_ ? maker_->make(name, expected) : find(name, expected);
+    if (t.shape != expected)
+      throw EngineError(source_of(name) + ": tensor '" + name + "' has shape " +
+                        shape_string(t.shape) + ", config.json expects " + shape_string(expected));
+    return t;
   }
 
   MlpWeights bind_mlp(const std::string& prefix, std::int64_t hidden, std::int64_t width,
@@ -43,11 +42,25 @@ class WeightBinder {
     return to_f32(bind(name, {size}));
   }
 
-  bool has(const std::string& name) const { return archive_.find(name) != nullptr; }
+  // Whether the checkpoint holds `name` (which layout it uses); a maker makes the per-expert one.
+  bool has(const std::string& name) const { return archive_ && archive_->find(name) != nullptr; }
 
  private:
-  const SafetensorsArchive& archive_;
-  const std::filesystem::path& dir_;
+  const TensorView& find(const std::string& name, const std::vector<std::int64_t>& expected) const {
+    const TensorView* t = archive_->find(name);
+    if (!t)
+      throw EngineError(where_ + ": tensor '" + name + "' is missing (config.json expects shape " +
+                        shape_string(expected) + ")");
+    return *t;
+  }
+
+  std::string source_of(const std::string& name) const {
+    return archive_ ? archive_->source_of(name) : where_;
+  }
+
+  const SafetensorsArchive* archive_ = nullptr;
+  TensorMaker* maker_ = nullptr;
+  std::string where_;  // the model directory, or the built model's name
 };
 
 std::string read_file(const std::filesystem::path& path) {
@@ -147,6 +160,22 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
   return l;
 }
 
+ModelWeights bind_weights(const WeightBinder& w, const ModelConfig& c,
+                          const LoadProgress& progress) {
+  const std::int64_t vocab = c.vocab_size, hidden = c.hidden_size;
+  ModelWeights weights;
+  weights.embed = w.bind("model.embed_tokens.weight", {vocab, hidden});
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    if (progress && !progress(i, c.num_hidden_layers)) throw EngineError("loading cancelled");
+    weights.layers.push_back(bind_layer(w, c, i));
+  }
+  weights.final_norm = to_f32(w.bind("model.norm.weight", {hidden}));
+  weights.lm_head =
+      c.tie_word_embeddings ? weights.embed : w.bind("lm_head.weight", {vocab, hidden});
+  if (progress) progress(c.num_hidden_layers, c.num_hidden_layers);
+  return weights;
+}
+
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadProgress& progress) {
@@ -157,30 +186,30 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadP
                                           : ": not a model directory (it does not exist)"));
   std::unique_ptr<Model> m(new Model);
   m->dir_ = dir;
+  auto d = dir;
+  if (!d.has_filename()) d = d.parent_path();  // "models/foo/" -> "foo"
+  m->name_ = d.filename().string();
   m->config_json_ = read_file(dir / "config.json");
   m->config_ = parse_model_config(m->config_json_, (dir / "config.json").string());
   read_generation_config(dir, m->config_);
   m->archive_ = std::make_unique<SafetensorsArchive>(dir);
-
-  const ModelConfig& c = m->config_;
-  const WeightBinder w(*m->archive_, dir);
-  const std::int64_t vocab = c.vocab_size, hidden = c.hidden_size;
-  m->weights_.embed = w.bind("model.embed_tokens.weight", {vocab, hidden});
-  for (int i = 0; i < c.num_hidden_layers; ++i) {
-    if (progress && !progress(i, c.num_hidden_layers)) throw EngineError("loading cancelled");
-    m->weights_.layers.push_back(bind_layer(w, c, i));
-  }
-  m->weights_.final_norm = to_f32(w.bind("model.norm.weight", {hidden}));
-  m->weights_.lm_head =
-      c.tie_word_embeddings ? m->weights_.embed : w.bind("lm_head.weight", {vocab, hidden});
-  if (progress) progress(c.num_hidden_layers, c.num_hidden_layers);
+  m->weights_ = bind_weights(WeightBinder(*m->archive_, dir), m->config_, progress);
   return m;
 }
 
-std::string Model::name() const {
-  auto d = dir_;
-  if (!d.has_filename()) d = d.parent_path();  // "models/foo/" -> "foo"
-  return d.filename().string();
+std::unique_ptr<Model> Model::build(std::string name, const ModelConfig& config,
+                                    std::string config_json, std::unique_ptr<TensorMaker> maker) {
+  std::unique_ptr<Model> m(new Model);
+  m->name_ = std::move(name);
+  m->config_ = config;
+  m->config_json_ = std::move(config_json);
+  m->maker_ = std::move(maker);
+  m->weights_ = bind_weights(WeightBinder(*m->maker_, m->name_), m->config_, {});
+  return m;
+}
+
+std::size_t Model::mapped_bytes() const {
+  return archive_ ? archive_->mapped_bytes() : maker_->bytes();
 }
 
 std::string Model::weight_dtype() const {

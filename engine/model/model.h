@@ -48,26 +48,43 @@ struct ModelWeights {
 // Called with (done, total) while weights are bound; returning false cancels.
 using LoadProgress = std::function<bool(int done, int total)>;
 
+// Makes the tensors of a model that comes from no file (random weights): asked once for
+// every tensor the binder needs, by its checkpoint name and with the shape config.json
+// implies, and owns what it makes.
+class TensorMaker {
+ public:
+  virtual ~TensorMaker() = default;
+  virtual TensorView make(const std::string& name, const std::vector<std::int64_t>& shape) = 0;
+  virtual std::size_t bytes() const = 0;  // of everything made so far
+};
+
 class Model {
  public:
   // Throws EngineError naming the file and the tensor on any problem.
   static std::unique_ptr<Model> load(const std::filesystem::path& dir,
                                      const LoadProgress& progress = {});
+  // A model of `config` whose tensors `maker` makes, bound by the same names and shape
+  // checks as a checkpoint's (the per-expert layout). `name` stands in for the directory's;
+  // dir() is empty.
+  static std::unique_ptr<Model> build(std::string name, const ModelConfig& config,
+                                      std::string config_json, std::unique_ptr<TensorMaker> maker);
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   const std::filesystem::path& dir() const { return dir_; }
-  std::string name() const;                // directory name
+  const std::string& name() const { return name_; }  // directory name
   std::string config_json() const { return config_json_; }  // config.json as loaded
-  std::size_t mapped_bytes() const { return archive_->mapped_bytes(); }
+  std::size_t mapped_bytes() const;  // the mapped files, or the bytes the maker made
   std::string weight_dtype() const;        // dtype of the bulk of the weights
 
  private:
   Model() = default;
   std::filesystem::path dir_;
+  std::string name_;
   ModelConfig config_;
   std::string config_json_;
-  std::unique_ptr<SafetensorsArchive> archive_;
+  std::unique_ptr<SafetensorsArchive> archive_;  // a checkpoint's tensors, or
+  std::unique_ptr<TensorMaker> maker_;           // the tensors made in memory
   ModelWeights weights_;
 };
 
