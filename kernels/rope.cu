@@ -1,3 +1,5 @@
+#include <cstdint>
+
 #include "kernels/cuda_error.h"
 #include "kernels/rope.h"
 

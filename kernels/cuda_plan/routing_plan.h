@@ -18,7 +18,7 @@ struct RouteParams {
   int disable_top_scoring = 0;
   bool k_overridden = false;
   bool normalize = false;  // divide the weights by their sum (norm_topk_prob rule)
-  RecordLayout record() const { return {n_experts, k}; }
+  constexpr RecordLayout record() const { return {n_experts, k}; }
 };
 
 RouteParams route_params(const ModelConfig& config, const Interventions& interventions);

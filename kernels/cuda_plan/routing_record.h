@@ -20,11 +20,11 @@ namespace moescope::cuda_plan {
 struct RecordLayout {
   int n_experts = 0;
   int k = 0;
-  int ids() const { return n_experts; }
-  int weights() const { return n_experts + k; }
-  int shared_gate() const { return n_experts + 2 * k; }
-  int mask_changed() const { return n_experts + 2 * k + 1; }
-  int words() const { return n_experts + 2 * k + 2; }
+  constexpr int ids() const { return n_experts; }
+  constexpr int weights() const { return n_experts + k; }
+  constexpr int shared_gate() const { return n_experts + 2 * k; }
+  constexpr int mask_changed() const { return n_experts + 2 * k + 1; }
+  constexpr int words() const { return n_experts + 2 * k + 2; }
 };
 
 // What the host knows of a layer without reading the device.
