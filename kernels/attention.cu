@@ -93,8 +93,8 @@ void launch_attention(float* out, const float* q, const float* k_cache, const fl
                       int head_dim, cudaStream_t stream) {
   if (rows == 0) return;
   auto run = [&](auto j) {
-    launch<decltype(j)::value>(out, q, k_cache, v_cache, rows, pos0, capacity, n_heads,
-                               n_kv_heads, head_dim, stream);
+    launch<decltype(j)::value>(out, q, k_cache, v_cache, rows, pos0, capacity, n_heads, n_kv_heads,
+                               head_dim, stream);
   };
   if (head_dim <= 32)
     run(std::integral_constant<int, 1>{});

@@ -20,8 +20,8 @@ void launch_copy_rows(float* dst, const int* dst_rows, const float* src, const i
                       int rows, int width, cudaStream_t stream) {
   const std::int64_t total = std::int64_t(rows) * width;
   if (total == 0) return;
-  copy_rows_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(dst, dst_rows, src, src_rows,
-                                                               width, total);
+  copy_rows_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(dst, dst_rows, src, src_rows, width,
+                                                               total);
   check_launch("copy_rows");
 }
 

@@ -101,10 +101,10 @@ std::span<const float> CudaBackend::forward_batch(std::span<const int> token_ids
     const cudaStream_t s = e.stream.get();
     run_chunk(token_ids.subspan(first, m), pos0 + first, interventions, wanted);
     if (wanted == LogitsWanted::all)
-      check_cuda(cudaMemcpyAsync(logits_all_.data() + std::size_t(first) * vocab,
-                                 e.buffer(Buffer::logits), std::size_t(m) * vocab * sizeof(float),
-                                 cudaMemcpyDeviceToHost, s),
-                 "copying the logits");
+      check_cuda(
+          cudaMemcpyAsync(logits_all_.data() + std::size_t(first) * vocab, e.buffer(Buffer::logits),
+                          std::size_t(m) * vocab * sizeof(float), cudaMemcpyDeviceToHost, s),
+          "copying the logits");
     else if (last_chunk)
       check_cuda(cudaMemcpyAsync(host_->logits.at(), e.buffer(Buffer::logits),
                                  vocab * sizeof(float), cudaMemcpyDeviceToHost, s),
@@ -155,7 +155,8 @@ void CudaBackend::run_chunk(std::span<const int> token_ids, int pos0,
 // One graph for every position; captured again only when what it bakes in changes.
 void CudaBackend::replay_decode(const Interventions& interventions) {
   cuda::CudaEngine& e = *engine_;
-  cuda_plan::DecodeGraphKey key = cuda_plan::decode_graph_key(e.config, interventions, keep_hidden_);
+  cuda_plan::DecodeGraphKey key =
+      cuda_plan::decode_graph_key(e.config, interventions, keep_hidden_);
   if (graph_->empty() || !graph_key_ || !(*graph_key_ == key)) {
     graph_key_.reset();
     graph_->capture(e.stream.get(), [&] { e.enqueue_forward(1, LogitsWanted::last); });

@@ -177,9 +177,9 @@ void CudaEngine::routed_experts_gemm(const cuda_plan::ExpertSlots& experts, int 
   int* scatter = buffer<int>(Buffer::group_index);
   int* gather = scatter + placed;
   // From pageable memory: the call returns once `index` is staged, so it may go.
-  check_cuda(cudaMemcpyAsync(scatter, index.data(), index.size() * sizeof(int),
-                             cudaMemcpyHostToDevice, s),
-             "uploading the expert groups");
+  check_cuda(
+      cudaMemcpyAsync(scatter, index.data(), index.size() * sizeof(int), cudaMemcpyHostToDevice, s),
+      "uploading the expert groups");
   float *in = buffer(Buffer::slot_in), *a = buffer(Buffer::slot_a), *b = buffer(Buffer::slot_b);
   float* out = buffer(Buffer::slot_out);
   launch_copy_rows(in, nullptr, buffer(Buffer::xn), gather, placed, hidden, s);

@@ -84,12 +84,12 @@ void launch_gemv(const DeviceMatrix& w, const ExpertChoice& experts, const float
     const auto* base = static_cast<const char*>(w.data);
     if (vector)
       gemv_kernel<D, true><<<grid, threads, 0, stream>>>(base, experts.ids, experts.stride_bytes,
-                                                          w.rows, w.cols, x, x_stride,
-                                                          slots_per_input, y, y_stride);
+                                                         w.rows, w.cols, x, x_stride,
+                                                         slots_per_input, y, y_stride);
     else
       gemv_kernel<D, false><<<grid, threads, 0, stream>>>(base, experts.ids, experts.stride_bytes,
-                                                           w.rows, w.cols, x, x_stride,
-                                                           slots_per_input, y, y_stride);
+                                                          w.rows, w.cols, x, x_stride,
+                                                          slots_per_input, y, y_stride);
   });
   check_launch("gemv");
 }

@@ -22,8 +22,8 @@ void launch_kv_append(float* k_cache, float* v_cache, const float* k, const floa
                       int kv_dim, const int* pos0, int capacity, cudaStream_t stream) {
   const std::int64_t total = std::int64_t(rows) * kv_dim;
   if (total == 0) return;
-  kv_append_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(k_cache, v_cache, k, v, kv_dim,
-                                                               pos0, capacity, total);
+  kv_append_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(k_cache, v_cache, k, v, kv_dim, pos0,
+                                                               capacity, total);
   check_launch("kv_append");
 }
 

@@ -19,8 +19,8 @@ __global__ void shared_gate_kernel(float* scale, int rows, std::uint32_t* record
 void launch_shared_gate(float* scale, int rows, std::uint32_t* records, std::size_t record_stride,
                         int word, cudaStream_t stream) {
   if (rows == 0) return;
-  shared_gate_kernel<<<blocks_for(rows, 128), 128, 0, stream>>>(scale, rows, records,
-                                                                record_stride, word);
+  shared_gate_kernel<<<blocks_for(rows, 128), 128, 0, stream>>>(scale, rows, records, record_stride,
+                                                                word);
   check_launch("shared_gate");
 }
 

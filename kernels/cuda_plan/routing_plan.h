@@ -26,7 +26,8 @@ RouteParams route_params(const ModelConfig& config, const Interventions& interve
 // [num_hidden_layers, n_routed_experts], 1 where the expert may not be chosen
 // (disabled in that layer or in all layers). Uploaded when it changes; the graph
 // reads it, so a new mask needs no new capture.
-std::vector<std::uint8_t> expert_mask(const ModelConfig& config, const Interventions& interventions);
+std::vector<std::uint8_t> expert_mask(const ModelConfig& config,
+                                      const Interventions& interventions);
 
 // The MoE layers in order, with what the host knows of each.
 std::vector<LayerFacts> moe_layer_facts(const ModelConfig& config,
