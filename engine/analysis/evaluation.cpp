@@ -73,14 +73,19 @@ Evaluation evaluate(Backend& backend, const std::vector<TokenStream>& streams,
     for (int w = 0; w < windows; ++w) {
       backend.reset();
       const int* window = stream.ids.data() + static_cast<std::size_t>(w) * settings.window;
-      for (int pos = 0; pos < settings.window; ++pos) {
-        TokenRouting routing{pos, window[pos], false, {}};
-        const std::span<const float> logits = backend.forward(
-            window[pos], pos, interventions, settings.capture_routing ? &routing : nullptr);
-        label.loss_sum += negative_log_likelihood(logits, window[pos + 1]);
-        ++label.predicted;
-        if (settings.capture_routing) label.routing.push_back(std::move(routing));
-        meter.advance();
+      for (int pos0 = 0; pos0 < settings.window; pos0 += batch_tokens) {
+        const int n = std::min(batch_tokens, settings.window - pos0);
+        std::vector<TokenRouting> routing(settings.capture_routing ? n : 0);
+        const std::span<const float> logits =
+            backend.forward_batch(std::span<const int>(window + pos0, n), pos0, interventions,
+                                  routing, LogitsWanted::all);
+        const std::size_t vocab = logits.size() / n;
+        for (int t = 0; t < n; ++t)
+          label.loss_sum +=
+              negative_log_likelihood(logits.subspan(t * vocab, vocab), window[pos0 + t + 1]);
+        label.predicted += n;
+        for (TokenRouting& r : routing) label.routing.push_back(std::move(r));
+        meter.advance(n);
       }
     }
     out.labels.push_back(std::move(label));

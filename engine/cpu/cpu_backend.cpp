@@ -1,9 +1,9 @@
 #include "cpu/cpu_backend.h"
 
-#include <algorithm>
-#include <cassert>
-#include <cmath>
 #include <omp.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "cpu/cpu_ops.h"
@@ -30,24 +30,22 @@ bool same_set(std::vector<int> a, std::vector<int> b) {
   return a == b;
 }
 
+// Grows a scratch buffer; never shrinks, so a long prefill pays once.
+void fit(std::vector<float>& v, std::size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+float sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
+
 }  // namespace
 
 CpuBackend::CpuBackend(const Model& model)
     : model_(model),
       config_(model.config()),
       k_cache_(config_.num_hidden_layers),
-      v_cache_(config_.num_hidden_layers),
-      x_(config_.hidden_size),
-      xn_(config_.hidden_size),
-      q_(std::size_t(config_.num_attention_heads) * config_.head_dim),
-      att_(q_.size()),
-      ffn_out_(config_.hidden_size),
-      hidden_a_(std::max({config_.intermediate_size, config_.moe_intermediate_size,
-                          config_.shared_expert_intermediate_size})),
-      hidden_b_(hidden_a_.size()),
-      proj_(config_.hidden_size),
-      scores_(config_.n_routed_experts),
-      logits_(config_.vocab_size) {}
+      v_cache_(config_.num_hidden_layers) {}
 
 void CpuBackend::reset() {
   for (auto& k : k_cache_) k.clear();
@@ -59,146 +57,243 @@ std::string CpuBackend::name() const {
   return "CPU (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
-std::span<const float> CpuBackend::forward(int token_id, int pos,
-                                           const Interventions& interventions,
-                                           TokenRouting* trace) {
+void CpuBackend::keep_hidden_states(bool on) {
+  keep_hidden_ = on;
+  hidden_.assign(on ? std::size_t(config_.num_hidden_layers) * config_.hidden_size : 0, 0.0f);
+}
+
+std::span<const float> CpuBackend::hidden_states() const {
+  return hidden_;
+}
+
+void CpuBackend::check_batch(std::span<const int> token_ids, int pos0) const {
   const ModelConfig& c = config_;
-  const ModelWeights& w = model_.weights();
-  if (token_id < 0 || token_id >= c.vocab_size)
-    throw EngineError("token id " + std::to_string(token_id) + " out of range (vocabulary of " +
-                      std::to_string(c.vocab_size) + ")");
-  if (pos >= c.max_position_embeddings)
-    throw EngineError("context full: position " + std::to_string(pos) +
+  if (token_ids.empty()) throw EngineError("no tokens to run");
+  for (int id : token_ids)
+    if (id < 0 || id >= c.vocab_size)
+      throw EngineError("token id " + std::to_string(id) + " out of range (vocabulary of " +
+                        std::to_string(c.vocab_size) + ")");
+  const std::size_t cached = k_cache_[0].size() / (std::size_t(c.num_key_value_heads) * c.head_dim);
+  if (pos0 < 0 || std::size_t(pos0) > cached)
+    throw EngineError("position " + std::to_string(pos0) + " skips past the " +
+                      std::to_string(cached) + " positions already run");
+  const std::int64_t last = std::int64_t(pos0) + std::int64_t(token_ids.size()) - 1;
+  if (last >= c.max_position_embeddings)
+    throw EngineError("context full: position " + std::to_string(last) +
                       " is beyond max_position_embeddings " +
                       std::to_string(c.max_position_embeddings));
-  assert(k_cache_[0].size() >= std::size_t(pos) * c.num_key_value_heads * c.head_dim);  // rewind ok
-  if (trace) {
-    trace->position = pos;
-    trace->token_id = token_id;
-    trace->layers.clear();
+}
+
+void CpuBackend::size_scratch(int n) {
+  const ModelConfig& c = config_;
+  const std::size_t rows = n;
+  const std::size_t hidden = c.hidden_size;
+  const std::size_t q_dim = std::size_t(c.num_attention_heads) * c.head_dim;
+  const std::size_t widest =
+      std::max({c.intermediate_size, c.moe_intermediate_size, c.shared_expert_intermediate_size});
+  for (auto* v : {&x_, &xn_, &proj_, &ffn_out_, &gathered_in_, &gathered_out_, &shared_out_})
+    fit(*v, rows * hidden);
+  fit(q_, rows * q_dim);
+  fit(att_, rows * q_dim);
+  fit(hidden_a_, rows * widest);
+  fit(hidden_b_, rows * widest);
+  fit(scores_, rows * c.n_routed_experts);
+  fit(shared_logit_, rows);
+}
+
+std::span<const float> CpuBackend::forward_batch(std::span<const int> token_ids, int pos0,
+                                                 const Interventions& interventions,
+                                                 std::span<TokenRouting> traces,
+                                                 LogitsWanted wanted) {
+  check_batch(token_ids, pos0);
+  const ModelConfig& c = config_;
+  const ModelWeights& w = model_.weights();
+  const int n = static_cast<int>(token_ids.size());
+  size_scratch(n);
+  for (std::size_t t = 0; t < traces.size(); ++t) {
+    traces[t].position = pos0 + int(t);
+    traces[t].token_id = token_ids[t];
+    traces[t].layers.clear();
   }
 
-  widen(w.embed, std::int64_t(token_id) * c.hidden_size, c.hidden_size, x_.data());
+  for (int t = 0; t < n; ++t)
+    widen(w.embed, std::int64_t(token_ids[t]) * c.hidden_size, c.hidden_size,
+          x_.data() + std::size_t(t) * c.hidden_size);
+  const auto norm_rows = [&](const std::vector<float>& weight) {
+    for (int t = 0; t < n; ++t) {
+      const std::size_t at = std::size_t(t) * c.hidden_size;
+      cpu::rmsnorm(xn_.data() + at, x_.data() + at, weight.data(), c.hidden_size, c.rms_norm_eps);
+    }
+  };
+  const std::size_t stream = std::size_t(n) * c.hidden_size;
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const LayerWeights& layer = w.layers[i];
-    cpu::rmsnorm(xn_.data(), x_.data(), layer.attn_norm.data(), c.hidden_size, c.rms_norm_eps);
-    attention_block(i, pos);
-    add_scaled(x_.data(), proj_.data(), 1.0f, c.hidden_size);
+    norm_rows(layer.attn_norm);
+    attention_block(i, pos0, n);
+    add_scaled(x_.data(), proj_.data(), 1.0f, int(stream));
 
-    cpu::rmsnorm(xn_.data(), x_.data(), layer.ffn_norm.data(), c.hidden_size, c.rms_norm_eps);
+    norm_rows(layer.ffn_norm);
     if (layer.is_moe)
-      moe_ffn(i, interventions, trace ? &trace->layers.emplace_back() : nullptr);
+      moe_ffn(i, n, interventions, traces);
     else
-      dense_ffn(layer.dense, ffn_out_.data());
-    add_scaled(x_.data(), ffn_out_.data(), 1.0f, c.hidden_size);
+      mlp_rows(layer.dense, xn_.data(), n, ffn_out_.data());
+    add_scaled(x_.data(), ffn_out_.data(), 1.0f, int(stream));
+    if (keep_hidden_)
+      std::copy_n(x_.data() + stream - c.hidden_size, c.hidden_size,
+                  hidden_.data() + std::size_t(i) * c.hidden_size);
   }
-  cpu::rmsnorm(xn_.data(), x_.data(), w.final_norm.data(), c.hidden_size, c.rms_norm_eps);
-  cpu::matvec(w.lm_head, xn_.data(), logits_.data());
+  final_logits(n, wanted);
   return logits_;
 }
 
-void CpuBackend::attention_block(int layer, int pos) {
+void CpuBackend::final_logits(int n, LogitsWanted wanted) {
+  const ModelConfig& c = config_;
+  const ModelWeights& w = model_.weights();
+  const int first = wanted == LogitsWanted::all ? 0 : n - 1;
+  const int rows = n - first;
+  for (int t = first; t < n; ++t) {
+    const std::size_t at = std::size_t(t) * c.hidden_size;
+    cpu::rmsnorm(xn_.data() + at, x_.data() + at, w.final_norm.data(), c.hidden_size,
+                 c.rms_norm_eps);
+  }
+  logits_.resize(std::size_t(rows) * c.vocab_size);
+  cpu::matmul(w.lm_head, xn_.data() + std::size_t(first) * c.hidden_size, rows, logits_.data());
+}
+
+void CpuBackend::attention_block(int layer, int pos0, int n) {
   const ModelConfig& c = config_;
   const LayerWeights& l = model_.weights().layers[layer];
+  const int q_dim = c.num_attention_heads * c.head_dim;
   const int kv_dim = c.num_key_value_heads * c.head_dim;
-  auto& k_cache = k_cache_[layer];  // [pos + 1, kv_dim]
-  auto& v_cache = v_cache_[layer];  // [pos + 1, kv_dim]
-  k_cache.resize(std::size_t(pos + 1) * kv_dim);
-  v_cache.resize(std::size_t(pos + 1) * kv_dim);
-  float* k = k_cache.data() + std::size_t(pos) * kv_dim;
-  float* v = v_cache.data() + std::size_t(pos) * kv_dim;
+  auto& k_cache = k_cache_[layer];  // [pos0 + n, kv_dim]; a smaller pos0 rewinds
+  auto& v_cache = v_cache_[layer];
+  k_cache.resize(std::size_t(pos0 + n) * kv_dim);
+  v_cache.resize(std::size_t(pos0 + n) * kv_dim);
+  float* k = k_cache.data() + std::size_t(pos0) * kv_dim;  // [n, kv_dim]
+  float* v = v_cache.data() + std::size_t(pos0) * kv_dim;
 
-  cpu::matvec(l.wq, xn_.data(), q_.data());
-  cpu::matvec(l.wk, xn_.data(), k);
-  cpu::matvec(l.wv, xn_.data(), v);
-  shape_qkv(l, k, v);
-  const float rope_pos = float(pos) / c.rope_linear_factor;
-  cpu::rope(q_.data(), c.num_attention_heads, c.head_dim, rope_pos, c.rope_theta);
-  cpu::rope(k, c.num_key_value_heads, c.head_dim, rope_pos, c.rope_theta);
+  cpu::matmul(l.wq, xn_.data(), n, q_.data());
+  cpu::matmul(l.wk, xn_.data(), n, k);
+  cpu::matmul(l.wv, xn_.data(), n, v);
+  for (int t = 0; t < n; ++t) {
+    float* qt = q_.data() + std::size_t(t) * q_dim;
+    float* kt = k + std::size_t(t) * kv_dim;
+    shape_qkv(l, qt, kt, v + std::size_t(t) * kv_dim);
+    const float rope_pos = float(pos0 + t) / c.rope_linear_factor;
+    cpu::rope(qt, c.num_attention_heads, c.head_dim, rope_pos, c.rope_theta);
+    cpu::rope(kt, c.num_key_value_heads, c.head_dim, rope_pos, c.rope_theta);
+  }
 
-  att_scores_.resize(std::size_t(c.num_attention_heads) * (pos + 1));
-  cpu::attention(att_.data(), q_.data(), k_cache.data(), v_cache.data(), pos + 1,
-                 c.num_attention_heads, c.num_key_value_heads, c.head_dim, att_scores_.data());
-  cpu::matvec(l.wo, att_.data(), proj_.data());
+  att_scores_.resize(std::size_t(c.num_attention_heads) * (pos0 + n));
+  for (int t = 0; t < n; ++t)  // token t sees positions 0..pos0 + t
+    cpu::attention(att_.data() + std::size_t(t) * q_dim, q_.data() + std::size_t(t) * q_dim,
+                   k_cache.data(), v_cache.data(), pos0 + t + 1, c.num_attention_heads,
+                   c.num_key_value_heads, c.head_dim, att_scores_.data());
+  cpu::matmul(l.wo, att_.data(), n, proj_.data());
 }
 
 // Family steps between the q/k/v projections and RoPE, in HF's order: biases
 // (Qwen2-MoE), RMSNorm over the whole q and k projections (OLMoE), clipping (OLMoE).
-void CpuBackend::shape_qkv(const LayerWeights& l, float* k, float* v) {
+void CpuBackend::shape_qkv(const LayerWeights& l, float* q, float* k, float* v) {
   const ModelConfig& c = config_;
   const int q_dim = c.num_attention_heads * c.head_dim;
   const int kv_dim = c.num_key_value_heads * c.head_dim;
   if (c.qkv_bias) {
-    add_bias(q_.data(), l.bq);
+    add_bias(q, l.bq);
     add_bias(k, l.bk);
     add_bias(v, l.bv);
   }
   if (c.qk_norm) {
-    cpu::rmsnorm(q_.data(), q_.data(), l.q_norm.data(), q_dim, c.rms_norm_eps);
+    cpu::rmsnorm(q, q, l.q_norm.data(), q_dim, c.rms_norm_eps);
     cpu::rmsnorm(k, k, l.k_norm.data(), kv_dim, c.rms_norm_eps);
   }
   if (c.clip_qkv) {
-    clamp(q_.data(), q_dim, *c.clip_qkv);
+    clamp(q, q_dim, *c.clip_qkv);
     clamp(k, kv_dim, *c.clip_qkv);
     clamp(v, kv_dim, *c.clip_qkv);
   }
 }
 
-void CpuBackend::dense_ffn(const MlpWeights& mlp, float* out) {
-  std::fill(out, out + config_.hidden_size, 0.0f);
-  expert_mlp(mlp, 1.0f, out);
-}
-
-void CpuBackend::expert_mlp(const MlpWeights& mlp, float weight, float* accumulate) {
+void CpuBackend::mlp_rows(const MlpWeights& mlp, const float* x, int n, float* out) {
   const int width = static_cast<int>(mlp.gate.shape[0]);
-  cpu::matvec(mlp.gate, xn_.data(), hidden_a_.data());
-  cpu::matvec(mlp.up, xn_.data(), hidden_b_.data());
-  cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), width);
-  cpu::matvec(mlp.down, hidden_a_.data(), proj_.data());
-  add_scaled(accumulate, proj_.data(), weight, config_.hidden_size);
+  cpu::matmul(mlp.gate, x, n, hidden_a_.data());
+  cpu::matmul(mlp.up, x, n, hidden_b_.data());
+  cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), n * width);
+  cpu::matmul(mlp.down, hidden_a_.data(), n, out);
 }
 
-// Qwen2-MoE: sigmoid(shared_expert_gate · x), the weight of the shared expert's output.
-float CpuBackend::shared_gate(const LayerWeights& l) {
-  float logit = 0.0f;
-  cpu::matvec(*l.shared_gate, xn_.data(), &logit);  // [1, hidden] · [hidden]
-  return 1.0f / (1.0f + std::exp(-logit));
-}
-
-void CpuBackend::moe_ffn(int layer, const Interventions& interventions, LayerRouting* trace) {
+void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
+                         std::span<TokenRouting> traces) {
   const ModelConfig& c = config_;
+  const int hidden = c.hidden_size;
+  const int experts = c.n_routed_experts;
   const LayerWeights& l = model_.weights().layers[layer];
-  cpu::matvec(l.router, xn_.data(), scores_.data());
-  cpu::softmax(scores_.data(), c.n_routed_experts);
+  cpu::matmul(l.router, xn_.data(), n, scores_.data());
 
-  // Disabled experts keep their probability but cannot be selected.
-  const std::vector<bool> allowed = interventions.selectable(layer, scores_);
+  // Each token's choice; disabled experts keep their probability but cannot be selected.
   const int k = interventions.top_k.value_or(c.num_experts_per_tok);
-  const std::vector<int> ids = top_k(scores_, k, allowed);
+  std::vector<std::vector<int>> ids(n);
+  std::vector<std::vector<float>> weights(n);
+  std::vector<bool> mask_changed(n);
+  for (int t = 0; t < n; ++t) {
+    const std::span<float> scores(scores_.data() + std::size_t(t) * experts, experts);
+    cpu::softmax(scores.data(), experts);
+    const std::vector<bool> allowed = interventions.selectable(layer, scores);
+    ids[t] = top_k(scores, k, allowed);
+    float sum = 0.0f;
+    for (int id : ids[t]) sum += weights[t].emplace_back(scores[id]);
+    // DeepSeek's HF code leaves a single expert's raw probability alone (and adds 1e-20 to
+    // the sum, which no f32 sum of top-k probabilities notices); the others always divide.
+    if (c.norm_topk_prob && (k > 1 || c.norm_single_expert))
+      for (float& wj : weights[t]) wj /= sum + 1e-20f;
+    mask_changed[t] = (!allowed.empty() || interventions.top_k) &&
+                      !same_set(ids[t], top_k(scores, c.num_experts_per_tok, {}));
+  }
 
-  std::vector<float> weights(ids.size());
-  float sum = 0.0f;
-  for (std::size_t j = 0; j < ids.size(); ++j) sum += weights[j] = scores_[ids[j]];
-  // DeepSeek's HF code leaves a single expert's raw probability alone (and adds 1e-20 to
-  // the sum, which no f32 sum of top-k probabilities notices); the others always divide.
-  if (c.norm_topk_prob && (k > 1 || c.norm_single_expert))
-    for (float& wj : weights) wj /= sum + 1e-20f;
+  // Each chosen expert runs once over the tokens that chose it; its output rows
+  // land in the (token, rank) slots so every token sums them in rank order.
+  fit(routed_out_, std::size_t(n) * k * hidden);
+  std::vector<std::vector<std::pair<int, int>>> users(experts);  // (token, rank)
+  for (int t = 0; t < n; ++t)
+    for (std::size_t j = 0; j < ids[t].size(); ++j) users[ids[t][j]].emplace_back(t, int(j));
+  for (int e = 0; e < experts; ++e) {
+    if (users[e].empty()) continue;
+    const int m = int(users[e].size());
+    for (int u = 0; u < m; ++u)
+      std::copy_n(xn_.data() + std::size_t(users[e][u].first) * hidden, hidden,
+                  gathered_in_.data() + std::size_t(u) * hidden);
+    mlp_rows(l.experts[e], gathered_in_.data(), m, gathered_out_.data());
+    for (int u = 0; u < m; ++u) {
+      const auto [t, j] = users[e][u];
+      std::copy_n(gathered_out_.data() + std::size_t(u) * hidden, hidden,
+                  routed_out_.data() + (std::size_t(t) * k + j) * hidden);
+    }
+  }
 
-  std::fill(ffn_out_.begin(), ffn_out_.end(), 0.0f);
-  for (std::size_t j = 0; j < ids.size(); ++j) expert_mlp(l.experts[ids[j]], weights[j], ffn_out_.data());
   const bool shared_active = l.shared && !interventions.shared_disabled(layer);
-  const float shared_weight = l.shared_gate ? shared_gate(l) : 1.0f;
-  if (shared_active) expert_mlp(*l.shared, shared_weight, ffn_out_.data());
+  if (shared_active) mlp_rows(*l.shared, xn_.data(), n, shared_out_.data());
+  // Qwen2-MoE: sigmoid(shared_expert_gate · x) weighs the shared expert's output.
+  if (l.shared_gate) cpu::matmul(*l.shared_gate, xn_.data(), n, shared_logit_.data());
+  for (int t = 0; t < n; ++t) {
+    float* out = ffn_out_.data() + std::size_t(t) * hidden;
+    std::fill(out, out + hidden, 0.0f);
+    for (std::size_t j = 0; j < ids[t].size(); ++j)
+      add_scaled(out, routed_out_.data() + (std::size_t(t) * k + j) * hidden, weights[t][j],
+                 hidden);
+    const float shared_weight = l.shared_gate ? sigmoid(shared_logit_[t]) : 1.0f;
+    if (shared_active)
+      add_scaled(out, shared_out_.data() + std::size_t(t) * hidden, shared_weight, hidden);
 
-  if (trace) {
-    trace->layer = layer;
-    trace->scores = scores_;
-    trace->shared_active = shared_active;
-    trace->shared_gate = shared_weight;
-    trace->mask_changed = (!allowed.empty() || interventions.top_k) &&
-                          !same_set(ids, top_k(scores_, c.num_experts_per_tok, {}));
-    trace->expert_ids = ids;
-    trace->gate_weights = std::move(weights);
+    if (traces.empty()) continue;
+    LayerRouting& trace = traces[t].layers.emplace_back();
+    trace.layer = layer;
+    trace.scores.assign(scores_.data() + std::size_t(t) * experts,
+                        scores_.data() + std::size_t(t + 1) * experts);
+    trace.shared_active = shared_active;
+    trace.shared_gate = shared_weight;
+    trace.mask_changed = mask_changed[t];
+    trace.expert_ids = std::move(ids[t]);
+    trace.gate_weights = std::move(weights[t]);
   }
 }
 

@@ -32,25 +32,54 @@ void matvec_typed(const T* w, const float* x, float* y, std::int64_t rows, int c
   for (std::int64_t r = 0; r < rows; ++r) y[r] = dot_row(w + r * cols, x, cols, widen_one);
 }
 
+// Parallel over weight rows; each row meets every token while it sits in L1.
+// The same dot_row instantiation as matvec, so every row equals matvec's bit
+// for bit (a pre-widened copy would let the compiler contract differently).
+template <typename T, typename Widen>
+void matmul_typed(const T* w, const float* x, float* y, int n, std::int64_t rows, int cols,
+                  Widen widen_one) {
+#pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > 32768)
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (int t = 0; t < n; ++t)
+      y[std::int64_t(t) * rows + r] =
+          dot_row(w + r * cols, x + std::int64_t(t) * cols, cols, widen_one);
+}
+
+// Calls f(typed data, widen-one) for w's storage dtype.
+template <typename F>
+void with_typed(const TensorView& w, F f) {
+  switch (w.dtype) {
+    case DType::f32:
+      f(static_cast<const float*>(w.data), [](float v) { return v; });
+      break;
+    case DType::bf16:
+      f(static_cast<const std::uint16_t*>(w.data), [](std::uint16_t v) { return bf16_to_f32(v); });
+      break;
+    case DType::f16:
+      f(static_cast<const std::uint16_t*>(w.data), [](std::uint16_t v) { return f16_to_f32(v); });
+      break;
+  }
+}
+
 }  // namespace
+
+void matmul(const TensorView& w, const float* x, int n, float* y) {
+  assert(w.shape.size() == 2);
+  if (n == 1) return matvec(w, x, y);
+  const std::int64_t rows = w.shape[0];
+  const int cols = static_cast<int>(w.shape[1]);
+  with_typed(w, [&](const auto* data, auto widen_one) {
+    matmul_typed(data, x, y, n, rows, cols, widen_one);
+  });
+}
 
 void matvec(const TensorView& w, const float* x, float* y) {
   assert(w.shape.size() == 2);
   const std::int64_t rows = w.shape[0];
   const int cols = static_cast<int>(w.shape[1]);
-  switch (w.dtype) {
-    case DType::f32:
-      matvec_typed(static_cast<const float*>(w.data), x, y, rows, cols, [](float v) { return v; });
-      break;
-    case DType::bf16:
-      matvec_typed(static_cast<const std::uint16_t*>(w.data), x, y, rows, cols,
-                   [](std::uint16_t v) { return bf16_to_f32(v); });
-      break;
-    case DType::f16:
-      matvec_typed(static_cast<const std::uint16_t*>(w.data), x, y, rows, cols,
-                   [](std::uint16_t v) { return f16_to_f32(v); });
-      break;
-  }
+  with_typed(w, [&](const auto* data, auto widen_one) {
+    matvec_typed(data, x, y, rows, cols, widen_one);
+  });
 }
 
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {

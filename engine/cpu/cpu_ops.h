@@ -11,6 +11,10 @@ namespace moescope::cpu {
 // y[out] = W[out, in] · x[in], rows split over all cores.
 void matvec(const TensorView& w, const float* x, float* y);
 
+// y[n, out] = x[n, in] · W[out, in]^T: n tokens at once, each weight row read
+// from memory once per batch. Row t of y equals matvec(w, x + t * in) exactly.
+void matmul(const TensorView& w, const float* x, int n, float* y);
+
 // out[n] = x / sqrt(mean(x^2) + eps) * weight[n]
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
 

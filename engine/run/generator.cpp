@@ -70,30 +70,37 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
   if (context_ids.empty()) backend_.reset();
   const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
 
-  // Runs one token through the model and reports it; returns the logits.
+  // Runs tokens through the model in one call and reports each; returns the
+  // last one's logits.
   int pos = int(context_ids.size());  // a shorter context than the cache holds rewinds it
-  auto step = [&](int id, bool is_prompt) {
-    GeneratedToken token;
-    token.routing.is_prompt = is_prompt;
-    const auto logits = backend_.forward(id, pos, request.interventions,
-                                         request.capture_routing ? &token.routing : nullptr);
-    token.routing.position = pos++;
-    token.routing.token_id = id;
-    token.text = stream.push(id);
-    if (!is_prompt) result.generated_text += token.text;
-    if (on_token) on_token(token);
-    result.tokens.push_back(std::move(token));
+  auto run = [&](std::span<const int> ids, bool is_prompt) {
+    std::vector<TokenRouting> traces(request.capture_routing ? ids.size() : 0);
+    const auto logits =
+        backend_.forward_batch(ids, pos, request.interventions, traces, LogitsWanted::last);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      GeneratedToken token;
+      if (!traces.empty()) token.routing = std::move(traces[i]);
+      token.routing.is_prompt = is_prompt;
+      token.routing.position = pos++;
+      token.routing.token_id = ids[i];
+      token.text = stream.push(ids[i]);
+      if (!is_prompt) result.generated_text += token.text;
+      if (on_token) on_token(token);
+      result.tokens.push_back(std::move(token));
+    }
     return logits;
   };
 
   auto start = std::chrono::steady_clock::now();
   std::span<const float> logits;
-  for (int id : prompt_ids) {
+  for (std::size_t first = 0; first < prompt_ids.size(); first += batch_tokens) {
     if (cancelled()) {
       result.stop = StopReason::cancelled;
       return result;
     }
-    logits = step(id, true);
+    logits = run(
+        prompt_ids.subspan(first, std::min<std::size_t>(batch_tokens, prompt_ids.size() - first)),
+        true);
   }
   result.prompt_tokens = int(prompt_ids.size());
   result.prefill_seconds = seconds_since(start);
@@ -123,7 +130,7 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
       break;
     }
     ++result.generated_tokens;
-    logits = step(next, false);
+    logits = run(std::span<const int>(&next, 1), false);
   }
   const std::string held = stream.flush();
   result.generated_text += held;

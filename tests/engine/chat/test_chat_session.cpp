@@ -29,21 +29,29 @@ const fs::path fixtures = MOESCOPE_FIXTURES_DIR;
 class RecordingBackend final : public Backend {
  public:
   explicit RecordingBackend(const Model& model) : inner_(model) {}
-  std::span<const float> forward(int token_id, int pos, const Interventions& interventions,
-                                 TokenRouting* trace) override {
-    ++forwards;
-    const auto logits = inner_.forward(token_id, pos, interventions, trace);
-    if (int(logits_at.size()) <= pos) logits_at.resize(pos + 1);
-    logits_at[pos].assign(logits.begin(), logits.end());
-    return logits;
+  std::span<const float> forward_batch(std::span<const int> ids, int pos0,
+                                       const Interventions& interventions,
+                                       std::span<TokenRouting> traces,
+                                       LogitsWanted wanted) override {
+    forwards += int(ids.size());
+    const auto every = inner_.forward_batch(ids, pos0, interventions, traces, LogitsWanted::all);
+    const std::size_t vocab = every.size() / ids.size();
+    if (logits_at.size() < pos0 + ids.size()) logits_at.resize(pos0 + ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto row = every.subspan(i * vocab, vocab);
+      logits_at[pos0 + i].assign(row.begin(), row.end());
+    }
+    return wanted == LogitsWanted::all ? every : every.last(vocab);
   }
+  void keep_hidden_states(bool on) override { inner_.keep_hidden_states(on); }
+  std::span<const float> hidden_states() const override { return inner_.hidden_states(); }
   void reset() override {
     ++resets;
     inner_.reset();
   }
   std::string name() const override { return inner_.name(); }
 
-  int forwards = 0;
+  int forwards = 0;  // tokens run
   int resets = 0;
   std::vector<std::vector<float>> logits_at;  // [position][vocab], the latest run of each
 

@@ -69,6 +69,68 @@ class TestModelGolden : public QObject {
           report.worst_routing_error);
   }
 
+  // A batch computes what token-by-token runs compute, bit for bit: the whole
+  // sequence in one call, and in uneven chunks that start mid-cache.
+  void batched_equals_token_by_token_data() { matches_reference_data(); }
+  void batched_equals_token_by_token() {
+    QFETCH(QString, golden);
+    const json g = read_json(golden);
+    const auto model = Model::load(model_dir(g.at("model").get<std::string>()));
+    const moescope::Interventions interventions = moescope::golden_interventions(g);
+    const auto tokens = g.at("tokens").get<std::vector<int>>();
+    const int n = int(tokens.size());
+    CpuBackend one_by_one(*model);
+    std::vector<std::vector<float>> expected_logits;
+    std::vector<moescope::TokenRouting> expected(n);
+    for (int pos = 0; pos < n; ++pos) {
+      const auto logits = one_by_one.forward(tokens[pos], pos, interventions, &expected[pos]);
+      expected_logits.emplace_back(logits.begin(), logits.end());
+    }
+    CpuBackend batched(*model);
+    for (const int split : {n, 3}) {
+      std::vector<moescope::TokenRouting> traces(n);
+      std::vector<float> logits;
+      batched.reset();
+      for (int pos0 = 0; pos0 < n; pos0 += split) {
+        const int count = std::min(split, n - pos0);
+        const auto rows = batched.forward_batch(
+            std::span<const int>(tokens.data() + pos0, count), pos0, interventions,
+            std::span(traces.data() + pos0, count), moescope::LogitsWanted::all);
+        logits.insert(logits.end(), rows.begin(), rows.end());
+      }
+      const std::size_t vocab = expected_logits[0].size();
+      QCOMPARE(logits.size(), vocab * n);
+      for (int pos = 0; pos < n; ++pos) {
+        QCOMPARE(
+            std::vector<float>(logits.begin() + pos * vocab, logits.begin() + (pos + 1) * vocab),
+            expected_logits[pos]);
+        QCOMPARE(traces[pos].position, pos);
+        QCOMPARE(traces[pos].token_id, tokens[pos]);
+        QCOMPARE(traces[pos].layers.size(), expected[pos].layers.size());
+        for (std::size_t l = 0; l < traces[pos].layers.size(); ++l) {
+          const auto& a = traces[pos].layers[l];
+          const auto& b = expected[pos].layers[l];
+          QCOMPARE(a.layer, b.layer);
+          QCOMPARE(a.scores, b.scores);
+          QCOMPARE(a.expert_ids, b.expert_ids);
+          QCOMPARE(a.gate_weights, b.gate_weights);
+          QCOMPARE(a.shared_active, b.shared_active);
+          QCOMPARE(a.shared_gate, b.shared_gate);
+          QCOMPARE(a.mask_changed, b.mask_changed);
+        }
+      }
+    }
+    // Only the last position's logits unless all are asked for.
+    batched.reset();
+    const auto last =
+        batched.forward_batch(tokens, 0, interventions, {}, moescope::LogitsWanted::last);
+    QCOMPARE(std::vector<float>(last.begin(), last.end()), expected_logits.back());
+    // A batch may rewind the cache but not skip past it.
+    QVERIFY_THROWS_EXCEPTION(
+        moescope::EngineError,
+        batched.forward_batch(tokens, n + 1, interventions, {}, moescope::LogitsWanted::last));
+  }
+
   // Goldens made by transformers' own forward carry its greedy continuation: the
   // engine's argmax, token after token, must pick the same ids.
   void greedy_continuation_matches_data() {

@@ -62,13 +62,17 @@ class NonFiniteLogits final : public Backend {
  public:
   NonFiniteLogits(Backend& inner, int from, float value)
       : inner_(inner), from_(from), value_(value) {}
-  std::span<const float> forward(int token_id, int pos, const Interventions& interventions,
-                                 TokenRouting* trace) override {
-    const auto logits = inner_.forward(token_id, pos, interventions, trace);
+  std::span<const float> forward_batch(std::span<const int> ids, int pos0,
+                                       const Interventions& interventions,
+                                       std::span<TokenRouting> traces,
+                                       LogitsWanted wanted) override {
+    const auto logits = inner_.forward_batch(ids, pos0, interventions, traces, wanted);
     logits_.assign(logits.begin(), logits.end());
-    if (pos >= from_) logits_[7] = value_;
+    if (pos0 + int(ids.size()) - 1 >= from_) logits_[7] = value_;
     return logits_;
   }
+  void keep_hidden_states(bool on) override { inner_.keep_hidden_states(on); }
+  std::span<const float> hidden_states() const override { return inner_.hidden_states(); }
   void reset() override { inner_.reset(); }
   std::string name() const override { return "non-finite"; }
 
