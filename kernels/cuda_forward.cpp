@@ -171,8 +171,8 @@ void CudaEngine::routed_experts_gemm(const cuda_plan::ExpertSlots& experts, int 
   stream.synchronize("reading the gate's choice");
   const cuda_plan::ExpertGroups groups =
       cuda_plan::group_by_expert(ids, route.k, config.n_routed_experts);
-  const int placed = static_cast<int>(groups.slots.size());
-  std::vector<int> index(groups.slots);  // [scatter | gather]
+  const int placed = static_cast<int>(groups.sorted_slots.size());
+  std::vector<int> index(groups.sorted_slots);  // [scatter | gather]
   index.insert(index.end(), groups.source_tokens.begin(), groups.source_tokens.end());
   int* scatter = buffer<int>(Buffer::group_index);
   int* gather = scatter + placed;

@@ -8,14 +8,14 @@ ExpertGroups group_by_expert(std::span<const int> ids, int k, int n_experts) {
   for (int id : ids)
     if (id >= 0 && id < n_experts) ++g.offsets[id + 1];
   for (int e = 0; e < n_experts; ++e) g.offsets[e + 1] += g.offsets[e];
-  g.slots.resize(g.offsets[n_experts]);
-  g.source_tokens.resize(g.slots.size());
+  g.sorted_slots.resize(g.offsets[n_experts]);
+  g.source_tokens.resize(g.sorted_slots.size());
   std::vector<int> next(g.offsets.begin(), g.offsets.end() - 1);
   for (int s = 0; s < static_cast<int>(ids.size()); ++s) {
     const int id = ids[s];
     if (id < 0 || id >= n_experts) continue;
     const int p = next[id]++;
-    g.slots[p] = s;
+    g.sorted_slots[p] = s;
     g.source_tokens[p] = s / k;
   }
   return g;

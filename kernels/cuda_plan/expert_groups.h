@@ -10,7 +10,7 @@ namespace moescope::cuda_plan {
 
 struct ExpertGroups {
   std::vector<int> offsets;        // [n_experts + 1]
-  std::vector<int> slots;          // [placed] slot of each sorted position (scatter index)
+  std::vector<int> sorted_slots;   // [placed] slot of each sorted position (scatter index)
   std::vector<int> source_tokens;  // [placed] token of each sorted position (gather index)
 };
 
@@ -21,8 +21,8 @@ ExpertGroups group_by_expert(std::span<const int> ids, int k, int n_experts);
 // host round trip, each slot reads its expert once) than as per-expert GEMMs:
 // as long as there are no more slots than experts, no more expert matrices are
 // read than a pass over every expert would read.
-inline bool use_grouped_gemv(int slots, int n_experts) {
-  return slots <= n_experts;
+inline bool use_grouped_gemv(int slot_count, int n_experts) {
+  return slot_count <= n_experts;
 }
 
 }  // namespace moescope::cuda_plan

@@ -22,9 +22,9 @@ ScratchPlan plan_scratch(const ModelConfig& c, std::int64_t largest_16bit_matrix
   ScratchPlan p;
   p.tokens = tokens;
   // A single token with k = n_routed_experts (the largest override) must fit.
-  p.slots = std::max(tokens * c.num_experts_per_tok, c.n_routed_experts);
+  p.max_slots = std::max(tokens * c.num_experts_per_tok, c.n_routed_experts);
   p.widen_elems = std::min(largest_16bit_matrix, widen_chunk_elems);
-  const std::size_t t = tokens, s = p.slots, f = sizeof(float);
+  const std::size_t t = tokens, s = p.max_slots, f = sizeof(float);
   const std::size_t hidden = c.hidden_size, q_dim = std::size_t(c.num_attention_heads) * c.head_dim;
   const std::size_t kv_dim = std::size_t(c.num_key_value_heads) * c.head_dim;
   const std::size_t mlp = std::max(c.intermediate_size, c.shared_expert_intermediate_size);
@@ -67,7 +67,7 @@ ScratchPlan plan_scratch(const ModelConfig& c, std::int64_t largest_16bit_matrix
 }
 
 int tokens_per_chunk(const ScratchPlan& plan, int k) {
-  return std::max(1, std::min(plan.tokens, plan.slots / std::max(k, 1)));
+  return std::max(1, std::min(plan.tokens, plan.max_slots / std::max(k, 1)));
 }
 
 DeviceMemoryNeed device_memory_need(const ModelConfig& c, std::uint64_t weight_bytes,

@@ -54,8 +54,8 @@ enum class Buffer {
 inline constexpr int buffer_count = static_cast<int>(Buffer::count);
 
 struct ScratchPlan {
-  int tokens = 0;  // per chunk
-  int slots = 0;   // per chunk
+  int tokens = 0;     // per chunk
+  int max_slots = 0;  // per chunk
   std::int64_t widen_elems = 0;
   std::array<std::size_t, buffer_count> offset{};  // bytes
   std::array<std::size_t, buffer_count> size{};    // bytes

@@ -70,7 +70,7 @@ class TestCudaPlan : public QObject {
     for (int k = 1; k <= c.n_routed_experts; ++k) {
       const int chunk = tokens_per_chunk(p, k);
       QVERIFY(chunk >= 1 && chunk <= p.tokens);
-      QVERIFY(chunk * k <= p.slots);
+      QVERIFY(chunk * k <= p.max_slots);
       // The records of a chunk fit the buffer.
       const RecordLayout r{c.n_routed_experts, k};
       QVERIFY(std::size_t(chunk) * c.num_moe_layers() * r.words() * 4 <=
@@ -170,7 +170,7 @@ class TestCudaPlan : public QObject {
     const std::vector<int> ids{2, 0, 0, 1, 2, -1};
     const ExpertGroups g = group_by_expert(ids, 2, 3);
     QCOMPARE(g.offsets, (std::vector<int>{0, 2, 3, 5}));
-    QCOMPARE(g.slots, (std::vector<int>{1, 2, 3, 0, 4}));
+    QCOMPARE(g.sorted_slots, (std::vector<int>{1, 2, 3, 0, 4}));
     QCOMPARE(g.source_tokens, (std::vector<int>{0, 1, 1, 0, 2}));
     QVERIFY(use_grouped_gemv(6, 64));
     QVERIFY(!use_grouped_gemv(65, 64));
