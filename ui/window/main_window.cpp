@@ -31,6 +31,7 @@
 #include "views/token_expert_heatmap.h"
 #include "views/token_inspector.h"
 #include "views/token_text_view.h"
+#include "window/backend_menu.h"
 
 namespace {
 constexpr int maxRecentModels = 8;
@@ -170,6 +171,11 @@ void MainWindow::createMenus() {
   QMenu* tools = menuBar()->addMenu(tr("&Tools"));
   tools->addAction(tr("&Experiments…"), QKeySequence(Qt::CTRL | Qt::Key_E), this,
                    &MainWindow::showExperiments);
+  backendMenu_ = new BackendMenu(tools);
+  tools->addMenu(backendMenu_);
+  connect(backendMenu_, &BackendMenu::chosen, this, [this] {
+    if (!loadedDir_.isEmpty()) openModel(loadedDir_);
+  });
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&What am I looking at?"), QKeySequence::HelpContents, this, [this] {
@@ -238,7 +244,8 @@ void MainWindow::connectController() {
 }
 
 void MainWindow::openModel(const QString& dir) {
-  if (controller_->loadModel(dir)) statusBar()->showMessage(tr("Loading %1…").arg(dir));
+  if (controller_->loadModel(dir, backendMenu_->choice()))
+    statusBar()->showMessage(tr("Loading %1…").arg(dir));
 }
 
 GenerationJob MainWindow::makeJob(const QString& tag, bool withInterventions) const {
@@ -301,8 +308,11 @@ void MainWindow::connectExperiments() {
   experimentPanel_->setWindowTitle(tr("moescope — Experiments"));
   experimentPanel_->restoreGeometry(QSettings().value(experimentsGeometryKey).toByteArray());
   if (experimentPanel_->size().width() < 800) experimentPanel_->resize(1400, 860);
-  connect(experimentPanel_, &ExperimentPanel::runRequested, experimentRunner_,
-          &ExperimentRunner::start);
+  // Experiments run on the backend the window's menu names.
+  connect(experimentPanel_, &ExperimentPanel::runRequested, this, [this](ExperimentJob job) {
+    job.backend = backendMenu_->choice();
+    experimentRunner_->start(job);
+  });
   connect(experimentPanel_, &ExperimentPanel::cancelRequested, experimentRunner_,
           &ExperimentRunner::cancel);
   connect(experimentRunner_, &ExperimentRunner::busyChanged, experimentPanel_,
@@ -333,8 +343,9 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   if (!unknown.isEmpty())
     modelLabel_->setText(modelLabel_->text() +
                          tr(" · %n config key(s) not understood", "", unknown.size()));
-  backendLabel_->setText(summary.backendName);
+  backendLabel_->setText(backendStatusText(summary.backendName, summary.backendReason));
   backendLabel_->setToolTip(summary.backendReason);
+  loadedDir_ = summary.dir;
   setWindowTitle(tr("moescope — %1").arg(summary.name));
   maskPanel_->setModelConfig(summary.config);
   promptPanel_->setChatAvailable(summary.hasChatTemplate, summary.chatTemplateProblem);

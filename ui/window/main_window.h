@@ -23,6 +23,7 @@ class PromptPanel;
 class QDockWidget;
 class QLabel;
 class QMenu;
+class BackendMenu;
 class QProgressBar;
 class QPushButton;
 class RoutingDocument;
@@ -107,6 +108,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* helpDock_ = nullptr;
   QMenu* viewMenu_ = nullptr;
   QMenu* recentMenu_ = nullptr;
+  BackendMenu* backendMenu_ = nullptr;
+  QString loadedDir_;  // the model Generate uses; reloaded when the backend changes
   QAction* saveSnapshotAction_ = nullptr;
   QAction* openSnapshotAction_ = nullptr;
   QFutureWatcher<SnapshotReading>* snapshotReader_;

@@ -6,12 +6,14 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPalette>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -22,6 +24,7 @@
 #include "support/lateness_probe.h"
 #include "threads/inference_controller.h"
 #include "views/expert_load_heatmap.h"
+#include "window/backend_menu.h"
 #include "window/main_window.h"
 
 namespace {
@@ -64,6 +67,39 @@ class TestMainWindowScreenshot : public QObject {
         dark.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
       QApplication::setPalette(dark);
     }
+  }
+
+  // Tools > Compute backend: a choice reloads the open model on that backend, the
+  // status bar says which and, when not asked for by name, why; the choice is kept.
+  void backendChoiceReloadsTheModel() {
+    MainWindow window;
+    window.show();
+    QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
+    window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 120000);
+    const auto backendText = [&] {
+      for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
+        if (label->text().startsWith(QLatin1String("CPU")) ||
+            label->text().startsWith(QLatin1String("CUDA")))
+          return label->text();
+      return QString();
+    };
+    const auto summary = loaded.first().first().value<ModelSummary>();
+    QCOMPARE(backendText(),
+             backendStatusText(summary.backendName, summary.backendReason));  // automatic
+    QVERIFY2(backendText().contains(QStringLiteral(" · ")), qPrintable(backendText()));
+
+    auto* menu = window.findChild<BackendMenu*>();
+    QVERIFY(menu);
+    QCOMPARE(menu->choice(), QStringLiteral("auto"));
+    for (QAction* action : menu->actions())
+      if (action->data() == QStringLiteral("cpu")) action->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, 120000);
+    QCOMPARE(menu->choice(), QStringLiteral("cpu"));
+    QVERIFY2(backendText().startsWith(QLatin1String("CPU (")), qPrintable(backendText()));
+    QVERIFY2(!backendText().contains(QStringLiteral(" · ")), qPrintable(backendText()));
+    QCOMPARE(QSettings().value(QStringLiteral("backend")).toString(), QStringLiteral("cpu"));
+    QSettings().remove(QStringLiteral("backend"));
   }
 
   void generateSelectAndGrab() {
