@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "core/error.h"
 #include "model/dtype.h"
 
 namespace moescope::cuda {
@@ -73,6 +74,8 @@ void with_dtype(DType d, F&& f) {
     case DType::bf16:
       f(std::integral_constant<DType, DType::bf16>{});
       break;
+    default:  // quantized: refused when the weights are planned (cuda_plan/weight_layout)
+      throw EngineError("no CUDA kernel reads " + std::string(dtype_name(d)) + " weights");
   }
 }
 

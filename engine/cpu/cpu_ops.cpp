@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <type_traits>
+
+#include "model/quant_blocks.h"
 
 namespace moescope::cpu {
 namespace {
@@ -25,60 +28,75 @@ float dot_row(const T* w, const float* x, int n, Widen widen_one) {
   return sum;
 }
 
-template <typename T, typename Widen>
-void matvec_typed(const T* w, const float* x, float* y, std::int64_t rows, int cols,
-                  Widen widen_one) {
-#pragma omp parallel for schedule(static) if (rows * cols > 32768)
-  for (std::int64_t r = 0; r < rows; ++r) y[r] = dot_row(w + r * cols, x, cols, widen_one);
+// Quantized rows, one block at a time: dequantized into registers, then accumulated in
+// the same lanes and order as dot_row, so a row equals dot_row over its dequantized values.
+template <typename Block>
+float dot_blocks(const Block* w, const float* x, int n_blocks) {
+  static_assert(Block::elements % lanes == 0);
+  float acc[lanes] = {};
+  float block[Block::elements];
+  for (int b = 0; b < n_blocks; ++b, x += Block::elements) {
+    dequantize(w[b], block);
+    for (int i = 0; i < Block::elements; i += lanes)
+      for (int l = 0; l < lanes; ++l) acc[l] += block[i + l] * x[i + l];
+  }
+  float sum = 0.0f;
+  for (int l = 0; l < lanes; ++l) sum += acc[l];
+  return sum;
 }
 
-// Parallel over weight rows; each row meets every token while it sits in L1.
-// The same dot_row instantiation as matvec, so every row equals matvec's bit
-// for bit (a pre-widened copy would let the compiler contract differently).
-template <typename T, typename Widen>
-void matmul_typed(const T* w, const float* x, float* y, int n, std::int64_t rows, int cols,
-                  Widen widen_one) {
-#pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > 32768)
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (int t = 0; t < n; ++t)
-      y[std::int64_t(t) * rows + r] =
-          dot_row(w + r * cols, x + std::int64_t(t) * cols, cols, widen_one);
-}
-
-// Calls f(typed data, widen-one) for w's storage dtype.
+// Calls f(row_dot) for w's storage dtype, row_dot(r, x) being row r of w times x[cols].
 template <typename F>
-void with_typed(const TensorView& w, F f) {
+void with_row_dot(const TensorView& w, F f) {
+  const std::int64_t cols = w.shape[1];
+  const auto floats = [&](const auto* data, auto widen_one) {
+    f([=](std::int64_t r, const float* x) {
+      return dot_row(data + r * cols, x, int(cols), widen_one);
+    });
+  };
   switch (w.dtype) {
     case DType::f32:
-      f(static_cast<const float*>(w.data), [](float v) { return v; });
-      break;
+      return floats(static_cast<const float*>(w.data), [](float v) { return v; });
     case DType::bf16:
-      f(static_cast<const std::uint16_t*>(w.data), [](std::uint16_t v) { return bf16_to_f32(v); });
-      break;
+      return floats(static_cast<const std::uint16_t*>(w.data),
+                    [](std::uint16_t v) { return bf16_to_f32(v); });
     case DType::f16:
-      f(static_cast<const std::uint16_t*>(w.data), [](std::uint16_t v) { return f16_to_f32(v); });
-      break;
+      return floats(static_cast<const std::uint16_t*>(w.data),
+                    [](std::uint16_t v) { return f16_to_f32(v); });
+    default:
+      return with_blocks(w.dtype, w.data, [&](const auto* blocks) {
+        using Block = std::remove_cvref_t<decltype(*blocks)>;
+        assert(cols % Block::elements == 0);
+        const int per_row = int(cols / Block::elements);
+        f([=](std::int64_t r, const float* x) {
+          return dot_blocks(blocks + r * per_row, x, per_row);
+        });
+      });
   }
 }
 
 }  // namespace
 
+// Parallel over weight rows; in matmul each row meets every token while it sits in L1.
+// Both use the same row_dot instantiation, so every row of matmul equals matvec's bit
+// for bit (a pre-widened copy would let the compiler contract differently).
 void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
   if (n == 1) return matvec(w, x, y);
-  const std::int64_t rows = w.shape[0];
-  const int cols = static_cast<int>(w.shape[1]);
-  with_typed(w, [&](const auto* data, auto widen_one) {
-    matmul_typed(data, x, y, n, rows, cols, widen_one);
+  const std::int64_t rows = w.shape[0], cols = w.shape[1];
+  with_row_dot(w, [&](auto row_dot) {
+#pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > 32768)
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (int t = 0; t < n; ++t) y[std::int64_t(t) * rows + r] = row_dot(r, x + t * cols);
   });
 }
 
 void matvec(const TensorView& w, const float* x, float* y) {
   assert(w.shape.size() == 2);
-  const std::int64_t rows = w.shape[0];
-  const int cols = static_cast<int>(w.shape[1]);
-  with_typed(w, [&](const auto* data, auto widen_one) {
-    matvec_typed(data, x, y, rows, cols, widen_one);
+  const std::int64_t rows = w.shape[0], cols = w.shape[1];
+  with_row_dot(w, [&](auto row_dot) {
+#pragma omp parallel for schedule(static) if (rows * cols > 32768)
+    for (std::int64_t r = 0; r < rows; ++r) y[r] = row_dot(r, x);
   });
 }
 

@@ -1,18 +1,42 @@
 #include "model/dtype.h"
 
+#include <cassert>
 #include <cmath>
 
 namespace moescope {
 
-std::size_t dtype_size(DType t) {
+BlockLayout block_layout(DType t) {
   switch (t) {
     case DType::f32:
-      return 4;
+      return {1, 4};
     case DType::f16:
     case DType::bf16:
-      return 2;
+      return {1, 2};
+    case DType::q8_0:
+      return {32, 34};  // f16 scale, 32 x int8
+    case DType::q4_0:
+      return {32, 18};  // f16 scale, 32 x 4 bits
+    case DType::q4_k:
+      return {256, 144};  // f16 scale and min, 12 bytes of 6-bit sub-scales, 256 x 4 bits
+    case DType::q6_k:
+      return {256, 210};  // 256 x 6 bits, 16 x int8 sub-scales, f16 scale
   }
-  return 0;
+  return {1, 0};
+}
+
+bool is_quantized(DType t) {
+  return block_layout(t).elements > 1;
+}
+
+std::int64_t storage_bytes(DType t, std::int64_t elements) {
+  const BlockLayout b = block_layout(t);
+  assert(elements % b.elements == 0);
+  return elements / b.elements * b.bytes;
+}
+
+std::size_t dtype_size(DType t) {
+  assert(!is_quantized(t));
+  return std::size_t(block_layout(t).bytes);
 }
 
 std::string_view dtype_name(DType t) {
@@ -23,6 +47,14 @@ std::string_view dtype_name(DType t) {
       return "F16";
     case DType::bf16:
       return "BF16";
+    case DType::q8_0:
+      return "Q8_0";
+    case DType::q4_0:
+      return "Q4_0";
+    case DType::q4_k:
+      return "Q4_K";
+    case DType::q6_k:
+      return "Q6_K";
   }
   return "?";
 }

@@ -1,5 +1,6 @@
 #pragma once
-// Storage dtypes of checkpoint tensors and their widening to f32.
+// Storage dtypes of checkpoint tensors and their widening to f32: floats (safetensors,
+// GGUF) and llama.cpp's quantized block formats (GGUF; model/quant_blocks.h).
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -7,11 +8,24 @@
 
 namespace moescope {
 
-enum class DType { f32, f16, bf16 };
+// q8_0, q4_0: blocks of 32 weights; q4_k, q6_k: super-blocks of 256 (ggml's layouts).
+enum class DType { f32, f16, bf16, q8_0, q4_0, q4_k, q6_k };
 
-std::size_t dtype_size(DType t);
-std::string_view dtype_name(DType t);                  // "F32", "F16", "BF16" (safetensors spelling)
-std::optional<DType> dtype_from_name(std::string_view name);
+// The unit a dtype is stored in: one element for floats, one block for quantized types.
+// A row of a matrix holds a whole number of blocks.
+struct BlockLayout {
+  int elements;
+  int bytes;
+};
+BlockLayout block_layout(DType t);
+bool is_quantized(DType t);
+// Bytes of `elements` consecutive weights; `elements` a multiple of the block's.
+std::int64_t storage_bytes(DType t, std::int64_t elements);
+
+std::size_t dtype_size(DType t);  // bytes of one element: float dtypes only
+std::string_view dtype_name(
+    DType t);  // "F32", "F16", "BF16" (safetensors), "Q8_0", "Q4_K"... (ggml)
+std::optional<DType> dtype_from_name(std::string_view name);  // the float dtypes (safetensors)
 
 inline float bf16_to_f32(std::uint16_t h) {
   std::uint32_t bits = std::uint32_t(h) << 16;
@@ -28,8 +42,8 @@ inline float f16_to_f32(std::uint16_t h) {
   constexpr std::uint32_t shifted_exponent = 0x7c00u << 13;
   const std::uint32_t magnitude = std::uint32_t(h & 0x7fffu) << 13;
   const std::uint32_t exponent = magnitude & shifted_exponent;
-  const std::uint32_t normal =
-      magnitude + ((127u - 15u) << 23) + std::uint32_t(exponent == shifted_exponent) * ((128u - 16u) << 23);
+  const std::uint32_t normal = magnitude + ((127u - 15u) << 23) +
+                               std::uint32_t(exponent == shifted_exponent) * ((128u - 16u) << 23);
   const std::uint32_t subnormal_bits = magnitude + ((127u - 15u + 1u) << 23);
   float subnormal_f;
   std::memcpy(&subnormal_f, &subnormal_bits, sizeof subnormal_f);

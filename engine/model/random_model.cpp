@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
 #include "model/memory_check.h"
 #include "model/model_info.h"
 
@@ -61,6 +62,8 @@ struct Fill {
           std::memcpy(out + 2 * i, &h, 2);
           break;
         }
+        default:  // quantized: refused by make_random_model
+          break;
       }
     }
   }
@@ -128,6 +131,9 @@ class RandomTensors final : public TensorMaker {
 std::unique_ptr<Model> make_random_model(const std::string& name, const ModelConfig& config,
                                          const std::string& config_json,
                                          const RandomWeights& weights) {
+  if (is_quantized(weights.dtype))
+    throw EngineError(name + ": random weights are made in F32, F16 or BF16, not " +
+                      std::string(dtype_name(weights.dtype)));
   const std::uint64_t bytes =
       std::uint64_t(count_parameters(config).total) * dtype_size(weights.dtype);
   const bool limited = weights.memory_limit != 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "model/quant_blocks.h"
+
 namespace moescope {
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {
@@ -21,11 +23,35 @@ TensorView rows_of(const TensorView& t, std::int64_t first, std::int64_t count) 
   out.name = t.name + "[rows " + std::to_string(first) + ".." + std::to_string(first + count) + ")";
   out.dtype = t.dtype;
   out.shape = {count, cols};
-  out.data = static_cast<const char*>(t.data) + first * cols * std::int64_t(dtype_size(t.dtype));
+  out.data = static_cast<const char*>(t.data) + storage_bytes(t.dtype, first * cols);
   return out;
 }
 
+std::int64_t tensor_bytes(const TensorView& t) {
+  return storage_bytes(t.dtype, t.numel());
+}
+
+namespace {
+
+// Dequantizes every block that elements [offset, offset + n) touch, keeping that range.
+template <typename Block>
+void widen_blocks(const Block* blocks, std::int64_t offset, std::int64_t n, float* out) {
+  float block[Block::elements];
+  for (std::int64_t b = offset / Block::elements; b * Block::elements < offset + n; ++b) {
+    dequantize(blocks[b], block);
+    const std::int64_t begin = std::max(offset, b * Block::elements);
+    const std::int64_t end = std::min(offset + n, (b + 1) * Block::elements);
+    std::copy(block + (begin - b * Block::elements), block + (end - b * Block::elements),
+              out + (begin - offset));
+  }
+}
+
+}  // namespace
+
 void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out) {
+  if (is_quantized(t.dtype))
+    return with_blocks(t.dtype, t.data,
+                       [&](const auto* blocks) { widen_blocks(blocks, offset, n, out); });
   const auto* h = static_cast<const std::uint16_t*>(t.data) + offset;
   switch (t.dtype) {
     case DType::f32:
@@ -36,6 +62,8 @@ void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out)
       break;
     case DType::f16:
       for (std::int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(h[i]);
+      break;
+    default:  // quantized: above
       break;
   }
 }

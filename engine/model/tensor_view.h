@@ -25,11 +25,15 @@ struct TensorView {
 
 std::string shape_string(const std::vector<std::int64_t>& shape);  // "[64, 2048]"
 
+// Bytes t's elements occupy in its storage dtype (whole blocks when quantized).
+std::int64_t tensor_bytes(const TensorView& t);
+
 // Rows [first, first + count) of t, t's leading dimensions flattened into rows: expert e
 // of a fused [experts, rows, cols] tensor is rows_of(t, e * rows, rows). A view, no copy.
 TensorView rows_of(const TensorView& t, std::int64_t first, std::int64_t count);
 
-// Widens n elements of t starting at element `offset` to f32 (embedding rows).
+// Widens n elements of t starting at element `offset` to f32 (embedding rows); quantized
+// blocks are dequantized.
 void widen(const TensorView& t, std::int64_t offset, std::int64_t n, float* out);
 
 // Widens a whole small tensor (norm weights) to f32.

@@ -12,9 +12,17 @@ std::size_t aligned(std::size_t n) {
   return (n + arena_alignment - 1) / arena_alignment * arena_alignment;
 }
 
+// The kernels read float weights only; a quantized model runs on the CPU backend.
+void refuse_quantized(const TensorView& t) {
+  if (is_quantized(t.dtype))
+    throw EngineError("the CUDA backend does not run " + std::string(dtype_name(t.dtype)) +
+                      " weights (" + t.name + "); the CPU backend does");
+}
+
 class Planner {
  public:
   MatrixSlot matrix(const TensorView& t) {
+    refuse_quantized(t);
     MatrixSlot slot{t.dtype, t.rows(), t.cols(), 0};
     // A tensor bound twice (tied embeddings) is uploaded once.
     if (const auto seen = placed_.find(t.data); seen != placed_.end()) {
@@ -63,6 +71,7 @@ class Planner {
   MatrixSlot packed(const std::vector<MlpWeights>& experts, TensorView MlpWeights::*kind,
                     std::size_t& stride) {
     const TensorView& t0 = experts.front().*kind;
+    refuse_quantized(t0);  // the experts share t0's dtype (checked by experts())
     MatrixSlot slot{t0.dtype, t0.rows(), t0.cols(), 0};
     stride = aligned(slot.bytes());
     slot.offset = end_;

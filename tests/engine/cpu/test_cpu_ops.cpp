@@ -3,12 +3,15 @@
 #include <QList>
 #include <QTest>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "cpu/cpu_ops.h"
 #include "model/dtype.h"
+#include "model/quant_blocks.h"
 #include "model/tensor_view.h"
 
 using namespace moescope;
@@ -20,7 +23,8 @@ namespace {
 struct Matrix {
   std::vector<float> f32;
   std::vector<std::uint16_t> half;
-  std::vector<float> exact;  // [rows * cols] the stored values, widened
+  std::vector<std::uint8_t> blocks;  // quantized
+  std::vector<float> exact;          // [rows * cols] the stored values, widened
   TensorView view;
 };
 
@@ -42,6 +46,47 @@ Matrix make_matrix(DType dtype, int rows, int cols, const std::vector<float>& va
   m.view.data = dtype == DType::f32 ? static_cast<const void*>(m.f32.data())
                                     : static_cast<const void*>(m.half.data());
   return m;
+}
+
+// Byte offsets of a block's f16 scales.
+std::vector<std::size_t> f16_fields(DType dtype) {
+  switch (dtype) {
+    case DType::q8_0:
+      return {offsetof(BlockQ8_0, d)};
+    case DType::q4_0:
+      return {offsetof(BlockQ4_0, d)};
+    case DType::q4_k:
+      return {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)};
+    default:
+      return {offsetof(BlockQ6_K, d)};
+  }
+}
+
+// Random blocks of a quantized dtype: random bytes, each f16 scale a random weight-sized
+// value. `exact` is their dequantization (checked against gguf-py in test_quant_blocks).
+Matrix make_quantized(DType dtype, int rows, int cols, std::uint32_t seed) {
+  Matrix m;
+  const BlockLayout b = block_layout(dtype);
+  const std::int64_t n_blocks = std::int64_t(rows) * cols / b.elements;
+  m.blocks.resize(std::size_t(n_blocks * b.bytes));
+  std::mt19937 rng(seed);
+  for (auto& byte : m.blocks) byte = std::uint8_t(rng());
+  std::uniform_real_distribution<float> scale(-0.02f, 0.02f);
+  for (std::int64_t i = 0; i < n_blocks; ++i)
+    for (const std::size_t field : f16_fields(dtype)) {
+      const std::uint16_t h = f32_to_f16(scale(rng));
+      std::memcpy(&m.blocks[std::size_t(i * b.bytes) + field], &h, sizeof h);
+    }
+  m.view.dtype = dtype;
+  m.view.shape = {rows, cols};
+  m.view.data = m.blocks.data();
+  m.exact = to_f32(m.view);
+  return m;
+}
+
+// The same values as `m`, stored as f32.
+Matrix dequantized(const Matrix& m) {
+  return make_matrix(DType::f32, int(m.view.shape[0]), int(m.view.shape[1]), m.exact);
 }
 
 QList<float> list_of(const float* v, int n) {
@@ -159,6 +204,41 @@ class TestCpuOps : public QObject {
 
   // A batch's product is matvec's, row for row, bit for bit: the batched backend's
   // results equal token-by-token runs because of it. Widths off the 16-lane stride too.
+  // A quantized row is dequantized a block at a time into the lanes and order of the f32
+  // loop, so the result is the f32 matvec's over the dequantized matrix, to rounding of
+  // the order the compiler picks (at most 1e-6 of sum |w x|; in practice equal).
+  void quantized_matvec_equals_dequantized_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("cols");
+    for (const DType dtype : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+      for (const int cols : {256, 1024, 2816}) {
+        if (cols % block_layout(dtype).elements) continue;
+        QTest::newRow(qPrintable(
+            QStringLiteral("%1 x%2").arg(QString::fromUtf8(dtype_name(dtype).data())).arg(cols)))
+            << int(dtype) << cols;
+      }
+  }
+  void quantized_matvec_equals_dequantized() {
+    QFETCH(int, dtype);
+    QFETCH(int, cols);
+    const int rows = 96;
+    const Matrix q = make_quantized(DType(dtype), rows, cols, 11);
+    const Matrix f = dequantized(q);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist;
+    std::vector<float> x(cols);
+    for (float& v : x) v = dist(rng);
+    std::vector<float> yq(rows), yf(rows);
+    cpu::matvec(q.view, x.data(), yq.data());
+    cpu::matvec(f.view, x.data(), yf.data());
+    for (int r = 0; r < rows; ++r) {
+      double magnitude = 0.0;
+      for (int c = 0; c < cols; ++c) magnitude += std::abs(double(q.exact[r * cols + c]) * x[c]);
+      QVERIFY2(std::abs(double(yq[r]) - yf[r]) <= 1e-6 * magnitude,
+               qPrintable(QStringLiteral("row %1: %2 vs %3").arg(r).arg(yq[r]).arg(yf[r])));
+    }
+  }
+
   void matmul_equals_matvec_data() {
     QTest::addColumn<int>("dtype");
     QTest::addColumn<int>("rows");
@@ -169,6 +249,14 @@ class TestCpuOps : public QObject {
       for (const int cols : {24, 64, 100, 2048})
         for (const int tokens : {2, 7})
           QTest::newRow(qPrintable(QStringLiteral("%1 512x%2 x%3").arg(name).arg(cols).arg(tokens)))
+              << int(dtype) << 512 << cols << tokens;
+    for (const DType dtype : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+      for (const int cols : {256, 2048})
+        for (const int tokens : {2, 7})
+          QTest::newRow(qPrintable(QStringLiteral("%1 512x%2 x%3")
+                                       .arg(QString::fromUtf8(dtype_name(dtype).data()))
+                                       .arg(cols)
+                                       .arg(tokens)))
               << int(dtype) << 512 << cols << tokens;
   }
   void matmul_equals_matvec() {
@@ -181,7 +269,8 @@ class TestCpuOps : public QObject {
     std::vector<float> w(std::size_t(rows) * cols), x(std::size_t(tokens) * cols);
     for (float& v : w) v = dist(rng);
     for (float& v : x) v = dist(rng);
-    const Matrix m = make_matrix(DType(dtype), rows, cols, w);
+    const Matrix m = is_quantized(DType(dtype)) ? make_quantized(DType(dtype), rows, cols, 7)
+                                                : make_matrix(DType(dtype), rows, cols, w);
     std::vector<float> batch(std::size_t(tokens) * rows), one(rows);
     cpu::matmul(m.view, x.data(), tokens, batch.data());
     for (int t = 0; t < tokens; ++t) {
