@@ -1,12 +1,4 @@
-#include "model/safetensors.h"
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -17,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "model/safetensors.h"
 
 namespace moescope {
 namespace fs = std::filesystem;
@@ -30,34 +23,6 @@ namespace {
 
 std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
   return '[' + std::to_string(begin) + ", " + std::to_string(end) + ']';
-}
-
-// The whole file, mapped read-only. Throws on files too short to hold a header length.
-std::pair<void*, std::size_t> map_read_only(const fs::path& path) {
-  // O_NONBLOCK: a FIFO planted under a shard's name must not block the open.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    fail(path, std::string("cannot stat: ") + std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(path, "not a regular file");
-  }
-  const auto size = static_cast<std::size_t>(st.st_size);
-  if (size < 8) {
-    ::close(fd);
-    fail(path,
-         "file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
-  }
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int err = errno;
-  ::close(fd);  // the mapping keeps the file alive
-  if (map == MAP_FAILED) fail(path, std::string("cannot mmap: ") + std::strerror(err));
-  return {map, size};
 }
 
 // The header JSON; a tensor name given twice is an error (json would keep only the last).
@@ -204,25 +169,18 @@ std::vector<fs::path> safetensors_in(const fs::path& dir) {
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
-  std::tie(map_, size_) = map_read_only(path);
-  try {
-    tensors_ = parse_header(path, static_cast<const std::uint8_t*>(map_), size_);
-    for (auto& [name, view] : tensors_) {
-      const std::size_t bytes = std::size_t(view.numel()) * dtype_size(view.dtype);
-      if (reinterpret_cast<std::uintptr_t>(view.data) % dtype_size(view.dtype) == 0) continue;
-      auto& copy = aligned_copies_.emplace_back((bytes + sizeof(double) - 1) / sizeof(double));
-      std::memcpy(copy.data(), view.data, bytes);
-      view.data = copy.data();
-    }
-  } catch (...) {
-    ::munmap(map_, size_);  // the destructor does not run for a throwing constructor
-    throw;
+SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path), map_(path) {
+  if (map_.size() < 8)
+    fail(path, "file is " + std::to_string(map_.size()) +
+                   " bytes, too short for the 8-byte header length");
+  tensors_ = parse_header(path, map_.data(), map_.size());
+  for (auto& [name, view] : tensors_) {
+    const std::size_t bytes = std::size_t(view.numel()) * dtype_size(view.dtype);
+    if (reinterpret_cast<std::uintptr_t>(view.data) % dtype_size(view.dtype) == 0) continue;
+    auto& copy = aligned_copies_.emplace_back((bytes + sizeof(double) - 1) / sizeof(double));
+    std::memcpy(copy.data(), view.data, bytes);
+    view.data = copy.data();
   }
-}
-
-SafetensorsFile::~SafetensorsFile() {
-  ::munmap(map_, size_);
 }
 
 SafetensorsArchive::SafetensorsArchive(const fs::path& model_dir) : dir_(model_dir) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/mapped_file.h"
 #include "model/tensor_view.h"
 
 namespace moescope {
@@ -18,18 +19,14 @@ namespace moescope {
 class SafetensorsFile {
  public:
   explicit SafetensorsFile(const std::filesystem::path& path);
-  ~SafetensorsFile();
-  SafetensorsFile(const SafetensorsFile&) = delete;
-  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
-  std::size_t mapped_bytes() const { return size_; }
+  std::size_t mapped_bytes() const { return map_.size(); }
 
  private:
   std::filesystem::path path_;
-  void* map_ = nullptr;
-  std::size_t size_ = 0;
+  MappedFile map_;
   std::map<std::string, TensorView> tensors_;
   // Copies of tensors whose bytes in the file are not aligned to their element size
   // (typed reads of them would be undefined behaviour); hub files need none.
