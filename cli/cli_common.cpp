@@ -1,6 +1,7 @@
 #include "cli/cli_common.h"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -35,11 +36,25 @@ CLI::Validator number_in(double min, double max, bool min_included, const std::s
 
 }  // namespace
 
+CLI::Validator whole_number_in(long long min, long long max) {
+  const std::string shown = "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        long long v = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+        const bool digits = !text.empty() && end == text.data() + text.size();
+        if (!digits) return "'" + text + "' is not a whole number";
+        return error == std::errc() && v >= min && v <= max ? std::string()
+                                                            : text + " is not in " + shown;
+      },
+      shown);
+}
+
 void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
                           const std::string& max_tokens_help) {
   command.add_option("--max-tokens", sampling.max_tokens, max_tokens_help)
       ->capture_default_str()
-      ->check(number_in(0, 1e9, true, "[0, 1e9]"));
+      ->check(whole_number_in(0, 1'000'000'000));
   command.add_option("--seed", sampling.seed, "Sampling seed")->capture_default_str();
   command.add_option("--temperature", sampling.temperature, "0 = greedy")
       ->capture_default_str()

@@ -13,6 +13,7 @@
 namespace CLI {
 class App;
 class Option;
+class Validator;
 }  // namespace CLI
 
 namespace moescope::cli {
@@ -26,6 +27,9 @@ void add_model_options(CLI::App& command, ModelOptions& options);
 // --max-tokens, --seed, --temperature, --top-p.
 void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
                           const std::string& max_tokens_help);
+// A whole number in [min, max], for an int flag: "x is not in [1, 1000000]" or "'1.5' is not
+// a whole number" instead of CLI11's conversion errors and its bounds of hundreds of digits.
+CLI::Validator whole_number_in(long long min, long long max);
 // --system: the chat's system message (empty: none).
 CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt);
 

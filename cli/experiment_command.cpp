@@ -1,6 +1,7 @@
 // moescope-cli experiment NAME: the MoE papers' routing analyses over labelled
 // texts, on the bundled model pair or on the models given.
 #include <CLI/CLI.hpp>
+#include <climits>
 #include <cstdio>
 #include <iostream>
 
@@ -83,19 +84,25 @@ void add_experiment_command(CLI::App& app) {
   command
       ->add_option("--tokens-per-text", options->settings.eval.tokens_per_label,
                    "Tokens read from each text")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number_in(1, max_tokens_per_text));
   command->add_option("--window", options->settings.eval.window, "Tokens of context per window")
-      ->capture_default_str();
-  command->add_option("--layer", options->settings.layer,
-                      "Only this MoE layer (default: every MoE layer; vocabulary: the last)");
+      ->capture_default_str()
+      ->check(whole_number_in(1, max_tokens_per_text));
+  command
+      ->add_option("--layer", options->settings.layer,
+                   "Only this MoE layer (default: every MoE layer; vocabulary: the last)")
+      ->check(whole_number_in(0, INT_MAX));
   command
       ->add_option("--experts", options->settings.top_experts,
                    "Co-activation: the most used experts shown")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number_in(1, INT_MAX));
   command
       ->add_option("--tokens", options->settings.top_tokens,
                    "Vocabulary: the most frequent tokens shown")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number_in(1, INT_MAX));
   command->add_option("--json", options->json_path, "Write the whole result as JSON");
   command->add_option("--csv", options->csv_path, "Write the result table as CSV");
   command->add_flag("--quiet", options->quiet, "No progress on stderr");

@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <climits>
 #include <iostream>
 #include <memory>
 
@@ -87,7 +88,7 @@ void add_generate_command(CLI::App& app) {
   add_system_prompt_option(*c, o->system_prompt)->needs("--chat");
   add_sampling_options(*c, o->sampling, "Tokens to generate");
   c->add_option("--top-k-experts", o->top_k_experts, "Override the number of active routed experts")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number_in(1, INT_MAX));
   c->add_option("--disable", o->disable, "Switch routed experts off: L:E,... (L a layer or 'all')");
   c->add_option("--disable-shared", o->disable_shared, "Switch shared experts off: L,... or 'all'");
   c->add_option("--json", o->json_path, "Write a routing snapshot (docs/snapshot-format.md)");

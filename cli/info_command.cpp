@@ -1,12 +1,11 @@
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/text_file.h"
 #include "model/config.h"
 #include "model/model_info.h"
 
@@ -77,11 +76,7 @@ void print_info(const ModelConfig& c, const WeightFacts& w) {
 void run_info(const InfoOptions& o) {
   if (!o.config_file.empty()) {
     const std::filesystem::path file = o.config_file;
-    std::ifstream in(file);
-    if (!in) throw EngineError(o.config_file + ": cannot open");
-    std::ostringstream text;
-    text << in.rdbuf();
-    const ModelConfig c = parse_model_config(text.str(), o.config_file);
+    const ModelConfig c = parse_model_config(read_text_file(file), o.config_file);
     const std::size_t dtype_bytes = c.torch_dtype == "float32" ? 4 : 2;
     print_info(c,
                {file.stem().string(), file.string() + ", config only",

@@ -74,9 +74,21 @@ void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSet
       throw EngineError("--layer " + std::to_string(settings.layer) + ": not an MoE layer of " +
                         m.name);
   }
-  if (settings.eval.window < 1 || settings.eval.tokens_per_label < settings.eval.window)
+  const EvalSettings& eval = settings.eval;
+  if (eval.window < 1)
+    throw EngineError("--window " + std::to_string(eval.window) +
+                      ": a window holds at least 1 token");
+  if (eval.tokens_per_label > max_tokens_per_text)
+    throw EngineError("--tokens-per-text " + std::to_string(eval.tokens_per_label) + ": at most " +
+                      std::to_string(max_tokens_per_text) + " tokens per text");
+  if (eval.tokens_per_label < eval.window)
     throw EngineError("--tokens-per-text must be at least the window of " +
-                      std::to_string(settings.eval.window) + " tokens");
+                      std::to_string(eval.window) + " tokens");
+  for (const ModelUnderTest& m : models)
+    if (eval.window > m.config.max_position_embeddings)
+      throw EngineError("--window " + std::to_string(eval.window) + ": beyond " + m.name +
+                        "'s max_position_embeddings of " +
+                        std::to_string(m.config.max_position_embeddings));
 }
 
 ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUnderTest>& models,

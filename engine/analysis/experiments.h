@@ -22,6 +22,9 @@ struct ModelUnderTest {
   const ModelConfig& config;
 };
 
+// Far above the papers' held-out sets, and low enough that token counts stay inside an int.
+inline constexpr int max_tokens_per_text = 100'000'000;
+
 struct ExperimentSettings {
   EvalSettings eval;
   int layer = -1;        // restrict per-layer views to this layer; -1: every MoE layer
@@ -39,8 +42,9 @@ struct ExperimentInfo {
 
 const std::vector<ExperimentInfo>& experiment_catalogue();
 
-// Throws EngineError for an unknown name or a layer that is not an MoE layer of
-// every model, and Cancelled when `cancel` is set.
+// Throws EngineError for an unknown name, a layer that is not an MoE layer of every
+// model, a window below 1 token or beyond a model's max_position_embeddings, or more
+// than max_tokens_per_text tokens per text, and Cancelled when `cancel` is set.
 ExperimentResult run_experiment(const std::string& name, const std::vector<ModelUnderTest>& models,
                                 const std::vector<LabelledText>& texts,
                                 const ExperimentSettings& settings,

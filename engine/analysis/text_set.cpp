@@ -1,24 +1,31 @@
 #include "analysis/text_set.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <string_view>
 
 #include "core/error.h"
+#include "core/text_file.h"
 
 namespace moescope {
 
 namespace {
 
-std::vector<std::string> split_documents(std::string text) {
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  static const std::string separator = "\n\x1e\n";
+// Lines holding only U+001E end documents, wherever they stand (first, last, or twice in
+// a row); the file's last newline ends its last line.
+std::vector<std::string> split_documents(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   std::vector<std::string> documents;
-  for (std::size_t start = 0;;) {
-    const std::size_t end = std::min(text.find(separator, start), text.size());
-    if (end > start) documents.push_back(text.substr(start, end - start));
-    if (end == text.size()) return documents;
-    start = end + separator.size();
+  std::string document;
+  bool started = false;  // a line of `document` has been read
+  for (std::size_t start = 0;; start = text.find('\n', start) + 1) {
+    const std::string_view line = text.substr(start, text.find('\n', start) - start);
+    const bool separator = line == "\x1e";
+    if (!separator) document.append(started ? "\n" : "").append(line);
+    started = !separator;
+    const bool last = start + line.size() == text.size();
+    if ((separator || last) && !document.empty()) documents.push_back(std::move(document));
+    if (separator || last) document.clear();
+    if (last) return documents;
   }
 }
 
@@ -28,11 +35,7 @@ std::vector<LabelledText> load_text_set(const std::vector<std::filesystem::path>
   if (files.empty()) throw EngineError("no text files given");
   std::vector<LabelledText> out;
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw EngineError(file.string() + ": cannot open the text file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    LabelledText entry{file.stem().string(), split_documents(text.str())};
+    LabelledText entry{file.stem().string(), split_documents(read_text_file(file))};
     if (entry.documents.empty()) throw EngineError(file.string() + ": the file holds no text");
     out.push_back(std::move(entry));
   }
@@ -43,7 +46,7 @@ std::vector<std::filesystem::path> text_files_in(const std::filesystem::path& di
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".txt")
+    if (entry.is_regular_file(ec) && entry.path().extension() == ".txt")
       files.push_back(entry.path());
   if (ec) throw EngineError(dir.string() + ": cannot list the folder: " + ec.message());
   if (files.empty()) throw EngineError(dir.string() + ": no .txt files in the folder");

@@ -8,6 +8,7 @@
 #include "chat/jinja_expression.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/path_status.h"
 
 namespace moescope {
 
@@ -297,7 +298,7 @@ std::string ChatTemplate::render(std::span<const ChatMessage> messages, bool add
 
 std::optional<std::string> read_chat_template(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "tokenizer_config.json";
-  if (!std::filesystem::exists(path)) return std::nullopt;
+  if (!path_exists(path)) return std::nullopt;
   const auto j = read_json_file(path);
   if (!j.is_object()) throw EngineError(path.string() + ": not a JSON object");
   const auto it = j.find("chat_template");

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -427,13 +423,7 @@ void write_snapshot(const RoutingSnapshot& snapshot, const fs::path& path) {
 }
 
 RoutingSnapshot read_snapshot(const fs::path& path) {
-  const std::string source = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw EngineError(source + ": cannot open: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw EngineError(source + ": read failed");
-  return snapshot_from_json(parse_json(text.str(), source), source);
+  return snapshot_from_json(read_json_file(path), path.string());
 }
 
 }  // namespace moescope

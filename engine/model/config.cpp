@@ -1,14 +1,16 @@
 #include "model/config.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <climits>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/path_status.h"
+#include "core/text_file.h"
 #include "model/config_keys.h"
 
 namespace moescope {
@@ -75,10 +77,14 @@ class Fields {
     return v.value_or(*fallback);
   }
 
+  // Every such value is kept as a float: one beyond FLT_MAX (casting it is undefined
+  // behaviour) or so small that it rounds to 0 is refused.
   double positive_number(const char* key, std::optional<double> fallback = std::nullopt) const {
     const auto v = get<double>(key);
     if (!v && !fallback) fail(key, "missing (a positive number)");
     if (v && !(*v > 0)) fail(key, "must be positive, got " + find(key)->dump());
+    if (v && !(*v <= FLT_MAX && static_cast<float>(*v) > 0))
+      fail(key, find(key)->dump() + " is outside the range of a 32-bit float");
     return v.value_or(*fallback);
   }
 
@@ -415,18 +421,14 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
   const std::filesystem::path path = model_dir / "config.json";
-  std::ifstream in(path);
-  if (!in) throw EngineError(path.string() + ": not found");
-  std::ostringstream text;
-  text << in.rdbuf();
-  ModelConfig config = parse_model_config(text.str(), path.string());
+  ModelConfig config = parse_model_config(read_text_file(path), path.string());
   read_generation_config(model_dir, config);
   return config;
 }
 
 void read_generation_config(const std::filesystem::path& model_dir, ModelConfig& config) {
   const std::filesystem::path generation = model_dir / "generation_config.json";
-  if (!std::filesystem::exists(generation)) return;
+  if (!path_exists(generation)) return;
   const json j = read_json_file(generation);
   if (!j.is_object()) throw EngineError(generation.string() + ": not a JSON object");
   for (int id : Fields(j, generation.string()).token_ids("eos_token_id"))

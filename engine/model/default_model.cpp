@@ -1,11 +1,12 @@
 #include "model/default_model.h"
 
+#include "core/path_status.h"
 namespace moescope {
 
 std::filesystem::path default_model_dir() {
   const std::filesystem::path bundled =
       std::filesystem::path(MOESCOPE_RESOURCES_DIR) / "models" / "deepseekmoe-tiny";
-  if (std::filesystem::exists(bundled / "config.json")) return bundled;
+  if (path_exists(bundled / "config.json")) return bundled;
   return std::filesystem::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-lead-f32";
 }
 

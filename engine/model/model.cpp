@@ -1,10 +1,10 @@
 #include "model/model.h"
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/path_status.h"
+#include "core/text_file.h"
 #include "model/tensor_view.h"
 
 namespace moescope {
@@ -62,14 +62,6 @@ class WeightBinder {
   TensorMaker* maker_ = nullptr;
   std::string where_;  // the model directory, or the built model's name
 };
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw EngineError(path.string() + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Where a family keeps its MoE tensors inside "model.layers.N.".
 struct MoeNames {
@@ -179,8 +171,9 @@ ModelWeights bind_weights(const WeightBinder& w, const ModelConfig& c,
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadProgress& progress) {
-  if (!std::filesystem::is_directory(dir))
-    throw EngineError(dir.string() + (std::filesystem::exists(dir)
+  const std::filesystem::file_status status = path_status(dir);
+  if (!std::filesystem::is_directory(status))
+    throw EngineError(dir.string() + (std::filesystem::exists(status)
                                           ? ": a file, not a model directory (give the folder "
                                             "that holds config.json)"
                                           : ": not a model directory (it does not exist)"));
@@ -189,7 +182,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadP
   auto d = dir;
   if (!d.has_filename()) d = d.parent_path();  // "models/foo/" -> "foo"
   m->name_ = d.filename().string();
-  m->config_json_ = read_file(dir / "config.json");
+  m->config_json_ = read_text_file(dir / "config.json");
   m->config_ = parse_model_config(m->config_json_, (dir / "config.json").string());
   read_generation_config(dir, m->config_);
   m->archive_ = std::make_unique<SafetensorsArchive>(dir);

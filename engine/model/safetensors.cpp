@@ -1,3 +1,5 @@
+#include "model/safetensors.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -9,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "model/safetensors.h"
+#include "core/path_status.h"
 
 namespace moescope {
 namespace fs = std::filesystem;
@@ -160,9 +162,11 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
 
 std::vector<fs::path> safetensors_in(const fs::path& dir) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().extension() == ".safetensors")
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file(ec) && entry.path().extension() == ".safetensors")
       files.push_back(entry.path());
+  if (ec) throw EngineError(dir.string() + ": cannot list the folder: " + ec.message());
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -184,9 +188,10 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path), map_(path)
 }
 
 SafetensorsArchive::SafetensorsArchive(const fs::path& model_dir) : dir_(model_dir) {
-  if (!fs::is_directory(model_dir)) throw EngineError(model_dir.string() + ": no such directory");
+  if (!fs::is_directory(path_status(model_dir)))
+    throw EngineError(model_dir.string() + ": no such directory");
   const fs::path index_path = model_dir / "model.safetensors.index.json";
-  if (!fs::exists(index_path)) {
+  if (!path_exists(index_path)) {
     for (const fs::path& file : safetensors_in(model_dir)) add_file(file);
     if (files_.empty()) throw EngineError(model_dir.string() + ": no *.safetensors files");
     return;
@@ -196,7 +201,7 @@ SafetensorsArchive::SafetensorsArchive(const fs::path& model_dir) : dir_(model_d
   std::set<std::string> file_names;
   for (const auto& [tensor, file] : weight_map) file_names.insert(file);
   for (const std::string& file : file_names) {
-    if (!fs::exists(model_dir / file))
+    if (!path_exists(model_dir / file))
       fail(index_path, "weight_map names missing file '" + file + "'");
     add_file(model_dir / file);
   }

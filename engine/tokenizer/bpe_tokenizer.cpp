@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/path_status.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/byte_level.h"
@@ -205,7 +206,7 @@ class BpeTokenizer final : public Tokenizer {
     const fs::path file = dir / "tokenizer_config.json";
     const std::string where = file.string();
     json config = json::object();
-    if (fs::exists(file)) config = read_json(file);
+    if (path_exists(file)) config = read_json(file);
     const auto lookup = [&](const std::string& token, const std::string& field) {
       const auto id = id_of(token);
       if (!id) throw EngineError(field + ": \"" + token + "\" is not a token of tokenizer.json");
@@ -215,9 +216,9 @@ class BpeTokenizer final : public Tokenizer {
       bos_ = lookup(*bos, where + ": bos_token");
     if (const auto eos = config_token(config, "eos_token", where))
       eos_ = lookup(*eos, where + ": eos_token");
-    if (!fs::exists(file)) {  // fall back to config.json's ids
+    if (!path_exists(file)) {  // fall back to config.json's ids
       const fs::path model_config = dir / "config.json";
-      if (fs::exists(model_config)) {
+      if (path_exists(model_config)) {
         const json c = read_json(model_config);
         if (c.contains("bos_token_id") && c["bos_token_id"].is_number_integer())
           bos_ = c["bos_token_id"].get<int>();

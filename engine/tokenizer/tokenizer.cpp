@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/path_status.h"
 #include "tokenizer/bpe_tokenizer.h"
 
 namespace moescope {
@@ -88,7 +89,7 @@ class SentencePieceTokenizer final : public Tokenizer {
 // tokenizer_config.json's add_bos_token; SentencePiece checkpoints default to true.
 bool read_add_bos(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "tokenizer_config.json";
-  if (!std::filesystem::exists(path)) return true;
+  if (!path_exists(path)) return true;
   const auto json = read_json_file(path);
   if (!json.is_object()) throw EngineError(path.string() + ": not a JSON object");
   const auto it = json.find("add_bos_token");
@@ -139,10 +140,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
   // tokenizer.json first, unless it is a SentencePiece-style one (Mixtral) with
   // the tokenizer.model it was converted from beside it.
   const auto hf_json = model_dir / "tokenizer.json";
-  if (std::filesystem::exists(hf_json) &&
-      (!std::filesystem::exists(sp_model) || is_byte_level_bpe(hf_json)))
+  if (path_exists(hf_json) && (!path_exists(sp_model) || is_byte_level_bpe(hf_json)))
     return load_bpe_tokenizer(model_dir);
-  if (std::filesystem::exists(sp_model))
+  if (path_exists(sp_model))
     return std::make_unique<SentencePieceTokenizer>(sp_model, read_add_bos(model_dir));
   throw EngineError(model_dir.string() +
                     ": no tokenizer found (expected tokenizer.json, a Hugging Face tokenizer, or "

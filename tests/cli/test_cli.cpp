@@ -1,6 +1,8 @@
 // moescope-cli end to end on the fixture model: `info`, `generate` with a
 // routing snapshot, `experiment` with its exports, and one clean error line
 // (exit code 1) per kind of mistake.
+#include <sys/stat.h>
+
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
@@ -200,7 +202,8 @@ class TestCli : public QObject {
         << QStringList{"--temperature", "-1"} << "-1 is not in [0, 1e6]";
     QTest::newRow("top-p 0") << QStringList{"--top-p", "0"} << "0 is not in (0, 1]";
     QTest::newRow("top-p inf") << QStringList{"--top-p", "inf"} << "inf is not in (0, 1]";
-    QTest::newRow("max-tokens -1") << QStringList{"--max-tokens", "-1"} << "-1 is not in [0, 1e9]";
+    QTest::newRow("max-tokens -1")
+        << QStringList{"--max-tokens", "-1"} << "-1 is not in [0, 1000000000]";
   }
   void meaningless_sampling_refused() {
     QFETCH(QStringList, flags);
@@ -211,6 +214,82 @@ class TestCli : public QObject {
     QVERIFY2(r.err.contains(message), qPrintable(describe(r)));
     QVERIFY2(r.err.size() < 300, qPrintable(r.err));
     QVERIFY2(r.out.isEmpty(), qPrintable(r.out));
+  }
+
+  // Every int flag has a range with a short message: no CLI11 bound of 309 digits, no
+  // "Could not convert", and no int overflowing further on (--window 2^31 - 1 reached the
+  // evaluation and ended as "unexpected error: vector::_M_default_append").
+  void int_flags_refused_with_short_messages_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("message");
+    const QStringList generate = {"generate", "--model", q(model_dir), "--prompt", "Hi"};
+    const QStringList experiment = {"experiment", "locality", "--model", q(model_dir), "--quiet"};
+    QTest::newRow("--max-tokens 1.5")
+        << generate + QStringList{"--max-tokens", "1.5"} << "'1.5' is not a whole number";
+    QTest::newRow("--max-tokens 2^64")
+        << generate + QStringList{"--max-tokens", "18446744073709551616"}
+        << "18446744073709551616 is not in [0, 1000000000]";
+    QTest::newRow("--top-k-experts 0")
+        << generate + QStringList{"--top-k-experts", "0"} << "0 is not in [1, 2147483647]";
+    QTest::newRow("--tokens-per-text 99999999999")
+        << experiment + QStringList{"--tokens-per-text", "99999999999"}
+        << "99999999999 is not in [1, 100000000]";
+    QTest::newRow("--window 0") << experiment + QStringList{"--window", "0"}
+                                << "--window: 0 is not in [1, 100000000]";
+    QTest::newRow("--window 2^31 - 1") << experiment + QStringList{"--window", "2147483647"}
+                                       << "2147483647 is not in [1, 100000000]";
+    QTest::newRow("--window beyond the context")
+        << experiment + QStringList{"--window", "5000", "--tokens-per-text", "5000"}
+        << "moescope-cli: error: --window 5000: beyond dense-lead-f32's max_position_embeddings "
+           "of 4096";
+    QTest::newRow("--layer -1") << experiment + QStringList{"--layer", "-1"}
+                                << "-1 is not in [0, 2147483647]";
+    QTest::newRow("--experts x") << experiment + QStringList{"--experts", "x"}
+                                 << "'x' is not a whole number";
+  }
+  void int_flags_refused_with_short_messages() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, message);
+    const Run r = run_cli(args);
+    QVERIFY2(r.status == QProcess::NormalExit && r.code != 0, qPrintable(describe(r)));
+    QVERIFY2(r.err.contains(message), qPrintable(describe(r)));
+    QVERIFY2(!r.err.contains("unexpected error") && !r.err.contains("Could not convert"),
+             qPrintable(describe(r)));
+    QVERIFY2(r.err.size() < 300, qPrintable(r.err));
+  }
+
+  // Files that are not what they claim to be: a FIFO as --config does not block, a number
+  // beyond a double is named by its field, and neither reaches "unexpected error".
+  void unreadable_config_files_refused_data() {
+    QTest::addColumn<QString>("file");  // "%fifo", "%dir", or the file's contents
+    QTest::addColumn<QString>("message");
+    QTest::newRow("a FIFO") << "%fifo"
+                            << "fifo.json: not a regular file";
+    QTest::newRow("a directory") << "%dir"
+                                 << "dir.json: not a regular file";
+    QTest::newRow("rope_theta 1e400") << R"({"model_type": "mixtral", "rope_theta": 1e400})"
+                                      << "number overflow parsing '1e400' (at rope_theta)";
+  }
+  void unreadable_config_files_refused() {
+    QFETCH(QString, file);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const fs::path root = dir.path().toStdString();
+    fs::path path = root / "config.json";
+    if (file == "%fifo") {
+      path = root / "fifo.json";
+      QCOMPARE(::mkfifo(path.c_str(), 0600), 0);
+    } else if (file == "%dir") {
+      path = root / "dir.json";
+      fs::create_directory(path);
+    } else {
+      std::ofstream(path) << file.toStdString();
+    }
+    const Run r = run_cli({"info", "--config", q(path)});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 1, qPrintable(describe(r)));
+    QVERIFY2(r.err.contains("moescope-cli: error: ") && r.err.contains(message),
+             qPrintable(describe(r)));
   }
 
   void generate_with_snapshot() {
@@ -351,6 +430,9 @@ class TestCli : public QObject {
     QTest::newRow("missing model directory")
         << QStringList{} << "/nonexistent-moescope-model"
         << QStringList{"/nonexistent-moescope-model", "not a model directory"};
+    QTest::newRow("model path with a name too long (std::filesystem threw, unexpected error)")
+        << QStringList{} << "/nonexistent-" + QString(300, 'a')
+        << QStringList{"/nonexistent-aaa", "File name too long"};
     QTest::newRow("unsupported model_type")
         << QStringList{} << "%bad_type" << QStringList{"config.json", "model_type", "llama"};
     QTest::newRow("truncated safetensors")

@@ -4,6 +4,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +73,49 @@ class TestExperiments : public QObject {
     QVERIFY_CONTAINS(engine_error_of([&] { text_files_in(dir.path().toStdString() + "/none"); }),
                      "none");
     QVERIFY(text_files_in(default_text_set_dir()).size() >= 2);
+  }
+
+  // A separator line first, last or twice in a row ends a document there (it was kept as
+  // text when it did not stand between two others; corpus regression-separators-at-the-edges).
+  void text_set_separators_anywhere() {
+    QTemporaryDir dir;
+    const fs::path file = fs::path(dir.path().toStdString()) / "edges.txt";
+    std::ofstream(file) << "\x1e\nfirst\n\x1e\n\x1e\n\nsecond\n\x1e";
+    QCOMPARE(load_text_set({file})[0].documents, (std::vector<std::string>{"first", "\nsecond"}));
+    std::ofstream(file) << "\x1e\n\x1e\n";
+    QVERIFY_CONTAINS(engine_error_of([&] { load_text_set({file}); }), "holds no text");
+  }
+
+  // Settings the evaluation cannot use are refused before any text is read, each with its
+  // own message (--window 0 used to blame --tokens-per-text).
+  void meaningless_settings_refused_data() {
+    QTest::addColumn<int>("window");
+    QTest::addColumn<int>("tokens_per_text");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("window 0") << 0 << 40 << "--window 0: a window holds at least 1 token";
+    QTest::newRow("window -5") << -5 << 40 << "--window -5: a window holds at least 1 token";
+    QTest::newRow("tokens beyond the limit")
+        << 16 << max_tokens_per_text + 1
+        << QStringLiteral("--tokens-per-text %1: at most %2 tokens per text")
+               .arg(max_tokens_per_text + 1)
+               .arg(max_tokens_per_text);
+    QTest::newRow("int max") << INT_MAX << INT_MAX << "--tokens-per-text 2147483647: at most";
+    QTest::newRow("fewer tokens than the window")
+        << 16 << 8 << "--tokens-per-text must be at least the window of 16 tokens";
+    QTest::newRow("window beyond the context")
+        << 5000 << 5000 << "--window 5000: beyond fixture's max_position_embeddings of 4096";
+  }
+  void meaningless_settings_refused() {
+    QFETCH(int, window);
+    QFETCH(int, tokens_per_text);
+    QFETCH(QString, message);
+    Loaded m;
+    ExperimentSettings settings = small_settings();
+    settings.eval.window = window;
+    settings.eval.tokens_per_label = tokens_per_text;
+    QVERIFY_CONTAINS(
+        engine_error_of([&] { run_experiment("locality", {m.under_test()}, texts(), settings); }),
+        message);
   }
 
   // A target id beyond the model's logits (a tokenizer of another model) is refused, not read.

@@ -1,5 +1,8 @@
 // Routing snapshots: exact round trips, one rejection per kind of malformed
 // file, and atomic writes that never damage the previous file.
+#include <sys/stat.h>
+
+#include <QDir>
 #include <QDirIterator>
 #include <QFile>
 #include <QMap>
@@ -291,6 +294,10 @@ class TestSnapshot : public QObject {
     QTest::newRow("token id out of range") << "/tokens/0/id"
                                            << "256"
                                            << "snap.json: tokens[0].id: token id 256 out of range";
+    QTest::newRow("negative token id")
+        << "/tokens/4/id"
+        << "-1"
+        << "snap.json: tokens[4].id: token id -1 out of range (vocabulary of 256)";
     QTest::newRow("wrong type") << "/prompt"
                                 << "5"
                                 << "snap.json: prompt: expected a string, got number";
@@ -365,6 +372,44 @@ class TestSnapshot : public QObject {
       QVERIFY2(
           QString::fromStdString(e.what()).contains("deep.json: nested deeper than 128 levels"),
           e.what());
+    }
+  }
+
+  // A score of 1e400 fails in the parser (nlohmann's out_of_range 406, no place given);
+  // the message still names the file and the field.
+  void readNamesTheFieldOfAnOverflowingNumber() {
+    QTemporaryDir dir;
+    json doc = snapshot_to_json(sample_snapshot());
+    doc["tokens"][3]["layers"][1]["scores"][2] = "OVERFLOW";
+    std::string text = doc.dump();
+    text.replace(text.find("\"OVERFLOW\""), 10, "1e400");
+    std::ofstream(fs_path(dir, "big.json")) << text;
+    const QString message = QString::fromStdString([&] {
+      try {
+        read_snapshot(fs_path(dir, "big.json"));
+      } catch (const EngineError& e) {
+        return std::string(e.what());
+      }
+      return std::string("accepted");
+    }());
+    QVERIFY2(
+        message.contains("big.json: not valid JSON: ") &&
+            message.contains("number overflow parsing '1e400' (at tokens[3].layers[1].scores[2])"),
+        qPrintable(message));
+  }
+
+  // A FIFO or a folder given as the snapshot is refused at once, not read (a FIFO blocked).
+  void readRefusesWhatIsNotAFile() {
+    QTemporaryDir dir;
+    QCOMPARE(::mkfifo(fs_path(dir, "fifo.json").c_str(), 0600), 0);
+    QDir(dir.path()).mkdir("folder.json");
+    for (const char* name : {"fifo.json", "folder.json"}) {
+      try {
+        read_snapshot(fs_path(dir, name));
+        QFAIL("accepted");
+      } catch (const EngineError& e) {
+        QVERIFY2(QString(e.what()).endsWith(QString(name) + ": not a regular file"), e.what());
+      }
     }
   }
 

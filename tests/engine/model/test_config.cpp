@@ -360,6 +360,12 @@ class TestConfig : public QObject {
         << QByteArray(R"({"rms_norm_eps": 0})") << R"("rms_norm_eps" must be positive)";
     QTest::newRow("rope_theta negative")
         << QByteArray(R"({"rope_theta": -1})") << R"("rope_theta" must be positive)";
+    QTest::newRow("rope_theta beyond a float (casting it was undefined behaviour)")
+        << QByteArray(R"({"rope_theta": 1e300})")
+        << R"("rope_theta" 1e+300 is outside the range of a 32-bit float)";
+    QTest::newRow("rms_norm_eps rounding to 0 as a float")
+        << QByteArray(R"({"rms_norm_eps": 1e-60})")
+        << R"("rms_norm_eps" 1e-60 is outside the range of a 32-bit float)";
     QTest::newRow("rope_scaling yarn")
         << QByteArray(R"({"rope_scaling": {"type": "yarn", "factor": 4}})")
         << R"(rope_scaling: "type" "yarn" is not supported (only "default" and "linear"))";
@@ -425,6 +431,17 @@ class TestConfig : public QObject {
     QTest::newRow("empty") << QByteArray("") << "not valid JSON";
     QTest::newRow("truncated") << QByteArray("{\"model_type\": \"deep") << "not valid JSON";
     QTest::newRow("array") << QByteArray("[1, 2]") << "not a JSON object";
+    // A number beyond a double (nlohmann's out_of_range 406, which carries no place) is an
+    // EngineError naming the file and the field, wherever it stands.
+    QTest::newRow("1e400 at the top level")
+        << QByteArray(R"({"model_type": "deepseek", "rope_theta": 1e400})")
+        << "not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e400' "
+           "(at rope_theta)";
+    QTest::newRow("-1e400 nested")
+        << QByteArray(R"({"rope_scaling": {"type": "linear", "factor": -1e400}})")
+        << "number overflow parsing '-1e400' (at rope_scaling.factor)";
+    QTest::newRow("1e999 in an array") << QByteArray(R"({"eos_token_id": [1, 2, 1e999]})")
+                                       << "number overflow parsing '1e999' (at eos_token_id[2])";
   }
   void not_a_json_object() {
     QFETCH(QByteArray, text);
