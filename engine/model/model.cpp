@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/path_status.h"
 #include "core/text_file.h"
+#include "model/gguf_model.h"
 #include "model/tensor_view.h"
 
 namespace moescope {
@@ -171,6 +172,7 @@ ModelWeights bind_weights(const WeightBinder& w, const ModelConfig& c,
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadProgress& progress) {
+  if (dir.extension() == ".gguf") return load_gguf_model(dir, progress);
   const std::filesystem::file_status status = path_status(dir);
   if (!std::filesystem::is_directory(status))
     throw EngineError(dir.string() + (std::filesystem::exists(status)
@@ -191,13 +193,15 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, const LoadP
 }
 
 std::unique_ptr<Model> Model::build(std::string name, const ModelConfig& config,
-                                    std::string config_json, std::unique_ptr<TensorMaker> maker) {
+                                    std::string config_json, std::unique_ptr<TensorMaker> maker,
+                                    std::filesystem::path dir, const LoadProgress& progress) {
   std::unique_ptr<Model> m(new Model);
+  m->dir_ = std::move(dir);
   m->name_ = std::move(name);
   m->config_ = config;
   m->config_json_ = std::move(config_json);
   m->maker_ = std::move(maker);
-  m->weights_ = bind_weights(WeightBinder(*m->maker_, m->name_), m->config_, {});
+  m->weights_ = bind_weights(WeightBinder(*m->maker_, m->name_), m->config_, progress);
   return m;
 }
 

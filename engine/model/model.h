@@ -48,9 +48,9 @@ struct ModelWeights {
 // Called with (done, total) while weights are bound; returning false cancels.
 using LoadProgress = std::function<bool(int done, int total)>;
 
-// Makes the tensors of a model that comes from no file (random weights): asked once for
-// every tensor the binder needs, by its checkpoint name and with the shape config.json
-// implies, and owns what it makes.
+// Makes the tensors of a model that comes from no safetensors checkpoint (random weights,
+// a GGUF file): asked once for every tensor the binder needs, by its checkpoint name and
+// with the shape config.json implies, and owns what it makes or maps.
 class TensorMaker {
  public:
   virtual ~TensorMaker() = default;
@@ -60,19 +60,22 @@ class TensorMaker {
 
 class Model {
  public:
-  // Throws EngineError naming the file and the tensor on any problem.
+  // A model directory, or a .gguf file (model/gguf_model.h). Throws EngineError naming
+  // the file and the tensor on any problem.
   static std::unique_ptr<Model> load(const std::filesystem::path& dir,
                                      const LoadProgress& progress = {});
   // A model of `config` whose tensors `maker` makes, bound by the same names and shape
   // checks as a checkpoint's (the per-expert layout). `name` stands in for the directory's;
-  // dir() is empty.
+  // `dir` (where a tokenizer is looked for) may be empty.
   static std::unique_ptr<Model> build(std::string name, const ModelConfig& config,
-                                      std::string config_json, std::unique_ptr<TensorMaker> maker);
+                                      std::string config_json, std::unique_ptr<TensorMaker> maker,
+                                      std::filesystem::path dir = {},
+                                      const LoadProgress& progress = {});
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   const std::filesystem::path& dir() const { return dir_; }
-  const std::string& name() const { return name_; }  // directory name
+  const std::string& name() const { return name_; }  // directory (or GGUF file) name
   std::string config_json() const { return config_json_; }  // config.json as loaded
   std::size_t mapped_bytes() const;  // the mapped files, or the bytes the maker made
   std::string weight_dtype() const;        // dtype of the bulk of the weights

@@ -1,0 +1,274 @@
+#include "model/gguf_model.h"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "core/error.h"
+#include "model/gguf.h"
+
+namespace moescope {
+namespace {
+
+// Typed reads of the metadata; every failure names the file and the key.
+class Metadata {
+ public:
+  Metadata(const GgufFile& file, std::string arch) : file_(file), arch_(std::move(arch)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
+    throw EngineError(file_.path().string() + ": metadata '" + key + "' " + problem);
+  }
+  std::string key(const char* suffix) const { return arch_ + "." + suffix; }
+
+  // An integer key of the architecture in [min, max]; `fallback` when absent.
+  std::optional<int> count(const char* suffix, int min, int max,
+                           std::optional<int> fallback = std::nullopt) const {
+    const std::string k = key(suffix);
+    const GgufValue* v = file_.find(k);
+    if (!v) return fallback;
+    std::int64_t n = 0;
+    if (const auto* u = std::get_if<std::uint64_t>(&v->scalar))
+      n = *u > std::uint64_t(max) ? std::int64_t(max) + 1 : std::int64_t(*u);
+    else if (const auto* i = std::get_if<std::int64_t>(&v->scalar))
+      n = *i;
+    else
+      fail(k, "must be an integer, not " + std::string(gguf_type_name(v->type)));
+    if (n < min || n > max)
+      fail(k, "is out of range (" + std::to_string(min) + " to " + std::to_string(max) + ")");
+    return int(n);
+  }
+  int required_count(const char* suffix, int min, int max) const {
+    const auto n = count(suffix, min, max);
+    if (!n) fail(key(suffix), "is missing");
+    return *n;
+  }
+
+  std::optional<double> number(const char* suffix) const {
+    const GgufValue* v = file_.find(key(suffix));
+    if (!v) return std::nullopt;
+    if (const auto* d = std::get_if<double>(&v->scalar)) return *d;
+    fail(key(suffix), "must be a float, not " + std::string(gguf_type_name(v->type)));
+  }
+  double positive(const char* suffix, double fallback) const {
+    const double d = number(suffix).value_or(fallback);
+    if (!(d > 0 && d < 1e30)) fail(key(suffix), "must be a positive number");
+    return d;
+  }
+
+  std::optional<std::string> text(const std::string& k) const {
+    const GgufValue* v = file_.find(k);
+    if (!v) return std::nullopt;
+    if (const auto* s = std::get_if<std::string>(&v->scalar)) return *s;
+    fail(k, "must be a string, not " + std::string(gguf_type_name(v->type)));
+  }
+  std::optional<bool> flag(const char* suffix) const {
+    const GgufValue* v = file_.find(key(suffix));
+    if (!v) return std::nullopt;
+    if (const auto* b = std::get_if<bool>(&v->scalar)) return *b;
+    fail(key(suffix), "must be a bool, not " + std::string(gguf_type_name(v->type)));
+  }
+  std::optional<int> token_id(const char* k) const {
+    const GgufValue* v = file_.find(k);
+    if (!v) return std::nullopt;
+    const auto* u = std::get_if<std::uint64_t>(&v->scalar);
+    if (!u || *u > std::uint64_t(INT32_MAX)) fail(k, "must be a token id");
+    return int(*u);
+  }
+
+ private:
+  const GgufFile& file_;
+  std::string arch_;
+};
+
+// llama.cpp's `deepseek` (DeepSeekMoE, convert_hf_to_gguf.py DeepseekModel): every layer
+// from leading_dense_block_count on is MoE, softmax scores, raw top-k weights unless
+// expert_weights_norm.
+ModelConfig deepseek_config(const Metadata& m, const GgufFile& file) {
+  ModelConfig c;
+  c.model_type = "deepseek";
+  c.family = Family::deepseek;
+  c.architecture = "DeepseekForCausalLM";
+  c.num_hidden_layers = m.required_count("block_count", 1, 1 << 10);
+  c.hidden_size = m.required_count("embedding_length", 1, 1 << 16);
+  c.intermediate_size = m.required_count("feed_forward_length", 1, 1 << 20);
+  c.num_attention_heads = m.required_count("attention.head_count", 1, 1 << 12);
+  c.num_key_value_heads = *m.count("attention.head_count_kv", 1, 1 << 12, c.num_attention_heads);
+  if (c.hidden_size % c.num_attention_heads != 0 ||
+      c.num_attention_heads % c.num_key_value_heads != 0)
+    m.fail(m.key("attention.head_count"), "does not divide embedding_length and head_count_kv");
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  if (*m.count("rope.dimension_count", 1, 1 << 16, c.head_dim) != c.head_dim)
+    m.fail(m.key("rope.dimension_count"),
+           "differs from the head size (partial RoPE is not supported)");
+  c.max_position_embeddings = *m.count("context_length", 1, 1 << 28, 4096);
+  c.rms_norm_eps = float(m.positive("attention.layer_norm_rms_epsilon", 1e-6));
+  c.rope_theta = float(m.positive("rope.freq_base", 10000.0));
+  const std::string scaling = m.text(m.key("rope.scaling.type")).value_or("none");
+  if (scaling == "linear")
+    c.rope_linear_factor = float(m.positive("rope.scaling.factor", 1.0));
+  else if (scaling != "none")
+    m.fail(m.key("rope.scaling.type"), "\"" + scaling + "\" is not supported (none, linear)");
+  const auto embed = file.tensors().find("token_embd.weight");
+  if (embed == file.tensors().end())
+    throw EngineError(file.path().string() + ": tensor 'token_embd.weight' is missing");
+  c.vocab_size = *m.count("vocab_size", 1, 1 << 22,
+                          int(std::min<std::int64_t>(embed->second.rows(), 1 << 23)));
+  c.tie_word_embeddings = !file.tensors().count("output.weight");
+  c.bos_token_id = m.token_id("tokenizer.ggml.bos_token_id");
+  c.eos_token_id = m.token_id("tokenizer.ggml.eos_token_id");
+  if (c.eos_token_id) c.stop_token_ids = {*c.eos_token_id};
+  c.torch_dtype = std::string(dtype_name(embed->second.dtype));
+
+  c.n_routed_experts = *m.count("expert_count", 0, 1 << 13, 0);
+  c.norm_single_expert = false;  // as config.json's deepseek
+  if (c.n_routed_experts == 0) return c;
+  c.num_experts_per_tok = m.required_count("expert_used_count", 1, c.n_routed_experts);
+  c.moe_intermediate_size = m.required_count("expert_feed_forward_length", 1, 1 << 20);
+  c.n_shared_experts = *m.count("expert_shared_count", 0, 1 << 8, 0);
+  c.shared_expert_intermediate_size = c.moe_intermediate_size * c.n_shared_experts;
+  c.first_k_dense_replace = *m.count("leading_dense_block_count", 0, c.num_hidden_layers, 0);
+  c.norm_topk_prob = m.flag("expert_weights_norm").value_or(false);
+  if (m.number("expert_weights_scale").value_or(1.0) != 1.0)
+    m.fail(m.key("expert_weights_scale"), "other than 1 is not supported");
+  if (m.count("expert_gating_func", 0, 1 << 8, 1) != 1)  // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
+    m.fail(m.key("expert_gating_func"), "is not softmax (the only gating supported)");
+  return c;
+}
+
+// The safetensors name the binder asks for, in llama.cpp's spelling: "blk.N.<what>".
+struct GgufName {
+  std::string name;
+  int expert = -1;             // a routed expert: a slice of the stacked `name`
+  bool rope_permuted = false;  // attn_q / attn_k: rows permuted by the converter
+};
+
+std::optional<GgufName> gguf_name_of(const std::string& hf) {
+  static const std::pair<const char*, const char*> top[] = {
+      {"model.embed_tokens.weight", "token_embd.weight"},
+      {"model.norm.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"}};
+  for (const auto& [from, to] : top)
+    if (hf == from) return GgufName{to};
+  const std::string prefix = "model.layers.";
+  if (!hf.starts_with(prefix)) return std::nullopt;
+  const std::size_t dot = hf.find('.', prefix.size());
+  if (dot == std::string::npos) return std::nullopt;
+  const std::string layer = hf.substr(prefix.size(), dot - prefix.size());
+  const std::string rest = hf.substr(dot + 1);
+  const std::string blk = "blk." + layer + ".";
+  static const std::pair<const char*, const char*> per_layer[] = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+      {"mlp.gate.weight", "ffn_gate_inp.weight"},
+      {"mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"},
+      {"mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"},
+      {"mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"}};
+  for (const auto& [from, to] : per_layer)
+    if (rest == from)
+      return GgufName{blk + to, -1,
+                      rest == "self_attn.q_proj.weight" || rest == "self_attn.k_proj.weight"};
+  const std::string experts = "mlp.experts.";
+  if (!rest.starts_with(experts)) return std::nullopt;
+  const std::size_t end = rest.find('.', experts.size());
+  if (end == std::string::npos) return std::nullopt;
+  const int e = std::stoi(rest.substr(experts.size(), end - experts.size()));
+  const std::string proj = rest.substr(end + 1);            // "gate_proj.weight"
+  const std::string kind = proj.substr(0, proj.find('_'));  // gate, up, down
+  return GgufName{blk + "ffn_" + kind + "_exps.weight", e};
+}
+
+// The binder's tensors, found in the file under llama.cpp's names: routed experts as
+// row slices of the stacked [experts, rows, cols] tensors, attn_q and attn_k with the
+// converter's RoPE permutation undone (copied; everything else stays in the map).
+class GgufTensors final : public TensorMaker {
+ public:
+  GgufTensors(std::unique_ptr<GgufFile> file, const ModelConfig& c)
+      : file_(std::move(file)), config_(c) {}
+
+  TensorView make(const std::string& hf_name, const std::vector<std::int64_t>& shape) override {
+    const std::optional<GgufName> g = gguf_name_of(hf_name);
+    if (!g) fail("has no tensor for '" + hf_name + "'");
+    const auto it = file_->tensors().find(g->name);
+    if (it == file_->tensors().end())
+      fail("tensor '" + g->name + "' is missing (expected shape " + shape_string(shape) + ")");
+    const TensorView& t = it->second;
+    if (g->expert >= 0) return expert_slice(t, g->expert);
+    if (g->rope_permuted && t.shape == shape) return unpermuted(t, hf_name);
+    return t;
+  }
+
+  std::size_t bytes() const override { return file_->mapped_bytes() + copied_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw EngineError(file_->path().string() + ": " + problem);
+  }
+
+  TensorView expert_slice(const TensorView& t, int e) const {
+    if (t.shape.size() != 3 || t.shape[0] != config_.n_routed_experts)
+      fail("tensor '" + t.name + "' has shape " + shape_string(t.shape) + ", expected [" +
+           std::to_string(config_.n_routed_experts) + ", rows, cols]");
+    return rows_of(t, e * t.shape[1], t.shape[1]);
+  }
+
+  // llama.cpp's converter stores q and k rows of each head interleaved (GPT-J RoPE
+  // layout): HF row j * D/2 + i of a head of size D is GGUF row 2i + j. Rows are moved
+  // whole, so the values (and quantized blocks) are unchanged.
+  TensorView unpermuted(const TensorView& t, const std::string& hf_name) {
+    const bool is_k = hf_name.find("k_proj") != std::string::npos;
+    const int heads = is_k ? config_.num_key_value_heads : config_.num_attention_heads;
+    const std::int64_t d = config_.head_dim, row = storage_bytes(t.dtype, t.cols());
+    auto& copy = copies_.emplace_back(std::size_t(t.rows() * row));
+    const auto* src = static_cast<const std::uint8_t*>(t.data);
+    for (std::int64_t h = 0; h < heads; ++h)
+      for (std::int64_t j = 0; j < 2; ++j)
+        for (std::int64_t i = 0; i < d / 2; ++i)
+          std::memcpy(copy.data() + (h * d + j * d / 2 + i) * row, src + (h * d + 2 * i + j) * row,
+                      std::size_t(row));
+    copied_ += copy.size();
+    TensorView out = t;
+    out.data = copy.data();
+    return out;
+  }
+
+  std::unique_ptr<GgufFile> file_;
+  ModelConfig config_;
+  std::vector<std::vector<std::uint8_t>> copies_;
+  std::size_t copied_ = 0;
+};
+
+// The scalar metadata as a JSON object: what stands in for config.json (snapshots).
+std::string metadata_json(const GgufFile& file) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, value] : file.metadata())
+    if (value.type != GgufType::array) std::visit([&](const auto& v) { j[key] = v; }, value.scalar);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::unique_ptr<Model> load_gguf_model(const std::filesystem::path& file,
+                                       const LoadProgress& progress) {
+  auto gguf = std::make_unique<GgufFile>(file);
+  const Metadata general(*gguf, "general");
+  const auto arch = general.text("general.architecture");
+  if (!arch) general.fail("general.architecture", "is missing");
+  if (*arch != "deepseek")
+    general.fail("general.architecture",
+                 "\"" + *arch + "\" is not supported (supported: \"deepseek\")");
+  const ModelConfig config = deepseek_config(Metadata(*gguf, *arch), *gguf);
+  std::string json = metadata_json(*gguf);
+  const std::string name = file.filename().string();
+  auto folder = std::filesystem::absolute(file).parent_path();
+  return Model::build(name, config, std::move(json),
+                      std::make_unique<GgufTensors>(std::move(gguf), config), folder, progress);
+}
+
+}  // namespace moescope
