@@ -10,6 +10,7 @@ packages=(
   libpcre2-dev libicu-dev
   xvfb xauth
   python3
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()
