@@ -3,11 +3,11 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <random>
+#include <vector>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "core/error.h"
+#include "cli/model_source.h"
 #include "model/model_info.h"
 
 namespace moescope::cli {
@@ -15,9 +15,11 @@ namespace {
 
 struct BenchOptions {
   ModelOptions model;
+  RandomModelOptions random;
   int prompt_tokens = 16;
   int gen_tokens = 32;
   int repeats = 5;
+  double bandwidth_gbps = 0.0;  // the memory's stated bandwidth; 0: not known
 };
 
 struct RunTimes {
@@ -30,19 +32,19 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// One run: a fixed pseudo-random prompt, then greedy decoding with routing
-// captured, as the app does.
+// One run: a fixed pseudo-random prompt in one batch, then greedy decoding, with
+// routing captured as the app does.
 RunTimes run_once(Backend& backend, const ModelConfig& c, const BenchOptions& o) {
   using clock = std::chrono::steady_clock;
-  std::mt19937 rng(1234);
+  const std::vector<int> prompt = fixed_prompt(c, o.prompt_tokens);
   const Interventions none;
+  std::vector<TokenRouting> prompt_traces(prompt.size());
   TokenRouting trace;
   backend.reset();
   RunTimes t;
   auto start = clock::now();
-  std::span<const float> logits;
-  for (int pos = 0; pos < o.prompt_tokens; ++pos)
-    logits = backend.forward(int(rng() % c.vocab_size), pos, none, &trace);
+  std::span<const float> logits =
+      backend.forward_batch(prompt, 0, none, prompt_traces, LogitsWanted::last);
   t.prefill_seconds = std::chrono::duration<double>(clock::now() - start).count();
   start = clock::now();
   for (int i = 0; i < o.gen_tokens; ++i) {
@@ -54,11 +56,8 @@ RunTimes run_once(Backend& backend, const ModelConfig& c, const BenchOptions& o)
 }
 
 void run_bench(const BenchOptions& o) {
-  const auto model = load_model(o.model);
+  const auto model = load_model(o.model, o.random, o.prompt_tokens + o.gen_tokens);
   const ModelConfig& c = model->config();
-  if (o.prompt_tokens + o.gen_tokens > c.max_position_embeddings)
-    throw EngineError("--prompt-tokens + --gen-tokens exceed the context of " +
-                      std::to_string(c.max_position_embeddings));
   BackendSelection selection = load_backend(*model, o.model);
   run_once(*selection.backend, c, o);  // warm-up: page the weights in
   std::vector<double> prefill, decode;
@@ -68,8 +67,8 @@ void run_bench(const BenchOptions& o) {
     decode.push_back(o.gen_tokens / t.decode_seconds);
   }
   const double decode_rate = median(decode);
-  const std::int64_t bytes = weight_bytes_per_token(c, dtype_size(model->weights().embed.dtype));
-  std::printf("model %s on %s, %d prompt + %d generated tokens, median of %d runs\n",
+  const std::int64_t bytes = weight_bytes_per_token(c, model->weights());
+  std::printf("model %s on %s, %d prompt tokens in one batch + %d generated, median of %d runs\n",
               model->name().c_str(), selection.backend->name().c_str(), o.prompt_tokens,
               o.gen_tokens, o.repeats);
   std::printf("prefill: %10.1f tokens/s (min %.1f, max %.1f)\n", median(prefill),
@@ -78,8 +77,13 @@ void run_bench(const BenchOptions& o) {
   std::printf("decode:  %10.1f tokens/s (min %.1f, max %.1f)\n", decode_rate,
               *std::min_element(decode.begin(), decode.end()),
               *std::max_element(decode.begin(), decode.end()));
-  std::printf("weights read per decoded token: %s, i.e. %.2f GB/s\n", format_bytes(bytes).c_str(),
-              bytes * decode_rate / 1e9);
+  const double achieved_gbps = bytes * decode_rate / 1e9;
+  std::printf("weights read per decoded token: %s of %s (%lld bytes), i.e. %.2f GB/s\n",
+              format_bytes(bytes).c_str(), model->weight_dtype().c_str(),
+              static_cast<long long>(bytes), achieved_gbps);
+  if (o.bandwidth_gbps > 0)
+    std::printf("bandwidth fraction: %.3f of %.1f GB/s\n", achieved_gbps / o.bandwidth_gbps,
+                o.bandwidth_gbps);
 }
 
 }  // namespace
@@ -88,9 +92,16 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* c = app.add_subcommand("bench", "Measure prefill and decode speed");
   add_model_options(*c, o->model);
-  c->add_option("--prompt-tokens", o->prompt_tokens)->capture_default_str()->check(CLI::PositiveNumber);
+  add_random_model_options(*c, o->random);
+  c->add_option("--prompt-tokens", o->prompt_tokens)
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--gen-tokens", o->gen_tokens)->capture_default_str()->check(CLI::PositiveNumber);
   c->add_option("--repeats", o->repeats)->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--bandwidth", o->bandwidth_gbps,
+                "The memory's bandwidth in GB/s (measured, e.g. a device-to-device copy): "
+                "prints the fraction of it that decoding reaches")
+      ->check(number_in(0, 1e7, false, "(0, 1e7] GB/s"));
   c->callback([o] { run_bench(*o); });
 }
 

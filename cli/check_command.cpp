@@ -4,9 +4,12 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "backends/backend_compare.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/model_source.h"
 #include "core/error.h"
 #include "io/golden_check.h"
 
@@ -15,7 +18,10 @@ namespace {
 
 struct CheckOptions {
   ModelOptions model;
-  std::string golden;
+  RandomModelOptions random;
+  std::string golden;  // empty: the backend against the CPU backend
+  int prompt_tokens = 32;
+  int gen_tokens = 8;
 };
 
 std::string scientific(double value) {
@@ -26,7 +32,7 @@ std::string scientific(double value) {
 
 // The chosen backend against a reference run: the engine's correctness check
 // for a new backend, a new machine, or a freshly trained model.
-void run_check(const CheckOptions& options) {
+void run_golden_check(const CheckOptions& options) {
   std::ifstream in(options.golden);
   if (!in) throw EngineError(options.golden + ": cannot open the golden file");
   nlohmann::json golden;
@@ -60,17 +66,74 @@ void run_check(const CheckOptions& options) {
                     std::to_string(n) + (n == 1 ? " place" : " places"));
 }
 
+// max |Δ| / max |x| of the residual stream after each layer, eight layers a line.
+void print_hidden_errors(const std::vector<ErrorStats>& layers) {
+  for (std::size_t l = 0; l < layers.size(); ++l)
+    std::cout << (l % 8 ? " "
+                  : l   ? "\n    "
+                        : "  hidden states, max |d| / max |x|, by layer:\n    ")
+              << l << ": " << scientific(layers[l].relative());
+  std::cout << "\n";
+}
+
+// The chosen backend against the CPU backend, the oracle, on the same model: a prompt
+// as one batch, then greedy decoding; logits, every layer's residual stream and every
+// MoE layer's experts compared (engine/backends/backend_compare.h).
+void run_backend_check(const CheckOptions& options) {
+  const auto model =
+      load_model(options.model, options.random, options.prompt_tokens + options.gen_tokens);
+  const ModelConfig& c = model->config();
+  BackendSelection candidate = load_backend(*model, options.model);
+  BackendSelection reference = make_backend(*model, BackendChoice::cpu);
+  const std::vector<int> prompt = fixed_prompt(c, options.prompt_tokens);
+  const CompareTolerances tolerances;
+  const BackendComparison result = compare_backends(*candidate.backend, *reference.backend, c,
+                                                    prompt, options.gen_tokens, {}, tolerances);
+  std::cout << model->name() << ": " << candidate.backend->name() << " against "
+            << reference.backend->name() << ", " << options.prompt_tokens
+            << " prompt tokens in one batch + " << options.gen_tokens << " decoded\n"
+            << "  logits, max |d| / max |logit| " << scientific(result.logits.relative())
+            << ", norm ratio " << scientific(result.logits.norm_ratio()) << " (tolerance "
+            << scientific(tolerances.logits) << ")\n";
+  print_hidden_errors(result.hidden);
+  std::cout << "  routing: " << result.routing_compared << " MoE-layer decisions, "
+            << result.near_ties << " near-ties, " << result.mismatches
+            << " mismatches; gate weights max |d| " << scientific(result.gate_weight_error) << "\n";
+  if (result.passed(tolerances)) {
+    std::cout << "  OK: no expert chosen differently but at a near-tie, every error within "
+                 "tolerance (hidden states "
+              << scientific(tolerances.hidden) << ", gate weights "
+              << scientific(tolerances.gate_weights) << ")";
+    if (result.compared_until >= 0)
+      std::cout << "; positions from " << result.compared_until
+                << " on follow a near-tie's other branch, not compared";
+    std::cout << "\n";
+    return;
+  }
+  throw EngineError(candidate.backend->name() +
+                    " differs from the CPU backend: " + result.summary(tolerances));
+}
+
 }  // namespace
 
 void add_check_command(CLI::App& app) {
   auto o = std::make_shared<CheckOptions>();
   CLI::App* c = app.add_subcommand(
-      "check", "Compare the engine with a reference run (logits and routing of a golden file)");
+      "check",
+      "Compare the engine with a reference run (logits and routing of a golden file) or, "
+      "without --golden, the chosen backend with the CPU backend");
   add_model_options(*c, o->model);
+  add_random_model_options(*c, o->random);
   c->add_option("--golden", o->golden,
                 "A golden file of tools/reference/ or tools/train/make_golden.py")
-      ->required();
-  c->callback([o] { run_check(*o); });
+      ->excludes("--random-weights");
+  c->add_option("--prompt-tokens", o->prompt_tokens, "Without --golden: the prompt's length")
+      ->capture_default_str()
+      ->check(whole_number_in(1, 1'000'000));
+  c->add_option("--gen-tokens", o->gen_tokens, "Without --golden: tokens decoded after it")
+      ->capture_default_str()
+      ->check(whole_number_in(0, 1'000'000));
+  c->callback([o] { o->golden.empty() ? run_backend_check(*o) : run_golden_check(*o); });
 }
 
 }  // namespace moescope::cli

@@ -18,10 +18,6 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 }
 
-namespace {
-
-// A number in [min, max] (or (min, max] when min is excluded). CLI11's own ranges let NaN
-// through, and their messages print a bound of hundreds of digits for an int's limits.
 CLI::Validator number_in(double min, double max, bool min_included, const std::string& shown) {
   return CLI::Validator(
       [=](std::string& text) -> std::string {
@@ -33,8 +29,6 @@ CLI::Validator number_in(double min, double max, bool min_included, const std::s
       },
       shown);
 }
-
-}  // namespace
 
 CLI::Validator whole_number_in(long long min, long long max) {
   const std::string shown = "[" + std::to_string(min) + ", " + std::to_string(max) + "]";

@@ -27,6 +27,9 @@ void add_model_options(CLI::App& command, ModelOptions& options);
 // --max-tokens, --seed, --temperature, --top-p.
 void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
                           const std::string& max_tokens_help);
+// A number in [min, max] (or (min, max] when min is excluded), `shown` in messages. CLI11's
+// own ranges let NaN through, and their messages print a bound of hundreds of digits.
+CLI::Validator number_in(double min, double max, bool min_included, const std::string& shown);
 // A whole number in [min, max], for an int flag: "x is not in [1, 1000000]" or "'1.5' is not
 // a whole number" instead of CLI11's conversion errors and its bounds of hundreds of digits.
 CLI::Validator whole_number_in(long long min, long long max);

@@ -32,10 +32,37 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   return p;
 }
 
-std::int64_t weight_bytes_per_token(const ModelConfig& c, std::size_t dtype_bytes) {
-  const std::int64_t embedding_table = std::int64_t(c.vocab_size) * c.hidden_size;
-  const std::int64_t params = count_parameters(c).active_per_token - embedding_table + c.hidden_size;
-  return params * std::int64_t(dtype_bytes);
+namespace {
+
+std::int64_t bytes_of(const TensorView& t) { return tensor_bytes(t); }
+
+std::int64_t bytes_of(const MlpWeights& m) {
+  return bytes_of(m.gate) + bytes_of(m.up) + bytes_of(m.down);
+}
+
+// The backend reads norms and biases as the f32 copies bound at load.
+std::int64_t bytes_of(const std::vector<float>& v) {
+  return std::int64_t(v.size() * sizeof(float));
+}
+
+std::int64_t layer_bytes_per_token(const ModelConfig& c, const LayerWeights& l) {
+  std::int64_t bytes = bytes_of(l.attn_norm) + bytes_of(l.ffn_norm) + bytes_of(l.wq) +
+                       bytes_of(l.wk) + bytes_of(l.wv) + bytes_of(l.wo) + bytes_of(l.bq) +
+                       bytes_of(l.bk) + bytes_of(l.bv) + bytes_of(l.q_norm) + bytes_of(l.k_norm);
+  if (!l.is_moe) return bytes + bytes_of(l.dense);
+  bytes += bytes_of(l.router) + c.num_experts_per_tok * bytes_of(l.experts.front());
+  if (l.shared) bytes += bytes_of(*l.shared);
+  if (l.shared_gate) bytes += bytes_of(*l.shared_gate);
+  return bytes;
+}
+
+}  // namespace
+
+std::int64_t weight_bytes_per_token(const ModelConfig& c, const ModelWeights& w) {
+  std::int64_t bytes =
+      bytes_of(w.embed) / c.vocab_size + bytes_of(w.final_norm) + bytes_of(w.lm_head);
+  for (const LayerWeights& l : w.layers) bytes += layer_bytes_per_token(c, l);
+  return bytes;
 }
 
 std::int64_t kv_cache_bytes_per_token(const ModelConfig& c) {

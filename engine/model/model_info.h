@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "model/config.h"
+#include "model/model.h"
 
 namespace moescope {
 
@@ -15,9 +16,10 @@ struct ParameterCounts {
 
 ParameterCounts count_parameters(const ModelConfig& config);
 
-// Weight bytes one decode step reads: everything active except the
-// embedding table, of which it reads one row.
-std::int64_t weight_bytes_per_token(const ModelConfig& config, std::size_t dtype_bytes);
+// Weight bytes one decode step reads, in the dtypes the weights are held in: one
+// embedding row, attention, norms, dense FFNs, routers, shared experts, k routed
+// experts per MoE layer (num_experts_per_tok), the LM head.
+std::int64_t weight_bytes_per_token(const ModelConfig& config, const ModelWeights& weights);
 
 // f32 K and V for every layer, per position of context.
 std::int64_t kv_cache_bytes_per_token(const ModelConfig& config);

@@ -391,6 +391,85 @@ class TestCli : public QObject {
              qPrintable(describe(wrong)));
   }
 
+  // check without --golden: the backend against the CPU backend. CPU against CPU, on the
+  // fixture and on random weights of another family's shape, differs nowhere.
+  void check_backend_against_cpu_data() {
+    QTest::addColumn<QStringList>("model");
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<int>("decisions");  // (prompt + decoded tokens) x MoE layers
+    QTest::newRow("checkpoint") << QStringList{"--model", q(model_dir)} << "dense-lead-f32"
+                                << (12 + 3) * 2;
+    QTest::newRow("random weights")
+        << QStringList{"--random-weights", "--config",
+                       q(model_dir.parent_path() / "qwen2moe-f32/config.json")}
+        << "qwen2moe-f32 (random BF16 weights, seed 0)" << (12 + 3) * 2;
+  }
+  void check_backend_against_cpu() {
+    QFETCH(QStringList, model);
+    QFETCH(QString, name);
+    QFETCH(int, decisions);
+    const Run r = run_cli(
+        QStringList{"check", "--backend", "cpu", "--prompt-tokens", "12", "--gen-tokens", "3"} +
+        model);
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.startsWith(name + ": CPU"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("12 prompt tokens in one batch + 3 decoded"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("max |d| / max |logit| 0.00e+00, norm ratio 0.00e+00"),
+             qPrintable(r.out));
+    QVERIFY2(r.out.contains("by layer:\n    0: 0.00e+00 1: 0.00e+00 2: 0.00e+00\n"),
+             qPrintable(r.out));
+    QVERIFY2(r.out.contains(QString("routing: %1 MoE-layer decisions, 0 near-ties, 0 mismatches; "
+                                    "gate weights max |d| 0.00e+00")
+                                .arg(decisions)),
+             qPrintable(r.out));
+    QVERIFY2(r.out.contains("  OK: "), qPrintable(r.out));
+  }
+
+  // bench on random weights: the same bytes per decoded token as the checkpoint of that
+  // shape, counted by hand for dense-lead-f32 (f32, hidden 64, vocab 512, layer 0 dense
+  // 96 wide, layers 1-2 top-4 of 16 experts 32 wide + 2 shared): embedding row 256 +
+  // LM head 131072 + final norm 256 + 3 x (norms 512 + attention 65536) + dense 73728 +
+  // 2 x (router 4096 + shared 49152 + 4 experts 98304) = 706560.
+  void bench_random_weights() {
+    const QStringList shape{"--prompt-tokens", "6", "--gen-tokens", "3", "--repeats", "2"};
+    const Run random =
+        run_cli(QStringList{"bench", "--backend", "cpu", "--random-weights", "--config",
+                            q(model_dir / "config.json"), "--dtype", "f32", "--bandwidth", "12.5"} +
+                shape);
+    QVERIFY2(random.code == 0, qPrintable(describe(random)));
+    QVERIFY2(random.out.startsWith("model dense-lead-f32 (random F32 weights, seed 0) on CPU"),
+             qPrintable(random.out));
+    QVERIFY2(random.out.contains("6 prompt tokens in one batch + 3 generated, median of 2 runs"),
+             qPrintable(random.out));
+    QVERIFY2(random.out.contains(QRegularExpression("\nprefill: +[0-9.]+ tokens/s")),
+             qPrintable(random.out));
+    QVERIFY2(random.out.contains(QRegularExpression("\ndecode: +[0-9.]+ tokens/s")),
+             qPrintable(random.out));
+    QVERIFY2(random.out.contains("690.00 KiB of F32 (706560 bytes)"), qPrintable(random.out));
+    QVERIFY2(random.out.contains(QRegularExpression("\nbandwidth fraction: [0-9.]+ of 12.5 GB/s")),
+             qPrintable(random.out));
+    const Run stored =
+        run_cli(QStringList{"bench", "--backend", "cpu", "--model", q(model_dir)} + shape);
+    QVERIFY2(stored.code == 0 && stored.out.contains("(706560 bytes)"),
+             qPrintable(describe(stored)));
+    QVERIFY2(!stored.out.contains("bandwidth fraction"), qPrintable(stored.out));  // not known
+
+    const Run f16 =
+        run_cli(QStringList{"bench", "--backend", "cpu", "--random-weights", "--config",
+                            q(model_dir / "config.json"), "--dtype", "f16", "--seed", "3"} +
+                shape);
+    QVERIFY2(f16.code == 0 && f16.out.contains("(random F16 weights, seed 3) on CPU"),
+             qPrintable(describe(f16)));
+    const Run without = run_cli({"bench", "--config", q(model_dir / "config.json")});
+    QVERIFY2(without.code != 0 && without.err.contains("--random-weights"),
+             qPrintable(describe(without)));
+    const Run nan = run_cli({"bench", "--model", q(model_dir), "--bandwidth", "nan"});
+    QVERIFY2(nan.code != 0 && nan.err.contains("nan is not in (0, 1e7] GB/s"),
+             qPrintable(describe(nan)));
+    const Run golden = run_cli({"check", "--random-weights", "--golden", q(model_dir)});
+    QVERIFY2(golden.code != 0 && golden.err.contains("excludes"), qPrintable(describe(golden)));
+  }
+
   void experiment_with_exports() {
     QTemporaryDir out;
     QVERIFY(out.isValid());
