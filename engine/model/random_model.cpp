@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -44,27 +43,26 @@ struct Fill {
   float scale;
   float offset;  // norms: 1 + 0 * noise
 
+  float value(std::int64_t i) const {
+    return offset + scale * unit_normal_like(mix(stream + std::uint64_t(i)));
+  }
+
+  template <class Stored, class Convert>
+  void write(std::int64_t begin, std::int64_t end, Convert convert) const {
+    Stored* out = static_cast<Stored*>(const_cast<void*>(view.data));
+    for (std::int64_t i = begin; i < end; ++i) out[i] = convert(value(i));
+  }
+
   void run(std::int64_t begin, std::int64_t end) const {
-    auto* out = static_cast<std::byte*>(const_cast<void*>(view.data));
-    for (std::int64_t i = begin; i < end; ++i) {
-      const float v = offset + scale * unit_normal_like(mix(stream + std::uint64_t(i)));
-      switch (view.dtype) {
-        case DType::f32:
-          std::memcpy(out + 4 * i, &v, 4);
-          break;
-        case DType::f16: {
-          const std::uint16_t h = f32_to_f16(v);
-          std::memcpy(out + 2 * i, &h, 2);
-          break;
-        }
-        case DType::bf16: {
-          const std::uint16_t h = f32_to_bf16(v);
-          std::memcpy(out + 2 * i, &h, 2);
-          break;
-        }
-        default:  // quantized: refused by make_random_model
-          break;
-      }
+    switch (view.dtype) {
+      case DType::f32:
+        return write<float>(begin, end, [](float v) { return v; });
+      case DType::f16:
+        return write<std::uint16_t>(begin, end, f32_to_f16);
+      case DType::bf16:
+        return write<std::uint16_t>(begin, end, f32_to_bf16);
+      default:  // quantized: refused by make_random_model
+        return;
     }
   }
 };
