@@ -43,11 +43,20 @@ cli=$here/bin/moescope-cli
 
 summary=()
 failed=0
+# Every step ends by the deadline, so that the summary is written inside the device tool's
+# 600 s: DEVICE_CHECK_SECONDS (default 540) after the start.
+deadline=${DEVICE_CHECK_SECONDS:-540}
 # step NAME SECONDS PROGRAM ARGS...: runs the bundled program, its output into the report,
 # a verdict into the summary.
 step() {
   local name=$1 limit=$2 start=$SECONDS rc verdict
   shift 2
+  if ((SECONDS + 10 > deadline)); then
+    skip "$name" "out of time (DEVICE_CHECK_SECONDS=$deadline)"
+    failed=1
+    return
+  fi
+  ((limit > deadline - SECONDS)) && limit=$((deadline - SECONDS))
   echo "=== $name: ${*##*/}" >>"$report"
   timeout "$limit" "${run[@]}" "$@" >>"$report" 2>&1
   rc=$?
