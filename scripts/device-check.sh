@@ -63,6 +63,7 @@ step() {
   case $rc in
     0) verdict=PASS ;;
     124) verdict="FAIL (over ${limit} s)" ;;
+    77) verdict="FAIL (the suite saw no CUDA device)" ;;
     *) verdict="FAIL (exit $rc)" ;;
   esac
   ((rc == 0)) || failed=1
