@@ -1,5 +1,6 @@
 #include "model/gguf_model.h"
 
+#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -178,7 +179,8 @@ std::optional<GgufName> gguf_name_of(const std::string& hf) {
   if (!rest.starts_with(experts)) return std::nullopt;
   const std::size_t end = rest.find('.', experts.size());
   if (end == std::string::npos) return std::nullopt;
-  const int e = std::stoi(rest.substr(experts.size(), end - experts.size()));
+  int e = -1;  // the binder's own names: always a valid index
+  std::from_chars(rest.data() + experts.size(), rest.data() + end, e);
   const std::string proj = rest.substr(end + 1);            // "gate_proj.weight"
   const std::string kind = proj.substr(0, proj.find('_'));  // gate, up, down
   return GgufName{blk + "ffn_" + kind + "_exps.weight", e};
