@@ -43,8 +43,12 @@ struct GenerationJob {
 struct RunStats {
   int promptTokens = 0;
   int generatedTokens = 0;
-  double tokensPerSecond = 0.0;  // decode only
-  QString stopReason;            // "token limit", "cancelled", ...
+  double tokensPerSecond = 0.0;  // decode only: generated tokens / decodeSeconds
+  // The prompt runs in batches (many tokens a call), decode one token a call:
+  // their rates differ by orders of magnitude and are kept apart.
+  double prefillSeconds = 0.0;
+  double decodeSeconds = 0.0;
+  QString stopReason;  // "token limit", "cancelled", ...
   QString tag;
   bool chat = false;
   int reusedTokens = 0;     // chat: positions of the KV cache kept from earlier turns

@@ -24,16 +24,15 @@ InferenceController::InferenceController(RoutingDocument* document, QObject* par
   connect(worker_, &InferenceWorker::runStarted, this,
           [this](const moescope::RoutingSnapshot& header, const QString& tag) {
             document_->reset(header);
+            pacer_.clear();
+            finished_.reset();
             runActive_ = true;
             drainTimer_.start();
             emit runStarted(tag);
           });
   connect(worker_, &InferenceWorker::runFinished, this, [this](const RunStats& stats) {
+    finished_ = stats;
     drain();  // the last tokens were buffered before this signal was sent
-    runActive_ = false;
-    drainTimer_.stop();
-    setState(State::idle);
-    emit runFinished(stats);
   });
   connect(worker_, &InferenceWorker::errorOccurred, this, &InferenceController::onWorkerError);
 
@@ -71,14 +70,38 @@ void InferenceController::setState(State state) {
   if (wasBusy != isBusy()) emit busyChanged(isBusy());
 }
 
+void InferenceController::setPace(TokenPacer::Mode mode, double tokensPerSecond) {
+  pacer_.setMode(mode, tokensPerSecond);
+  if (runActive_) drain();
+}
+
+void InferenceController::stepToken() {
+  pacer_.grantStep();
+  if (runActive_) drain();
+}
+
 void InferenceController::drain() {
   // Tokens wait in the buffer until their run's header reached the document.
-  if (runActive_) document_->appendTokens(tokens_.take());
+  if (!runActive_) return;
+  pacer_.push(tokens_.take());
+  document_->appendTokens(cancel_.load() ? pacer_.releaseAll() : pacer_.release());
+  if (finished_ && !pacer_.holding()) finishRun(*std::exchange(finished_, std::nullopt));
+}
+
+void InferenceController::finishRun(const RunStats& stats) {
+  runActive_ = false;
+  drainTimer_.stop();
+  setState(State::idle);
+  emit runFinished(stats);
 }
 
 void InferenceController::onWorkerError(const QString& message) {
   const State failed = state_;
-  drain();
+  if (runActive_) {
+    pacer_.push(tokens_.take());
+    document_->appendTokens(pacer_.releaseAll());
+  }
+  finished_.reset();
   runActive_ = false;
   drainTimer_.stop();
   setState(State::idle);

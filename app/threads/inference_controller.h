@@ -10,6 +10,7 @@
 
 #include "jobs/metatypes.h"
 #include "threads/inference_worker.h"
+#include "threads/token_pacer.h"
 
 class RoutingDocument;
 
@@ -25,6 +26,12 @@ class InferenceController : public QObject {
   bool generate(const GenerationJob& job);
   // Safe to call any time; the worker sees it between tokens or layers.
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
+
+  // How fast generated tokens reach the document (the engine runs ahead). A run
+  // stays busy until its last token is shown; cancel() shows the rest at once.
+  void setPace(TokenPacer::Mode mode, double tokensPerSecond = 2.0);
+  TokenPacer::Mode pace() const { return pacer_.mode(); }
+  void stepToken();  // step mode: the next generated token
 
   bool isBusy() const { return state_ != State::idle; }
   bool isLoading() const { return state_ == State::loading; }
@@ -47,6 +54,7 @@ class InferenceController : public QObject {
   enum class State { idle, loading, generating };
   void setState(State state);
   void drain();
+  void finishRun(const RunStats& stats);
   void onWorkerError(const QString& message);
 
   RoutingDocument* document_;
@@ -57,5 +65,7 @@ class InferenceController : public QObject {
   QTimer drainTimer_;
   State state_ = State::idle;
   bool runActive_ = false;  // the document holds the current run's header
+  TokenPacer pacer_;
+  std::optional<RunStats> finished_;  // the engine is done; the pacer still holds tokens
   std::optional<ModelSummary> model_;
 };

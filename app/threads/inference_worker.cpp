@@ -28,6 +28,8 @@ RunStats statsOf(const moescope::GenerationResult& result, const QString& tag) {
   stats.generatedTokens = result.generated_tokens;
   stats.tokensPerSecond =
       result.decode_seconds > 0 ? result.generated_tokens / result.decode_seconds : 0.0;
+  stats.prefillSeconds = result.prefill_seconds;
+  stats.decodeSeconds = result.decode_seconds;
   stats.stopReason = QString::fromUtf8(moescope::stop_reason_name(result.stop));
   stats.tag = tag;
   return stats;

@@ -13,6 +13,14 @@ QString displayText(const std::string& piece) {
   return text;
 }
 
+QString chipText(const moescope::SnapshotToken& token) {
+  const QString text = displayText(token.text);
+  if (!text.isEmpty()) return text;
+  if (token.routing.position == 0 && token.routing.is_prompt)
+    return QStringLiteral("\u27e8BOS\u27e9");
+  return QStringLiteral("\u27e8id %1\u27e9").arg(token.routing.token_id);
+}
+
 bool endsLine(const std::string& piece) {
   return piece.find('\n') != std::string::npos;
 }
@@ -30,7 +38,7 @@ QString weightText(float weight) {
 QString routingTooltip(const std::string& piece, const moescope::TokenRouting& routing) {
   QStringList rows;
   rows << QStringLiteral("<b>%1</b> &nbsp; id %2 · position %3 · %4")
-              .arg(displayText(piece).toHtmlEscaped())
+              .arg(chipText({piece, routing}).toHtmlEscaped())
               .arg(routing.token_id)
               .arg(routing.position)
               .arg(routing.is_prompt ? QStringLiteral("prompt") : QStringLiteral("generated"));
@@ -45,6 +53,9 @@ QString routingTooltip(const std::string& piece, const moescope::TokenRouting& r
                 .arg(experts.join(QStringLiteral(", ")))
                 .arg(layer.mask_changed ? QStringLiteral(" <i>(mask changed)</i>") : QString());
   }
+  if (piece.empty() && routing.position > 0)
+    rows << QStringLiteral(
+        "<i>no text of its own: bytes of a character the next token completes</i>");
   return QStringLiteral("<p style='white-space:pre'>%1</p>").arg(rows.join(QStringLiteral("<br>")));
 }
 

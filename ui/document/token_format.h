@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/snapshot.h"
 #include "run/routing.h"
 
 namespace TokenFormat {
@@ -12,6 +13,11 @@ namespace TokenFormat {
 // The piece as drawn: tabs and newlines as visible marks (the caller breaks
 // the line after a newline), an all-space piece as middle dots.
 QString displayText(const std::string& piece);
+
+// The token's label on a chip or axis: displayText, or for a piece with no text
+// of its own a name: "⟨BOS⟩" for the start marker, "⟨id 1234⟩" for the
+// bytes of a character that a later token completes (byte fallback).
+QString chipText(const moescope::SnapshotToken& token);
 
 bool endsLine(const std::string& piece);  // the piece contains a newline
 

@@ -13,6 +13,7 @@
 
 #include "experiments/experiment_plot.h"
 #include "export/plot_export.h"
+#include "export/table_export.h"
 #include "io/atomic_file.h"
 #include "model/default_model.h"
 #include "plots/heatmap_plot.h"
@@ -82,7 +83,9 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
   form->addRow(tr("Models"), modelsBox_);
   form->addRow(tr("Texts"), textsBox_);
   form->addRow(tr("Tokens per text"), tokensSpin_);
-  exportButton_->setToolTip(tr("The whole result as JSON: table, curves and heatmaps"));
+  exportButton_->setObjectName(QStringLiteral("exportResultButton"));
+  exportButton_->setToolTip(
+      tr("The whole result as JSON (table, curves and heatmaps), or its table as CSV"));
   exportButton_->setEnabled(false);
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(runButton_);
@@ -110,16 +113,27 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
   new ExportActions(
       plot_->heatmapPlot(), [this] { return csvOf(result_); }, this);
 
-  connect(experimentBox_, &QComboBox::currentIndexChanged, this,
-          &ExperimentPanel::updateDescription);
+  connect(experimentBox_, &QComboBox::currentIndexChanged, this, [this] {
+    updateDescription();
+    clearResult(tr("Press Run to see this experiment's result."));
+  });
   connect(textsBox_, &QComboBox::activated, this, [this](int index) {
     if (index == chosenTexts) chooseTexts();
   });
   connect(viewBox_, &QComboBox::currentIndexChanged, this, &ExperimentPanel::showHeatmap);
   connect(runButton_, &QPushButton::clicked, this,
           [this] { busy_ ? emit cancelRequested() : run(); });
-  connect(exportButton_, &QPushButton::clicked, this, &ExperimentPanel::exportJson);
+  connect(exportButton_, &QPushButton::clicked, this, &ExperimentPanel::exportResult);
   updateDescription();
+  clearResult(tr("Press Run to see this experiment's result."));
+}
+
+void ExperimentPanel::clearResult(const QString& message) {
+  result_.reset();
+  exportButton_->setEnabled(false);
+  findings_->setText(message);
+  viewBox_->setVisible(false);
+  plot_->clear(message);
 }
 
 void ExperimentPanel::setCurrentModel(const QString& dir, const QString& name) {
@@ -181,7 +195,10 @@ void ExperimentPanel::setBusy(bool busy) {
                      static_cast<QWidget*>(textsBox_), static_cast<QWidget*>(tokensSpin_)})
     w->setEnabled(!busy);
   progress_->setVisible(busy);
-  if (busy) progress_->setValue(0);
+  if (busy) {
+    progress_->setValue(0);
+    clearResult(tr("Running…"));  // nothing of an earlier run stays under this one
+  }
 }
 
 void ExperimentPanel::showProgress(long done, long total) {
@@ -216,11 +233,11 @@ void ExperimentPanel::showHeatmap(int index) {
 }
 
 void ExperimentPanel::showCancelled() {
-  findings_->setText(tr("Cancelled."));
+  clearResult(tr("Cancelled."));
 }
 
 void ExperimentPanel::showError(const QString& message) {
-  findings_->setText(tr("The experiment failed."));
+  clearResult(tr("The experiment failed."));
   QMessageBox::warning(this, tr("Experiment failed"), message);
 }
 
@@ -233,14 +250,22 @@ void ExperimentPanel::updateDescription() {
                                  QString::fromStdString(catalogue[i].summary).toHtmlEscaped()));
 }
 
-void ExperimentPanel::exportJson() {
+void ExperimentPanel::exportResult() {
+  const QString json = tr("JSON: table, curves and heatmaps (*.json)");
+  const QString csv = tr("CSV: the result table (*.csv)");
+  QString filter;
   const QString path = QFileDialog::getSaveFileName(
       this, tr("Export experiment result"), QString::fromStdString(result_->experiment) + ".json",
-      tr("JSON (*.json)"));
+      json + QStringLiteral(";;") + csv, &filter);
   if (path.isEmpty()) return;
+  QString error;
   try {
-    write_file_atomically(path.toStdString(), to_json(*result_).dump(1) + "\n");
+    if (filter == csv || path.endsWith(QLatin1String(".csv"), Qt::CaseInsensitive))
+      error = TableExport::writeCsv(csvOf(result_), path);
+    else
+      write_file_atomically(path.toStdString(), to_json(*result_).dump(1) + "\n");
   } catch (const EngineError& e) {
-    QMessageBox::warning(this, tr("Export failed"), QString::fromStdString(e.what()));
+    error = QString::fromStdString(e.what());
   }
+  if (!error.isEmpty()) QMessageBox::warning(this, tr("Export failed"), error);
 }

@@ -45,7 +45,8 @@ class ExperimentPanel : public QWidget {
   void chooseTexts();
   void showHeatmap(int index);
   void updateDescription();
-  void exportJson();
+  void exportResult();  // JSON (everything) or CSV (the table)
+  void clearResult(const QString& message);
 
   QComboBox* experimentBox_;
   QComboBox* modelsBox_;

@@ -47,14 +47,22 @@ ExperimentPlot::ExperimentPlot(QWidget* parent)
   ExpertPalette::applyPlotPalette(curves_, curves_->palette());
   addWidget(curves_);
   addWidget(heatmap_);
+  // The stack would otherwise take the small size hint of an empty plot.
+  setMinimumSize(480, 360);
+  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
 }
 
-void ExperimentPlot::clear() {
+void ExperimentPlot::clear(const QString& message) {
   curves_->clearPlottables();
   curves_->clearItems();
   curves_->replot(QCustomPlot::rpQueuedReplot);
   heatmap_->resizeCells(1, 1);
-  heatmap_->replot(QCustomPlot::rpQueuedReplot);
+  heatmap_->setEmptyMessage(message);
+  setCurrentWidget(heatmap_);
+}
+
+QString ExperimentPlot::emptyMessage() const {
+  return currentWidget() == heatmap_ ? heatmap_->emptyMessage() : QString();
 }
 
 void ExperimentPlot::showCurves(const CurveFigure& figure, const std::vector<std::string>& models) {
@@ -158,6 +166,7 @@ void ExperimentPlot::labelBars() {
 
 void ExperimentPlot::showHeatmap(const HeatmapFigure& h) {
   setCurrentWidget(heatmap_);
+  heatmap_->setEmptyMessage({});
   const int columns = static_cast<int>(h.column_labels.size());
   const int rows = static_cast<int>(h.row_labels.size());
   heatmap_->resizeCells(columns, rows);
@@ -169,7 +178,7 @@ void ExperimentPlot::showHeatmap(const HeatmapFigure& h) {
       highest = std::max(highest, v);
     }
   heatmap_->colorMap()->setDataRange(QCPRange(0, highest > 0 ? highest : 1));
-  heatmap_->colorScale()->axis()->setLabel(QString::fromStdString(h.value_label));
+  heatmap_->setScaleLabel(QString::fromStdString(h.value_label));
   heatmap_->xAxis->setLabel(QString::fromStdString(h.title + " — " + h.x_label));
   heatmap_->yAxis->setLabel(QString::fromStdString(h.y_label));
   heatmap_->xAxis->setTicker(textTicker(h.column_labels, columns > 32 ? 4 : 1));

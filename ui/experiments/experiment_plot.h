@@ -16,7 +16,9 @@ class ExperimentPlot : public QStackedWidget {
 
   void showCurves(const moescope::CurveFigure& figure, const std::vector<std::string>& models);
   void showHeatmap(const moescope::HeatmapFigure& heatmap);
-  void clear();
+  // No result: an empty plot that says `message` ("Press Run…", "Cancelled.").
+  void clear(const QString& message);
+  QString emptyMessage() const;
 
   QCustomPlot* curvePlot() const { return curves_; }
   HeatmapPlot* heatmapPlot() const { return heatmap_; }

@@ -8,19 +8,33 @@
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSpinBox>
+#include <QStyle>
 #include <QVBoxLayout>
 #include <cmath>
+
+#include "panels/switch_summary.h"
 
 namespace {
 
 using moescope::Interventions;
 
-// Off buttons are struck through and sunk into the palette's dark shade, so
-// they read as "off" in light and dark themes alike.
+// An off expert is a solid red, struck-through button: nothing like a disabled
+// (greyed) one, in light and dark themes alike. "partial" (All layers view: off
+// in some layers only) is amber with a dashed red border.
 constexpr auto buttonStyle =
-    "QPushButton { min-width: 2.2em; padding: 2px; }"
-    "QPushButton:checked { background: palette(dark); color: palette(light);"
-    " text-decoration: line-through; }";
+    "QPushButton[switchState] { min-width: 2.2em; padding: 2px; }"
+    "QPushButton[switchState=\"off\"] { background: #c62828; color: white; font-weight: bold;"
+    " text-decoration: line-through; border: 1px solid #7f0000; border-radius: 3px; }"
+    "QPushButton[switchState=\"off\"]:disabled { background: #8e2424; color: #f0f0f0; }"
+    "QPushButton[switchState=\"partial\"] { background: #ffc04d; color: black;"
+    " border: 2px dashed #c62828; border-radius: 3px; }";
+
+void setSwitchState(QPushButton* button, const char* state) {
+  if (button->property("switchState").toString() == QLatin1String(state)) return;
+  button->setProperty("switchState", QLatin1String(state));
+  button->style()->unpolish(button);  // a dynamic property selector needs a re-polish
+  button->style()->polish(button);
+}
 
 }  // namespace
 
@@ -36,7 +50,9 @@ ExpertMaskPanel::ExpertMaskPanel(QWidget* parent)
   topKSpin_->setObjectName(QStringLiteral("topKSpin"));
   topKSpin_->setSpecialValueText(tr("model default"));
   topKSpin_->setToolTip(tr("How many routed experts each token uses (0 = the model's own k)"));
+  summary_->setObjectName(QStringLiteral("switchSummary"));
   summary_->setWordWrap(true);
+  setStyleSheet(QString::fromLatin1(buttonStyle));
   auto* resetButton = new QPushButton(tr("Reset"));
   resetButton->setObjectName(QStringLiteral("resetButton"));
 
@@ -104,7 +120,6 @@ void ExpertMaskPanel::rebuildGrid() {
     auto* button = new QPushButton(QString::number(expert));
     button->setObjectName(QStringLiteral("expert%1").arg(expert));
     button->setCheckable(true);  // checked = switched off
-    button->setStyleSheet(QString::fromLatin1(buttonStyle));
     connect(button, &QPushButton::clicked, this, [this, expert] { toggleExpert(expert); });
     grid_->addWidget(button, expert / columns, expert % columns);
     expertButtons_.push_back(button);
@@ -114,18 +129,29 @@ void ExpertMaskPanel::rebuildGrid() {
 void ExpertMaskPanel::refresh() {
   const int layer = currentLayer();
   const bool allLayers = layer == Interventions::all_layers;
+  const int moeLayers = std::max(1, layerCombo_->count() - 1);
   for (int expert = 0; expert < int(expertButtons_.size()); ++expert) {
     QPushButton* button = expertButtons_[expert];
     // In a single layer, an expert switched off everywhere shows off and locked.
     const bool offEverywhere =
         interventions_.disabled_experts.count({Interventions::all_layers, expert});
     const bool off = interventions_.disabled_experts.count({layer, expert}) || offEverywhere;
+    // In All layers, an expert off in some layers only says in how many.
+    const int offIn =
+        allLayers && !off ? SwitchSummary::layersWithExpertOff(interventions_, expert) : 0;
     button->setChecked(off);
     button->setEnabled(allLayers || !offEverywhere);
-    button->setToolTip(!allLayers && offEverywhere
-                           ? tr("Expert %1 is off in all layers").arg(expert)
-                       : off ? tr("Expert %1 is off: click to switch it on").arg(expert)
-                             : tr("Expert %1 is on: click to switch it off").arg(expert));
+    button->setText(offIn > 0 ? QStringLiteral("%1 (%2)").arg(expert).arg(offIn)
+                              : QString::number(expert));
+    setSwitchState(button, off ? "off" : offIn > 0 ? "partial" : "on");
+    button->setToolTip(
+        !allLayers && offEverywhere ? tr("Expert %1 is off in all layers").arg(expert)
+        : off                       ? tr("Expert %1 is off: click to switch it on").arg(expert)
+        : offIn > 0 ? tr("Expert %1 is off in %2 of %3 layers: click to switch it off in all")
+                          .arg(expert)
+                          .arg(offIn)
+                          .arg(moeLayers)
+                    : tr("Expert %1 is on: click to switch it off").arg(expert));
   }
   {
     const QSignalBlocker blocker(sharedToggle_);
@@ -136,11 +162,7 @@ void ExpertMaskPanel::refresh() {
     const QSignalBlocker blocker(topKSpin_);
     topKSpin_->setValue(interventions_.top_k.value_or(0));
   }
-  summary_->setText(interventions_.empty()
-                        ? tr("All experts on.")
-                        : tr("%n expert switch(es) off, %1 shared switch(es) off.", "",
-                             int(interventions_.disabled_experts.size()))
-                              .arg(interventions_.disabled_shared.size()));
+  summary_->setText(SwitchSummary::describe(interventions_));
 }
 
 void ExpertMaskPanel::toggleExpert(int expert) {

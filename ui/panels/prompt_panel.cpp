@@ -1,6 +1,7 @@
 #include "panels/prompt_panel.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -23,7 +24,10 @@ PromptPanel::PromptPanel(QWidget* parent)
       temperatureSpin_(new QDoubleSpinBox),
       topPSpin_(new QDoubleSpinBox),
       seedSpin_(new QSpinBox),
-      maxTokensSpin_(new QSpinBox) {
+      maxTokensSpin_(new QSpinBox),
+      paceBox_(new QComboBox),
+      switchBanner_(new QLabel),
+      switchNote_(new QLabel) {
   promptEdit_->setObjectName(QStringLiteral("promptEdit"));
   promptEdit_->setPlaceholderText(tr("Type a prompt, then press Ctrl+Enter"));
   promptEdit_->setTabChangesFocus(true);
@@ -56,14 +60,33 @@ PromptPanel::PromptPanel(QWidget* parent)
   topPSpin_->setRange(0.05, 1.0);
   topPSpin_->setSingleStep(0.05);
   seedSpin_->setRange(0, 1'000'000);
-  maxTokensSpin_->setRange(1, 4096);
+  maxTokensSpin_->setRange(1, 1 << 20);  // until a model says its context
   setSamplingSettings({.temperature = 0.7f, .top_p = 0.95f, .seed = 1, .max_tokens = 64});
+
+  paceBox_->setObjectName(QStringLiteral("paceBox"));
+  paceBox_->addItem(tr("Live"), 0.0);
+  paceBox_->addItem(tr("1 token/s"), 1.0);
+  paceBox_->addItem(tr("3 tokens/s"), 3.0);
+  paceBox_->addItem(tr("Step (→)"), -1.0);
+  paceBox_->setToolTip(
+      tr("How fast generated tokens appear, so a class can watch routing arrive. "
+         "Step: one token per press of → in the text (Esc shows the rest)."));
+  connect(paceBox_, &QComboBox::currentIndexChanged, this, &PromptPanel::paceChanged);
+
+  switchBanner_->setObjectName(QStringLiteral("switchBanner"));
+  switchBanner_->setWordWrap(true);
+  switchNote_->setObjectName(QStringLiteral("switchNote"));
+  switchNote_->setWordWrap(true);
+  switchNote_->setStyleSheet(QStringLiteral("color: #c62828; font-weight: bold;"));
+  switchNote_->hide();
+  setSwitchBanner(tr("All experts on."), {});
 
   auto* settings = new QFormLayout;
   settings->addRow(tr("Temperature"), temperatureSpin_);
   settings->addRow(tr("Top-p"), topPSpin_);
   settings->addRow(tr("Seed"), seedSpin_);
   settings->addRow(tr("Max tokens"), maxTokensSpin_);
+  settings->addRow(tr("Pace"), paceBox_);
 
   auto* buttons = new QVBoxLayout;
   buttons->addWidget(generateButton_);
@@ -77,11 +100,16 @@ PromptPanel::PromptPanel(QWidget* parent)
   texts->addWidget(systemEdit_);
   texts->addWidget(promptEdit_, 1);
 
-  auto* layout = new QHBoxLayout(this);
+  auto* row = new QHBoxLayout;
+  row->addLayout(texts, 1);
+  row->addLayout(settings);
+  row->addLayout(buttons);
+  // The banner spans the panel under Generate, readable at any width.
+  auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(texts, 1);
-  layout->addLayout(settings);
-  layout->addLayout(buttons);
+  layout->addLayout(row, 1);
+  layout->addWidget(switchBanner_);
+  layout->addWidget(switchNote_);
 
   connect(generateButton_, &QPushButton::clicked, this, &PromptPanel::generateRequested);
   connect(compareButton_, &QPushButton::clicked, this, &PromptPanel::compareRequested);
@@ -129,6 +157,29 @@ void PromptPanel::setState(bool ready, bool busy) {
   chatCheck_->setEnabled(ready && !busy && chatAvailable_);
   newChatButton_->setEnabled(ready && !busy && chatMode());
   systemEdit_->setEnabled(!busy);
+}
+
+void PromptPanel::setContextLength(int tokens) {
+  maxTokensSpin_->setMaximum(std::max(1, tokens));
+  maxTokensSpin_->setToolTip(
+      tr("Tokens to generate; at most the model's context of %1 tokens, prompt included "
+         "(a run stops when the context is full)")
+          .arg(tokens));
+}
+
+void PromptPanel::setSwitchBanner(const QString& switches, const QString& note) {
+  switchBanner_->setText(tr("Switches for Generate: %1").arg(switches));
+  switchNote_->setText(note);
+  switchNote_->setVisible(!note.isEmpty());
+}
+
+PromptPanel::Pace PromptPanel::pace() const {
+  const double rate = paceBox_->currentData().toDouble();
+  return rate < 0 ? Pace::step : rate > 0 ? Pace::perSecond : Pace::live;
+}
+
+double PromptPanel::paceTokensPerSecond() const {
+  return std::max(0.0, paceBox_->currentData().toDouble());
 }
 
 bool PromptPanel::chatMode() const {

@@ -6,7 +6,9 @@
 #include "run/sampling.h"
 
 class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
+class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
@@ -24,6 +26,16 @@ class PromptPanel : public QWidget {
   void setSamplingSettings(const moescope::SamplingSettings& settings);
   // Busy: Stop is the only live button. Ready: a model is loaded to run.
   void setState(bool ready, bool busy);
+  // Max tokens reaches at most the model's context (prompt included).
+  void setContextLength(int tokens);
+  // The banner beside Generate: the switches Generate will use, and a note when
+  // the text on screen was made with other switches (empty: no note).
+  void setSwitchBanner(const QString& switches, const QString& note);
+
+  // How fast generated tokens appear: live, `tokensPerSecond`, or one per →.
+  enum class Pace { live, perSecond, step };
+  Pace pace() const;
+  double paceTokensPerSecond() const;
   // Chat mode: each Generate sends the prompt box as the next user turn of one
   // conversation in the model's chat template. Only for a model with a template
   // (`why` says otherwise, in the tooltip); unavailable unticks it.
@@ -39,6 +51,7 @@ class PromptPanel : public QWidget {
   void stopRequested();
   // "New chat", or chat mode switched on or off: the next turn starts over.
   void newChatRequested();
+  void paceChanged();
 
  private:
   QPlainTextEdit* promptEdit_;
@@ -53,4 +66,7 @@ class PromptPanel : public QWidget {
   QDoubleSpinBox* topPSpin_;
   QSpinBox* seedSpin_;
   QSpinBox* maxTokensSpin_;
+  QComboBox* paceBox_;
+  QLabel* switchBanner_;
+  QLabel* switchNote_;
 };

@@ -3,6 +3,7 @@
 #include <QHBoxLayout>
 #include <QToolTip>
 #include <QVBoxLayout>
+#include <cmath>
 
 #include "export/plot_export.h"
 #include "plots/expert_palette.h"
@@ -20,7 +21,16 @@ HeatmapPlot::HeatmapPlot(QWidget* parent) : QCustomPlot(parent) {
   colorScale_->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
   // The scale offers its current margins to the group, so the shared margin
   // could only grow (a stale gap after long token labels); reset it each replot.
-  connect(this, &QCustomPlot::beforeReplot, this, [this] { colorScale_->setMargins(QMargins()); });
+  connect(this, &QCustomPlot::beforeReplot, this, [this] {
+    colorScale_->setMargins(QMargins());
+    fitAxesToSize();
+  });
+  connect(this, &QCustomPlot::afterLayout, this, &HeatmapPlot::fitScaleLabel);
+  emptyText_ = new QCPItemText(this);
+  emptyText_->position->setType(QCPItemPosition::ptAxisRectRatio);
+  emptyText_->position->setCoords(0.5, 0.5);
+  emptyText_->setVisible(false);
+  emptyText_->setColor(palette().color(QPalette::WindowText));
   xAxis->grid()->setVisible(false);
   yAxis->grid()->setVisible(false);
   setProjectionFonts(this);
@@ -47,6 +57,66 @@ void HeatmapPlot::resizeCells(int keys, int values) {
   colorMap_->data()->fill(0);
 }
 
+void HeatmapPlot::setEmptyMessage(const QString& message) {
+  const bool empty = !message.isEmpty();
+  emptyText_->setText(message);
+  emptyText_->setVisible(empty);
+  colorMap_->setVisible(!empty);
+  colorScale_->setVisible(!empty);
+  for (QCPAxis* axis : {xAxis, yAxis}) {
+    axis->setTicks(!empty);
+    axis->setTickLabels(!empty);
+  }
+  replot(rpQueuedReplot);
+}
+
+QString HeatmapPlot::emptyMessage() const {
+  return emptyText_->visible() ? emptyText_->text() : QString();
+}
+
+void HeatmapPlot::setScaleLabel(const QString& label) {
+  scaleLabel_ = label;
+  colorScale_->axis()->setLabel(label);
+}
+
+void HeatmapPlot::setCellAxis(QCPAxis* axis) {
+  if (!cellAxes_.contains(axis)) cellAxes_ << axis;
+  axis->setTicker(QSharedPointer<QCPAxisTickerFixed>::create());
+}
+
+int HeatmapPlot::labelStep(int count, int pixels, int labelPixels) {
+  int step = 1;
+  while (step < count && (pixels / double(count)) * step < labelPixels) step *= 2;
+  return step;
+}
+
+void HeatmapPlot::fitAxesToSize() {
+  for (QCPAxis* axis : cellAxes_) {
+    auto ticker = axis->ticker().dynamicCast<QCPAxisTickerFixed>();
+    if (!ticker) continue;
+    const int count = int(std::ceil(axis->range().size()));
+    const QFontMetrics metrics(axis->tickLabelFont());
+    // Side by side (x), numbers need their width; stacked (y), their height.
+    const int label = axis->orientation() == Qt::Horizontal
+                          ? metrics.horizontalAdvance(QString::number(count)) + metrics.height() / 2
+                          : metrics.height();
+    const int pixels =
+        axis->orientation() == Qt::Horizontal ? axisRect()->width() : axisRect()->height();
+    ticker->setTickStep(labelStep(count, std::max(1, pixels), label));
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssNone);
+  }
+}
+
+void HeatmapPlot::fitScaleLabel() {
+  if (scaleLabel_.isEmpty()) return;
+  // After the layout, before drawing: the bar's length is known, and the
+  // title (centred on the bar) gets exactly that.
+  const QFontMetrics metrics(colorScale_->axis()->labelFont());
+  const int room = colorScale_->rect().height();
+  colorScale_->axis()->setLabel(room > 0 ? metrics.elidedText(scaleLabel_, Qt::ElideRight, room)
+                                         : scaleLabel_);
+}
+
 void HeatmapPlot::mouseMoveEvent(QMouseEvent* event) {
   QCustomPlot::mouseMoveEvent(event);
   int key = 0, value = 0;
@@ -63,15 +133,20 @@ void HeatmapPlot::changeEvent(QEvent* event) {
   QCustomPlot::changeEvent(event);
   if (event->type() == QEvent::PaletteChange) {
     ExpertPalette::applyPlotPalette(this, palette());
+    emptyText_->setColor(palette().color(QPalette::WindowText));
+    replot(rpQueuedReplot);
+  }
+  if (event->type() == QEvent::FontChange) {
+    setProjectionFonts(this);
     replot(rpQueuedReplot);
   }
 }
 
 void setProjectionFonts(QCustomPlot* plot) {
-  QFont ticks = plot->font();
-  ticks.setPointSize(12);
+  QFont ticks = plot->font();  // 12 pt with the classroom look, more when zoomed
+  ticks.setPointSizeF(std::max(ticks.pointSizeF(), 10.0));
   QFont labels = ticks;
-  labels.setPointSize(13);
+  labels.setPointSizeF(ticks.pointSizeF() + 1);
   for (QCPAxisRect* rect : plot->axisRects())
     for (QCPAxis* axis : rect->axes()) {
       axis->setTickLabelFont(ticks);
@@ -82,6 +157,8 @@ void setProjectionFonts(QCustomPlot* plot) {
       scale->axis()->setTickLabelFont(ticks);
       scale->axis()->setLabelFont(labels);
     }
+  for (int i = 0; i < plot->itemCount(); ++i)
+    if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) text->setFont(labels);
 }
 
 void HeatmapPlot::installIn(QWidget* panel, const QList<QWidget*>& controls,

@@ -28,15 +28,40 @@ class HeatmapPlot : public QCustomPlot {
   // Resizes the map to key x value cells on ranges [0, size-1]; cells become 0.
   void resizeCells(int keys, int values);
 
+  // Nothing to draw yet: hides the map, its scale and the axes' ticks and says
+  // `message` in the middle instead of drawing an empty grid; an empty
+  // message shows the map again.
+  void setEmptyMessage(const QString& message);
+  QString emptyMessage() const;
+
+  // The colour scale's title; shortened with "…" to the scale's height at each
+  // replot, so it is never clipped.
+  void setScaleLabel(const QString& label);
+
+  // An axis of whole cells (experts, layers): ticks every 1, 2, 4, 8… cells,
+  // the smallest step whose labels do not touch at the axis' current length.
+  void setCellAxis(QCPAxis* axis);
+
+  // The smallest step of 1, 2, 4, 8… for `count` labels `labelPixels` tall
+  // each to fit in `pixels`.
+  static int labelStep(int count, int pixels, int labelPixels);
+
  protected:
   void mouseMoveEvent(QMouseEvent* event) override;
   void changeEvent(QEvent* event) override;
 
  private:
+  void fitAxesToSize();  // before each replot: the cell axes' label steps
+  void fitScaleLabel();  // after each layout: the scale's title to the bar's length
+
   QCPColorMap* colorMap_;
   QCPColorScale* colorScale_;
+  QCPItemText* emptyText_;
+  QString scaleLabel_;
+  QList<QCPAxis*> cellAxes_;
   std::function<QString(int, int)> tooltip_;
 };
 
-// Plot fonts large enough for a projector.
+// Plot fonts large enough for a projector, following the widget's font: a
+// window zoom (presentation mode) scales them with everything else.
 void setProjectionFonts(QCustomPlot* plot);

@@ -20,6 +20,7 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(RoutingDocument* document, QWidget* parent)
   plot_->xAxis->setLabel(tr("routed expert"));
   plot_->yAxis->setLabel(tr("MoE layer"));
   plot_->setCellTooltip([this](int key, int value) { return cellTooltip(key, value); });
+  plot_->setCellAxis(plot_->xAxis);
 
   plot_->installIn(this, {new QLabel(tr("Show"), this), modeBox_, filterBox_},
                    [this] { return table(); });
@@ -60,12 +61,12 @@ void ExpertLoadHeatmap::rebuild() {
     load_.push_back(std::move(load));
   }
   plot_->resizeCells(experts, int(layers_.size()));
+  plot_->setEmptyMessage(layers_.isEmpty()
+                             ? tr("No run yet: the load of each expert appears as tokens arrive")
+                             : QString());
   auto rows = QSharedPointer<QCPAxisTickerText>::create();
   for (int row = 0; row < layers_.size(); ++row) rows->addTick(row, QString::number(layers_[row]));
   plot_->yAxis->setTicker(rows);
-  auto columns = QSharedPointer<QCPAxisTickerFixed>::create();
-  columns->setTickStep(experts <= 16 ? 1 : experts <= 64 ? 8 : 16);
-  plot_->xAxis->setTicker(columns);
   plot_->xAxis->setRange(-0.5, experts - 0.5);
   plot_->yAxis->setRange(-0.5, layers_.size() - 0.5);
   addTokens(0, document_->tokenCount());
@@ -112,8 +113,8 @@ void ExpertLoadHeatmap::redraw() {
       plot_->colorMap()->data()->setCell(e, row, value);
     }
   }
-  static const char* const titles[] = {"tokens", "share of gate weight", "load / balanced load"};
-  plot_->colorScale()->axis()->setLabel(tr(titles[int(mode())]));
+  static const char* const titles[] = {"tokens", "share of gate weight", "load / balanced"};
+  plot_->setScaleLabel(tr(titles[int(mode())]));
   plot_->colorMap()->setDataRange(QCPRange(0, maximum > 0 ? maximum : 1));
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }

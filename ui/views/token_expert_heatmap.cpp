@@ -9,8 +9,9 @@
 #include "plots/heatmap_plot.h"
 
 namespace {
-constexpr int maxLabelledTokens = 48;  // beyond this, token labels would overlap
-}
+// What the empty plot says instead of drawing a grid of nothing.
+const char* const noTokensMessage = "No tokens yet: press Generate or open a snapshot";
+}  // namespace
 
 TokenExpertHeatmap::TokenExpertHeatmap(RoutingDocument* document, QWidget* parent)
     : QWidget(parent), document_(document) {
@@ -21,8 +22,11 @@ TokenExpertHeatmap::TokenExpertHeatmap(RoutingDocument* document, QWidget* paren
   plot_->xAxis->setLabel(tr("token"));
   plot_->yAxis->setLabel(tr("routed expert"));
   plot_->setCellTooltip([this](int key, int value) { return cellTooltip(key, value); });
+  plot_->setCellAxis(plot_->yAxis);
   selection_ = new QCPItemRect(plot_);
   selection_->setBrush(Qt::NoBrush);
+  // Token labels are thinned to what the plot's width holds, at every replot.
+  connect(plot_, &QCustomPlot::beforeReplot, this, &TokenExpertHeatmap::labelTokens);
 
   plot_->installIn(this, {title_, valueBox_}, [this] { return table(); });
 
@@ -65,11 +69,16 @@ double TokenExpertHeatmap::value(int token, int expert) const {
 void TokenExpertHeatmap::rebuild() {
   capacity_ = 0;
   maximum_ = 0;
-  title_->setText(tr("Layer %1").arg(document_->focusLayer()));
+  const bool empty = document_->isEmpty() || document_->focusLayer() < 0;
+  title_->setText(empty ? QString() : tr("Layer %1").arg(document_->focusLayer()));
+  title_->setVisible(!empty);
+  plot_->setEmptyMessage(empty ? tr(noTokensMessage) : QString());
   addTokens(0, document_->tokenCount());
 }
 
 void TokenExpertHeatmap::addTokens(int first, int count) {
+  if (count > 0 && document_->focusLayer() >= 0 && !plot_->emptyMessage().isEmpty())
+    return rebuild();  // the first tokens of a run replace the empty message
   const int experts = document_->config().n_routed_experts;
   const int tokens = first + count;
   if (tokens > capacity_) {  // grow by doubling and refill: amortised O(batch)
@@ -84,7 +93,8 @@ void TokenExpertHeatmap::addTokens(int first, int count) {
       plot_->colorMap()->data()->setCell(t, e, v);
     }
   plot_->colorMap()->setDataRange(QCPRange(0, maximum_ > 0 ? maximum_ : 1));
-  plot_->colorScale()->axis()->setLabel(valueBox_->currentText());
+  plot_->setScaleLabel(Value(valueBox_->currentIndex()) == Value::score ? tr("score")
+                                                                        : tr("gate weight"));
   updateAxes();
   updateSelection();
   plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -92,22 +102,21 @@ void TokenExpertHeatmap::addTokens(int first, int count) {
 
 void TokenExpertHeatmap::updateAxes() {
   const int tokens = document_->tokenCount();
-  const int experts = document_->config().n_routed_experts;
-  if (tokens <= maxLabelledTokens) {
-    auto labels = QSharedPointer<QCPAxisTickerText>::create();
-    for (int t = 0; t < tokens; ++t)
-      labels->addTick(t, TokenFormat::displayText(document_->snapshot().tokens[t].text));
-    plot_->xAxis->setTicker(labels);
-    plot_->xAxis->setTickLabelRotation(-60);
-  } else if (plot_->xAxis->ticker().dynamicCast<QCPAxisTickerText>()) {
-    plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());  // token indices
-    plot_->xAxis->setTickLabelRotation(0);
-  }
-  auto rows = QSharedPointer<QCPAxisTickerFixed>::create();
-  rows->setTickStep(experts <= 16 ? 1 : 8);
-  plot_->yAxis->setTicker(rows);
   plot_->xAxis->setRange(-0.5, std::max(1, tokens) - 0.5);
-  plot_->yAxis->setRange(-0.5, experts - 0.5);
+  plot_->yAxis->setRange(-0.5, document_->config().n_routed_experts - 0.5);
+}
+
+void TokenExpertHeatmap::labelTokens() {
+  // Every step-th token by its text, however long the run: a rotated label
+  // needs about 1.6 line heights of width.
+  const int tokens = document_->tokenCount();
+  const int room = int(QFontMetrics(plot_->xAxis->tickLabelFont()).height() * 1.6);
+  const int step = HeatmapPlot::labelStep(tokens, plot_->axisRect()->width(), room);
+  auto labels = QSharedPointer<QCPAxisTickerText>::create();
+  for (int t = 0; t < tokens; t += step)
+    labels->addTick(t, TokenFormat::chipText(document_->snapshot().tokens[t]));
+  plot_->xAxis->setTicker(labels);
+  plot_->xAxis->setTickLabelRotation(-60);
 }
 
 void TokenExpertHeatmap::updateSelection() {
@@ -134,7 +143,7 @@ QString TokenExpertHeatmap::cellTooltip(int token, int expert) const {
   if (token >= document_->tokenCount()) return {};
   return tr("token %1 \"%2\", expert %3: %4")
       .arg(token)
-      .arg(TokenFormat::displayText(document_->snapshot().tokens[token].text))
+      .arg(TokenFormat::chipText(document_->snapshot().tokens[token]))
       .arg(expert)
       .arg(value(token, expert), 0, 'f', 3);
 }

@@ -31,6 +31,7 @@ class TokenExpertHeatmap : public QWidget {
   void rebuild();
   void addTokens(int first, int count);
   void updateAxes();
+  void labelTokens();
   void updateSelection();
   double value(int token, int expert) const;
   QString cellTooltip(int token, int expert) const;

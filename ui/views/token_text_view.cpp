@@ -1,5 +1,8 @@
 #include "views/token_text_view.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHelpEvent>
@@ -11,6 +14,7 @@
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <functional>
 
 #include "document/routing_document.h"
 #include "document/token_format.h"
@@ -23,11 +27,12 @@ class TokenCanvas : public QWidget {
  public:
   explicit TokenCanvas(RoutingDocument* document, QWidget* parent)
       : QWidget(parent), document_(document) {
-    QFont large = font();
-    large.setPointSize(15);
-    setFont(large);
     setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus);  // ← → Home End move the selected token
   }
+
+  // Emitted for → at the last token: in step mode the window reveals the next one.
+  std::function<void()> onStepPastEnd;
 
   QRect tokenRect(int index) const {
     return index >= 0 && index < rects_.size() ? rects_[index] : QRect();
@@ -39,13 +44,21 @@ class TokenCanvas : public QWidget {
     layOut(0, document_->tokenCount());
   }
 
+  // A quarter larger than the window's font (15 pt at the classroom look's
+  // 12), so it follows the window's zoom.
+  QFont textFont() const {
+    QFont large = font();
+    large.setPointSizeF(large.pointSizeF() * 1.25);
+    return large;
+  }
+
   void layOut(int first, int count) {
-    const QFontMetrics metrics(font());
+    const QFontMetrics metrics(textFont());
     const int lineHeight = metrics.height() + 2 * padY;
     const int width = std::max(this->width(), 200);
     for (int i = first; i < first + count; ++i) {
       const auto& token = document_->snapshot().tokens[i];
-      const QString text = TokenFormat::displayText(token.text);
+      const QString text = TokenFormat::chipText(token);
       const int boxWidth = std::max(metrics.horizontalAdvance(text) + 2 * padX, 10);
       if (cursor_.x() > margin && cursor_.x() + boxWidth > width - margin)
         cursor_ = QPoint(margin, cursor_.y() + lineHeight + gap);
@@ -83,11 +96,11 @@ class TokenCanvas : public QWidget {
                          : Qt::NoPen);
       painter.setBrush(background);
       painter.drawRoundedRect(box, 4, 4);
-      QFont face = font();
+      QFont face = textFont();
       face.setItalic(tokens[i].routing.is_prompt);
       painter.setFont(face);
       painter.setPen(ExpertPalette::textColorOn(background));
-      painter.drawText(rects_[i], Qt::AlignCenter, TokenFormat::displayText(tokens[i].text));
+      painter.drawText(rects_[i], Qt::AlignCenter, TokenFormat::chipText(tokens[i]));
       if (i == document_->selectedToken()) {
         painter.setBrush(Qt::NoBrush);
         painter.setPen(QPen(palette().color(QPalette::WindowText), 5));
@@ -100,6 +113,36 @@ class TokenCanvas : public QWidget {
 
   void resizeEvent(QResizeEvent* event) override {
     if (event->size().width() != event->oldSize().width()) relayout();
+  }
+
+  void changeEvent(QEvent* event) override {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::FontChange) relayout();
+  }
+
+  void keyPressEvent(QKeyEvent* event) override {
+    const int last = document_->tokenCount() - 1;
+    const int selected = document_->selectedToken();
+    switch (event->key()) {
+      case Qt::Key_Left:
+        document_->setSelectedToken(std::max(0, selected - 1));
+        break;
+      case Qt::Key_Right:
+        if (selected >= last && onStepPastEnd)
+          onStepPastEnd();
+        else
+          document_->setSelectedToken(std::min(last, selected + 1));
+        break;
+      case Qt::Key_Home:
+        document_->setSelectedToken(last >= 0 ? 0 : -1);
+        break;
+      case Qt::Key_End:
+        document_->setSelectedToken(last);
+        break;
+      default:
+        return QWidget::keyPressEvent(event);
+    }
+    event->accept();
   }
 
   void mousePressEvent(QMouseEvent* event) override {
@@ -145,13 +188,34 @@ TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
   scrollArea_->setWidgetResizable(true);
   scrollArea_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
 
-  auto* controls = new QHBoxLayout;
-  controls->addWidget(new QLabel(tr("Colour by top expert at"), this));
+  // Hidden while there is no layer to colour by (first launch: no run yet).
+  layerRow_ = new QWidget(this);
+  auto* controls = new QHBoxLayout(layerRow_);
+  controls->setContentsMargins(0, 0, 0, 0);
+  controls->addWidget(new QLabel(tr("Colour by top expert at"), layerRow_));
   controls->addWidget(layerBox_);
   controls->addStretch();
   auto* layout = new QVBoxLayout(this);
-  layout->addLayout(controls);
+  layout->addWidget(layerRow_);
   layout->addWidget(scrollArea_, 1);
+
+  // The text is made of the tokens' pieces: copy it whole, or the selected piece.
+  auto* copyText = new QAction(tr("Copy text"), this);
+  copyText->setObjectName(QStringLiteral("copyTextAction"));
+  copyText->setShortcut(QKeySequence::Copy);
+  copyText->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  connect(copyText, &QAction::triggered, this,
+          [this] { QApplication::clipboard()->setText(text()); });
+  auto* copyToken = new QAction(tr("Copy selected token"), this);
+  connect(copyToken, &QAction::triggered, this, [this] {
+    const int i = document_->selectedToken();
+    if (i >= 0)
+      QApplication::clipboard()->setText(
+          QString::fromStdString(document_->snapshot().tokens[i].text));
+  });
+  addActions({copyText, copyToken});
+  setContextMenuPolicy(Qt::ActionsContextMenu);
+  canvas_->onStepPastEnd = [this] { emit stepRequested(); };
 
   connect(layerBox_, &QComboBox::activated, this,
           [this](int index) { document_->setFocusLayer(layerBox_->itemData(index).toInt()); });
@@ -169,15 +233,29 @@ TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
     layerBox_->setCurrentIndex(layerBox_->findData(layer));
     canvas_->update();
   });
-  connect(document_, &RoutingDocument::selectedTokenChanged, canvas_,
-          qOverload<>(&QWidget::update));
+  connect(document_, &RoutingDocument::selectedTokenChanged, this, [this](int index) {
+    canvas_->update();
+    const QRect rect = canvas_->tokenRect(index);
+    if (!rect.isNull()) scrollArea_->ensureVisible(rect.center().x(), rect.center().y(), 0, 40);
+  });
   fillLayerBox();
+}
+
+QString TokenTextView::text() const {
+  QString text;
+  for (const auto& token : document_->snapshot().tokens) text += QString::fromStdString(token.text);
+  return text;
+}
+
+void TokenTextView::focusTokens() {
+  canvas_->setFocus();
 }
 
 void TokenTextView::fillLayerBox() {
   layerBox_->clear();
   for (int layer : document_->moeLayers()) layerBox_->addItem(tr("layer %1").arg(layer), layer);
   layerBox_->setCurrentIndex(layerBox_->findData(document_->focusLayer()));
+  layerRow_->setVisible(layerBox_->count() > 0);
 }
 
 QRect TokenTextView::tokenRect(int index) const {

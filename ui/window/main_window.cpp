@@ -3,18 +3,22 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyleFactory>
 #include <QTimer>
+#include <QVBoxLayout>
 
 #include "core/error.h"
 #include "document/routing_document.h"
@@ -32,6 +36,8 @@
 #include "views/token_inspector.h"
 #include "views/token_text_view.h"
 #include "window/backend_menu.h"
+#include "window/dialog_folders.h"
+#include "window/status_texts.h"
 
 namespace {
 constexpr int maxRecentModels = 8;
@@ -62,18 +68,26 @@ MainWindow::MainWindow(QWidget* parent)
       backendLabel_(new QLabel(tr("No model"))),
       modelLabel_(new QLabel),
       speedLabel_(new QLabel),
+      screenLabel_(new QLabel),
       loadProgress_(new QProgressBar),
       cancelLoadButton_(new QPushButton(tr("Cancel"))) {
-  setWindowTitle(QStringLiteral("moescope"));
   // Central area: the prompt above the text it produced, tokens clickable.
+  // Above the tokens, what they are: a live run of a model or a snapshot.
   auto* central = new QSplitter(Qt::Vertical);
+  tokenView_ = new TokenTextView(document_);
+  auto* shown = new QWidget;
+  auto* shownLayout = new QVBoxLayout(shown);
+  shownLayout->setContentsMargins(0, 0, 0, 0);
+  shownLayout->addWidget(screenLabel_);
+  shownLayout->addWidget(tokenView_, 1);
   central->addWidget(promptPanel_);
-  central->addWidget(new TokenTextView(document_));
+  central->addWidget(shown);
   central->setStretchFactor(1, 1);
   central->setSizes({130, 400});  // a few prompt lines; the rest for the tokens
   setCentralWidget(central);
 
   createDocks();
+  defaultState_ = saveState();
   createMenus();
   createStatusBar();
   connectController();
@@ -85,14 +99,31 @@ MainWindow::MainWindow(QWidget* parent)
   connect(promptPanel_, &PromptPanel::stopRequested, controller_, &InferenceController::cancel);
   connect(lessonPanel_, &LessonPanel::stepRequested, this, &MainWindow::runLessonStep);
   connect(promptPanel_, &PromptPanel::newChatRequested, this, [this] { newChatPending_ = true; });
+  connect(maskPanel_, &ExpertMaskPanel::interventionsChanged, this,
+          &MainWindow::updateSwitchBanner);
+  connect(document_, &RoutingDocument::documentReset, this, &MainWindow::updateSwitchBanner);
+  connect(promptPanel_, &PromptPanel::paceChanged, this, [this] {
+    const auto pace = promptPanel_->pace();
+    controller_->setPace(pace == PromptPanel::Pace::step        ? TokenPacer::Mode::step
+                         : pace == PromptPanel::Pace::perSecond ? TokenPacer::Mode::perSecond
+                                                                : TokenPacer::Mode::live,
+                         promptPanel_->paceTokensPerSecond());
+  });
+  connect(tokenView_, &TokenTextView::stepRequested, controller_, &InferenceController::stepToken);
+  // A paced run's newest token is the one to look at: the inspector follows it.
+  connect(document_, &RoutingDocument::tokensAppended, this, [this] {
+    if (controller_->pace() != TokenPacer::Mode::live && controller_->isBusy())
+      document_->setSelectedToken(document_->tokenCount() - 1);
+  });
 
   QSettings settings;
-  restoreGeometry(settings.value(geometryKey).toByteArray());
+  if (restoreGeometry(settings.value(geometryKey).toByteArray())) fitToScreen();
   // Default sizes only make sense once the window has its size: after show().
   if (!restoreState(settings.value(stateKey).toByteArray()))
     QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
   updateRecentMenu();
   updateActions();
+  updateCaption();
 }
 
 MainWindow::~MainWindow() = default;
@@ -110,7 +141,12 @@ void MainWindow::createDocks() {
   setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);  // right column: full height
   auto* inspector = addDock(new TokenInspector(document_), tr("Token inspector"),
                             QStringLiteral("inspectorDock"), Qt::RightDockWidgetArea);
-  auto* masks = addDock(maskPanel_, tr("Expert switches"), QStringLiteral("masksDock"),
+  // The grid of 64 switches scrolls rather than squeezing the inspector at 720 px.
+  auto* maskScroll = new QScrollArea;
+  maskScroll->setWidget(maskPanel_);
+  maskScroll->setWidgetResizable(true);
+  maskScroll->setFrameShape(QFrame::NoFrame);
+  auto* masks = addDock(maskScroll, tr("Expert switches"), QStringLiteral("masksDock"),
                         Qt::RightDockWidgetArea);
   helpDock_ = addDock(new HelpPanel, tr("What am I looking at?"), QStringLiteral("helpDock"),
                       Qt::RightDockWidgetArea);
@@ -128,18 +164,6 @@ void MainWindow::createDocks() {
   tabifyDockWidget(helpDock_, addDock(lessonPanel_, tr("Lessons"), QStringLiteral("lessonsDock"),
                                       Qt::RightDockWidgetArea));
   masks->raise();
-}
-
-void MainWindow::applyDefaultDockSizes() {
-  const auto dock = [this](const char* name) {
-    return findChild<QDockWidget*>(QLatin1String(name));
-  };
-  // The inspector needs height for one bar row per MoE layer; the heatmaps
-  // need height for one row per routed expert.
-  resizeDocks({dock("inspectorDock"), dock("masksDock")}, {560, 400}, Qt::Vertical);
-  resizeDocks({dock("inspectorDock")}, {500}, Qt::Horizontal);
-  resizeDocks({dock("loadHeatmapDock")}, {430}, Qt::Vertical);
-  resizeDocks({dock("loadHeatmapDock"), dock("tokenExpertDock")}, {420, 680}, Qt::Horizontal);
 }
 
 void MainWindow::createMenus() {
@@ -165,8 +189,7 @@ void MainWindow::createMenus() {
   addActions({generateAction, stopAction});
 
   viewMenu_ = menuBar()->addMenu(tr("&View"));
-  for (QDockWidget* dock : findChildren<QDockWidget*>())
-    viewMenu_->addAction(dock->toggleViewAction());
+  createViewMenu();
 
   QMenu* tools = menuBar()->addMenu(tr("&Tools"));
   tools->addAction(tr("&Experiments…"), QKeySequence(Qt::CTRL | Qt::Key_E), this,
@@ -208,8 +231,13 @@ void MainWindow::createStatusBar() {
   loadProgress_->hide();
   cancelLoadButton_->hide();
   connect(cancelLoadButton_, &QPushButton::clicked, controller_, &InferenceController::cancel);
-  for (QLabel* label : {modelLabel_, speedLabel_, backendLabel_})
+  for (QLabel* label : {screenLabel_, modelLabel_, speedLabel_, backendLabel_})
     label->setContentsMargins(8, 0, 16, 0);
+  screenLabel_->setObjectName(QStringLiteral("screenLabel"));
+  QFont bold = screenLabel_->font();
+  bold.setBold(true);
+  screenLabel_->setFont(bold);
+  speedLabel_->setObjectName(QStringLiteral("speedLabel"));
   statusBar()->addWidget(modelLabel_);
   statusBar()->addWidget(speedLabel_);
   statusBar()->addPermanentWidget(loadProgress_);
@@ -234,16 +262,26 @@ void MainWindow::connectController() {
   connect(controller_, &InferenceController::runStarted, this, [this](const QString& tag) {
     speedLabel_->setText(tag == QLatin1String("baseline") ? tr("Generating (all experts on)…")
                                                           : tr("Generating…"));
+    onScreen_ = {OnScreen::Kind::liveRun, controller_->model()->name, {}, {}};
+    updateCaption();
   });
   connect(controller_, &InferenceController::runFinished, this, &MainWindow::onRunFinished);
   connect(controller_, &InferenceController::runFailed, this, [this](const QString& message) {
     baselineTokens_.clear();
     speedLabel_->clear();
-    QMessageBox::warning(this, tr("Generation failed"), message);
+    QMessageBox::warning(this, tr("Generation failed"), StatusTexts::plainError(message));
   });
 }
 
 void MainWindow::openModel(const QString& dir) {
+  if (QFileInfo(dir).isDir() && !QFileInfo::exists(QDir(dir).filePath("config.json"))) {
+    QMessageBox::warning(this, tr("Not a model folder"),
+                         tr("%1 is not a model folder: it has no config.json.\n\nChoose the "
+                            "folder of a Hugging Face model (config.json, *.safetensors and the "
+                            "tokenizer files).")
+                             .arg(QDir::toNativeSeparators(dir)));
+    return;
+  }
   if (controller_->loadModel(dir, backendMenu_->choice()))
     statusBar()->showMessage(tr("Loading %1…").arg(dir));
 }
@@ -273,10 +311,8 @@ void MainWindow::compareWithExpertsOff() {
 }
 
 void MainWindow::onRunFinished(const RunStats& stats) {
-  speedLabel_->setText(tr("%1 tokens, %2 tokens/s (%3)")
-                           .arg(stats.generatedTokens)
-                           .arg(stats.tokensPerSecond, 0, 'f', 1)
-                           .arg(stats.stopReason));
+  speedLabel_->setText(StatusTexts::runFinished(
+      stats, controller_->model() ? controller_->model()->config.max_position_embeddings : 0));
   const bool cancelled = stats.stopReason == QLatin1String("cancelled");
   if (std::exchange(selectLastTokenAfterRun_, false) && document_->tokenCount() > 0)
     document_->setSelectedToken(document_->tokenCount() - 1);
@@ -329,7 +365,7 @@ void MainWindow::connectExperiments() {
 
 void MainWindow::onModelLoaded(const ModelSummary& summary) {
   statusBar()->clearMessage();
-  modelLabel_->setText(tr("%1 · %2 M parameters, %3 M active per token")
+  modelLabel_->setText(tr("%1 · %2 M parameters (%3 M active)")
                            .arg(summary.name)
                            .arg(summary.totalParameters / 1e6, 0, 'f', 1)
                            .arg(summary.activeParameters / 1e6, 0, 'f', 1));
@@ -346,8 +382,9 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   backendLabel_->setText(backendStatusText(summary.backendName, summary.backendReason));
   backendLabel_->setToolTip(summary.backendReason);
   loadedDir_ = summary.dir;
-  setWindowTitle(tr("moescope — %1").arg(summary.name));
   maskPanel_->setModelConfig(summary.config);
+  promptPanel_->setContextLength(summary.config.max_position_embeddings);
+  updateCaption();
   promptPanel_->setChatAvailable(summary.hasChatTemplate, summary.chatTemplateProblem);
   newChatPending_ = true;  // the worker's conversation went with the old model
   experimentPanel_->setCurrentModel(summary.dir, summary.name);
@@ -366,12 +403,15 @@ void MainWindow::onLoadFailed(const QString& message, bool cancelled) {
   const QString keeps = controller_->model()
                             ? tr("\n\n%1 is still loaded.").arg(controller_->model()->name)
                             : QString();
-  QMessageBox::warning(this, tr("Cannot load model"), message + keeps);
+  QMessageBox::warning(this, tr("Cannot load model"), StatusTexts::plainError(message) + keeps);
 }
 
 void MainWindow::chooseModel() {
-  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model directory"));
-  if (!dir.isEmpty()) openModel(dir);
+  const QString dir = QFileDialog::getExistingDirectory(
+      this, tr("Open model directory"), DialogFolders::start(DialogFolders::Kind::model));
+  if (dir.isEmpty()) return;
+  DialogFolders::remember(DialogFolders::Kind::model, QFileInfo(dir).absolutePath());
+  openModel(dir);
 }
 
 void MainWindow::rememberRecent(const QString& dir) {

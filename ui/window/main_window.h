@@ -12,6 +12,7 @@
 #include "io/snapshot.h"
 #include "jobs/metatypes.h"
 #include "panels/lesson.h"
+#include "window/screen_caption.h"
 
 class CompareView;
 class ExpertMaskPanel;
@@ -27,6 +28,7 @@ class BackendMenu;
 class QProgressBar;
 class QPushButton;
 class RoutingDocument;
+class TokenTextView;
 
 // Fusion style on the system palette (light or dark) and a font big enough
 // to read when projected in a classroom. Call once after QApplication exists.
@@ -55,6 +57,10 @@ class MainWindow : public QMainWindow {
   PromptPanel* promptPanel() const { return promptPanel_; }
   ExperimentPanel* experimentPanel() const { return experimentPanel_; }
   LessonPanel* lessonPanel() const { return lessonPanel_; }
+  TokenTextView* tokenView() const { return tokenView_; }
+  const OnScreen& onScreen() const { return onScreen_; }
+  double zoom() const { return zoom_; }
+  bool isPresenting() const { return presenting_; }
 
  public slots:
   void generate();
@@ -63,6 +69,13 @@ class MainWindow : public QMainWindow {
   // Sets up what a lesson step asks for; a step naming another model loads it
   // first and continues once it is loaded.
   void runLessonStep(const LessonStep& step);
+  // View ▸ Presentation (F5): the token text and the inspector alone, large
+  // and in high contrast; off again restores the layout as it was.
+  void setPresentation(bool on);
+  void setZoom(double factor);  // the whole window's text and plots; 1 = normal
+  void zoomIn();                // Ctrl+=
+  void zoomOut();               // Ctrl+-
+  void resetLayout();           // View ▸ Reset layout: the docks as on first launch
 
  signals:
   void snapshotOpened(bool ok);
@@ -76,6 +89,10 @@ class MainWindow : public QMainWindow {
   void createDocks();
   void applyDefaultDockSizes();
   void createMenus();
+  void createViewMenu();
+  void fitToScreen();         // a saved geometry larger than this screen, or off it
+  void updateCaption();       // title and status bar from onScreen_
+  void updateSwitchBanner();  // the switches beside Generate, and a stale-text note
   void addExportMenu(QMenu* menu);
   void createStatusBar();
   void connectController();
@@ -107,6 +124,14 @@ class MainWindow : public QMainWindow {
   QDockWidget* compareDock_ = nullptr;
   QDockWidget* helpDock_ = nullptr;
   QMenu* viewMenu_ = nullptr;
+  QAction* presentationAction_ = nullptr;
+  TokenTextView* tokenView_ = nullptr;
+  OnScreen onScreen_;
+  QByteArray defaultState_;        // the docks as createDocks() lays them out
+  QByteArray beforePresentation_;  // the docks when presentation mode began
+  bool presenting_ = false;
+  double zoom_ = 1.0;
+  QLabel* screenLabel_;  // above the tokens: what they are
   QMenu* recentMenu_ = nullptr;
   BackendMenu* backendMenu_ = nullptr;
   QString loadedDir_;  // the model Generate uses; reloaded when the backend changes

@@ -1,6 +1,7 @@
 // Clicks on the expert switches turn into the right Interventions.
 #include <QCheckBox>
 #include <QComboBox>
+#include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -8,6 +9,25 @@
 
 #include "model/config.h"
 #include "panels/expert_mask_panel.h"
+#include "panels/switch_summary.h"
+
+namespace {
+
+// The mean colour of a widget as drawn.
+QColor meanColour(QWidget* widget) {
+  const QImage image = widget->grab().toImage();
+  double r = 0, g = 0, b = 0;
+  const int w = image.width(), h = image.height();
+  for (int y = h / 4; y < 3 * h / 4; ++y)
+    for (int x = w / 4; x < 3 * w / 4; ++x) {
+      const QColor c = image.pixelColor(x, y);
+      r += c.redF(), g += c.greenF(), b += c.blueF();
+    }
+  const double n = (w / 2) * (h / 2);
+  return QColor::fromRgbF(float(r / n), float(g / n), float(b / n));
+}
+
+}  // namespace
 
 using moescope::Interventions;
 
@@ -66,6 +86,63 @@ class TestExpertMaskPanel : public QObject {
     auto* button = find<QPushButton>("expert7");
     QVERIFY(button->isChecked());
     QVERIFY(!button->isEnabled());
+  }
+
+  // Off is a strong colour, not the grey of a disabled button (dark themes especially).
+  void offLooksUnlikeDisabled() {
+    click("expert4");
+    const QColor off = meanColour(find<QPushButton>("expert4"));
+    auto* disabled = find<QPushButton>("expert5");
+    disabled->setEnabled(false);
+    const QColor grey = meanColour(disabled);
+    QVERIFY2(off.saturationF() > 0.5 && off.red() > 2 * off.green(), qPrintable(off.name()));
+    QVERIFY2(grey.saturationF() < 0.2, qPrintable(grey.name()));
+  }
+
+  // All layers shows an expert switched off in some layers only, with their count.
+  void allLayersShowsPerLayerSwitches() {
+    find<QComboBox>("layerCombo")->setCurrentIndex(2);  // layer 2
+    click("expert3");
+    find<QComboBox>("layerCombo")->setCurrentIndex(1);  // layer 1
+    click("expert3");
+    click("expert6");
+    find<QComboBox>("layerCombo")->setCurrentIndex(0);  // All layers
+    auto* three = find<QPushButton>("expert3");
+    QCOMPARE(three->property("switchState").toString(), QStringLiteral("partial"));
+    QCOMPARE(three->text(), QStringLiteral("3 (2)"));
+    QCOMPARE(find<QPushButton>("expert6")->text(), QStringLiteral("6 (1)"));
+    QCOMPARE(find<QPushButton>("expert7")->property("switchState").toString(),
+             QStringLiteral("on"));
+    QVERIFY(meanColour(three) != meanColour(find<QPushButton>("expert7")));
+    QCOMPARE(find<QLabel>("switchSummary")->text(), QStringLiteral("3 experts off in 2 layers"));
+  }
+
+  void summaryNamesEveryKindOfSwitch_data() {
+    QTest::addColumn<QString>("disable");
+    QTest::addColumn<QString>("shared");
+    QTest::addColumn<int>("k");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("none") << ""
+                          << "" << 0 << "All experts on.";
+    QTest::newRow("per layer") << "1:3,2:3,2:4"
+                               << "" << 0 << "3 experts off in 2 layers";
+    QTest::newRow("one everywhere") << "all:5"
+                                    << "" << 0 << "expert 5 off in every layer";
+    QTest::newRow("shared") << "1:2"
+                            << "2" << 0 << "1 expert off in 1 layer · shared off in layer 2";
+    QTest::newRow("all shared, k") << ""
+                                   << "all" << 2 << "shared off in every layer · k = 2";
+  }
+  void summaryNamesEveryKindOfSwitch() {
+    QFETCH(QString, disable);
+    QFETCH(QString, shared);
+    QFETCH(int, k);
+    QFETCH(QString, expected);
+    Interventions i;
+    if (!disable.isEmpty()) moescope::parse_disabled_experts(disable.toStdString(), i);
+    if (!shared.isEmpty()) moescope::parse_disabled_shared(shared.toStdString(), i);
+    if (k) i.top_k = k;
+    QCOMPARE(SwitchSummary::describe(i), expected);
   }
 
   void sharedToggleAndTopK() {

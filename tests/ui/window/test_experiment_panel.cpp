@@ -3,12 +3,14 @@
 // $MOESCOPE_EXPERIMENT_SCREENSHOT set, also runs the redundancy experiment on
 // the bundled pair and grabs the window to that PNG (slow; not in CI).
 #include <QApplication>
+#include <QFileDialog>
 #include <QLabel>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTest>
+#include <QTimer>
 
 #include "experiments/experiment_panel.h"
 #include "experiments/experiment_plot.h"
@@ -17,6 +19,12 @@
 #include "window/main_window.h"
 
 namespace {
+
+bool findingsSay(QWidget* panel, const char* text) {
+  for (auto* label : panel->findChildren<QLabel*>())
+    if (label->isVisibleTo(panel) && label->text().contains(QLatin1String(text))) return true;
+  return false;
+}
 
 QPushButton* button(QWidget* panel, const QString& text) {
   for (auto* b : panel->findChildren<QPushButton*>())
@@ -66,17 +74,62 @@ class TestExperimentPanel : public QObject {
     QCOMPARE(cells->keySize(), 16);                                    // routed experts
     QCOMPARE(cells->valueSize(), int(panel->job().textFiles.size()));  // domains
 
-    // Cancel: the flag is set before the worker reads its first token.
-    const auto previous = panel->result();
+    // Another experiment: the previous chart and findings go, the title is not left over them.
     panel->select(QStringLiteral("redundancy"), false);
+    QVERIFY(panel->result() == nullptr);
+    QVERIFY(!panel->plot()->emptyMessage().isEmpty());
+    QVERIFY(!findingsSay(panel, "Domain specialisation"));
+
+    // Cancel: the flag is set before the worker reads its first token; no chart stays.
     run->click();
     run->click();
     QTRY_COMPARE_WITH_TIMEOUT(run->text(), QStringLiteral("Run"), 60000);
-    QCOMPARE(panel->result(), previous);
-    bool saysCancelled = false;
-    for (auto* label : panel->findChildren<QLabel*>())
-      saysCancelled |= label->text() == "Cancelled.";
-    QVERIFY(saysCancelled);
+    QVERIFY(panel->result() == nullptr);
+    QVERIFY(findingsSay(panel, "Cancelled."));
+    QCOMPARE(panel->plot()->emptyMessage(), QStringLiteral("Cancelled."));
+    // The next run no longer says "Cancelled." while it goes.
+    panel->select(QStringLiteral("specialisation"), false);
+    run->click();
+    QVERIFY(!findingsSay(panel, "Cancelled."));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, 60000);
+    QTRY_COMPARE(run->text(), QStringLiteral("Run"));
+  }
+
+  // The empty chart fills the window's result area before any run, not a thin strip.
+  void emptyChartHasItsRoom() {
+    MainWindow window;
+    window.showExperiments();
+    ExperimentPanel* panel = window.experimentPanel();
+    panel->resize(1280, 720);
+    QVERIFY(QTest::qWaitForWindowExposed(panel));
+    QVERIFY2(panel->plot()->height() > panel->height() / 2,
+             qPrintable(QString::number(panel->plot()->height())));
+    QVERIFY(panel->plot()->width() > panel->width() / 2);
+  }
+
+  // Export result… offers the table as CSV besides the JSON.
+  void exportOffersCsv() {
+    MainWindow window;
+    QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
+    window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    ExperimentPanel* panel = window.experimentPanel();
+    panel->select(QStringLiteral("specialisation"), false);
+    panel->setTokensPerText(128);
+    panel->run();
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, 60000);
+    QStringList filters;
+    QTimer closer;
+    connect(&closer, &QTimer::timeout, [&] {
+      if (auto* dialog = qobject_cast<QFileDialog*>(QApplication::activeModalWidget())) {
+        filters = dialog->nameFilters();
+        dialog->reject();
+      }
+    });
+    closer.start(20);
+    panel->findChild<QPushButton*>(QStringLiteral("exportResultButton"))->click();
+    QVERIFY2(filters.size() == 2 && filters[1].contains(QLatin1String("*.csv")),
+             qPrintable(filters.join(" | ")));
   }
 
   void bundledPairScreenshot() {

@@ -101,6 +101,12 @@ class TestLessons : public QObject {
     pressStep(window.lessonPanel(), "5.", 2);  // most used 4 per layer off, then compare
     const Interventions off = window.findChild<ExpertMaskPanel*>()->interventions();
     QCOMPARE(off.disabled_experts.size(), std::size_t(4 * load.size()));
+    // The grid shows them in its All layers view: each off expert with its layer count.
+    int marked = 0;
+    for (int e = 0; e < 64; ++e)
+      marked += window.findChild<QPushButton*>(QStringLiteral("expert%1").arg(e))
+                    ->property("switchState") != QStringLiteral("on");
+    QVERIFY(marked > 0);
     for (const LayerLoad& l : load) {
       int lowestOff = 1 << 30, highestOn = 0;
       for (int e = 0; e < 64; ++e)

@@ -1,6 +1,8 @@
 // The main window end to end. The screenshot: opens it, loads a model, generates ~30 tokens,
 // selects one and grabs the window to a PNG: $MOESCOPE_SCREENSHOT (default: moescope.png in the
-// working directory). $MOESCOPE_MODEL picks the model (default: the dense-lead-f32 fixture).
+// working directory). $MOESCOPE_MODEL picks the model (default: the dense-lead-f32 fixture),
+// $MOESCOPE_SCREENSHOT_SIZE the window (default 1600x1000), MOESCOPE_PRESENTATION=1 grabs
+// presentation mode (View > Presentation).
 // Offscreen under ctest; under xvfb-run for a real look.
 #include <QApplication>
 #include <QDockWidget>
@@ -108,8 +110,12 @@ class TestMainWindowScreenshot : public QObject {
     const QString output =
         qEnvironmentVariable("MOESCOPE_SCREENSHOT", QStringLiteral("moescope.png"));
 
+    const QStringList size =
+        qEnvironmentVariable("MOESCOPE_SCREENSHOT_SIZE", QStringLiteral("1600x1000")).split('x');
+    QCOMPARE(size.size(), 2);
+
     MainWindow window;
-    window.resize(1600, 1000);
+    window.resize(size[0].toInt(), size[1].toInt());
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
 
@@ -141,6 +147,7 @@ class TestMainWindowScreenshot : public QObject {
     };
     while (selected + 1 < int(tokens.size()) && !isWord(selected)) ++selected;
     window.document()->setSelectedToken(selected);
+    if (qEnvironmentVariableIntValue("MOESCOPE_PRESENTATION")) window.setPresentation(true);
     QTest::qWait(300);  // queued replots
     const QPixmap shot = window.grab();
     QVERIFY(shot.save(output));
