@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "cuda_plan/family_support.h"
 #include "kernels/attention.h"
 #include "kernels/cuda_error.h"
 #include "model/model_info.h"
@@ -13,6 +14,7 @@ namespace {
 // Refuses, before anything is allocated, what the kernels cannot run or the device cannot hold.
 cuda_plan::WeightLayout checked_layout(const Model& model, const DeviceInfo& device) {
   const ModelConfig& c = model.config();
+  cuda_plan::require_family(model.name(), c);
   if (c.head_dim > attention_max_head_dim)
     throw EngineError(model.name() + ": head_dim " + std::to_string(c.head_dim) +
                       " is beyond the CUDA attention kernel's " +

@@ -193,7 +193,8 @@ void CpuBackend::attention_block(int layer, int pos0, int n) {
 }
 
 // Family steps between the q/k/v projections and RoPE, in HF's order: biases
-// (Qwen2-MoE), RMSNorm over the whole q and k projections (OLMoE), clipping (OLMoE).
+// (Qwen2-MoE), RMSNorm over the whole q and k projections (OLMoE) or over each of
+// their heads (Qwen3-MoE), clipping (OLMoE).
 void CpuBackend::shape_qkv(const LayerWeights& l, float* q, float* k, float* v) {
   const ModelConfig& c = config_;
   const int q_dim = c.num_attention_heads * c.head_dim;
@@ -206,6 +207,14 @@ void CpuBackend::shape_qkv(const LayerWeights& l, float* q, float* k, float* v) 
   if (c.qk_norm) {
     cpu::rmsnorm(q, q, l.q_norm.data(), q_dim, c.rms_norm_eps);
     cpu::rmsnorm(k, k, l.k_norm.data(), kv_dim, c.rms_norm_eps);
+  }
+  if (c.qk_norm_per_head) {
+    for (int h = 0; h < c.num_attention_heads; ++h)
+      cpu::rmsnorm(q + h * c.head_dim, q + h * c.head_dim, l.q_norm.data(), c.head_dim,
+                   c.rms_norm_eps);
+    for (int h = 0; h < c.num_key_value_heads; ++h)
+      cpu::rmsnorm(k + h * c.head_dim, k + h * c.head_dim, l.k_norm.data(), c.head_dim,
+                   c.rms_norm_eps);
   }
   if (c.clip_qkv) {
     clamp(q, q_dim, *c.clip_qkv);

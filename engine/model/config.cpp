@@ -33,7 +33,7 @@ int largest_count(std::string_view key) {
       {"num_key_value_heads", 1 << 12}, {"max_position_embeddings", 1 << 28},
       {"n_routed_experts", 1 << 13},    {"num_local_experts", 1 << 13},
       {"num_experts", 1 << 13},         {"num_experts_per_tok", 1 << 13},
-      {"n_shared_experts", 1 << 8},
+      {"n_shared_experts", 1 << 8},     {"head_dim", 1 << 12},
   };
   for (const Bound& b : bounds)
     if (b.key == key) return b.max;
@@ -246,17 +246,9 @@ void read_mixtral(const Fields& f, ModelConfig& c) {
   c.norm_topk_prob = true;  // MixtralSparseMoeBlock divides by the sum unconditionally
 }
 
-// Qwen2-MoE: MoE layers by decoder_sparse_step and mlp_only_layers, biased q/k/v, and one
-// shared expert scaled by a sigmoid gate.
-void read_qwen2_moe(const Fields& f, ModelConfig& c) {
-  read_experts(f, c, "num_experts");
-  c.moe_intermediate_size = f.int_at_least("moe_intermediate_size", 1);
-  c.n_shared_experts = 1;
-  c.shared_expert_intermediate_size = f.int_at_least("shared_expert_intermediate_size", 1);
-  c.shared_expert_gated = true;
-  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+// Qwen2-MoE and Qwen3-MoE: which layers are MoE, and that every attention is full.
+void read_sparse_layers(const Fields& f, ModelConfig& c) {
   c.decoder_sparse_step = f.int_at_least("decoder_sparse_step", 1, 1);
-  c.qkv_bias = f.get<bool>("qkv_bias").value_or(true);  // transformers 5 spells it out
   if (const json* layers = f.find("mlp_only_layers")) {
     if (!layers->is_array()) f.fail("mlp_only_layers", "must be an array of layer indices");
     for (const json& layer : *layers) {
@@ -277,6 +269,33 @@ void read_qwen2_moe(const Fields& f, ModelConfig& c) {
   }
 }
 
+// Qwen2-MoE: MoE layers by decoder_sparse_step and mlp_only_layers, biased q/k/v, and one
+// shared expert scaled by a sigmoid gate.
+void read_qwen2_moe(const Fields& f, ModelConfig& c) {
+  read_experts(f, c, "num_experts");
+  c.moe_intermediate_size = f.int_at_least("moe_intermediate_size", 1);
+  c.n_shared_experts = 1;
+  c.shared_expert_intermediate_size = f.int_at_least("shared_expert_intermediate_size", 1);
+  c.shared_expert_gated = true;
+  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+  c.qkv_bias = f.get<bool>("qkv_bias").value_or(true);  // transformers 5 spells it out
+  read_sparse_layers(f, c);
+}
+
+// Qwen3-MoE: Qwen2-MoE's layer choice without its shared expert or q/k/v biases, and an
+// RMSNorm on every q and k head (its head_dim is read with the attention shape).
+void read_qwen3_moe(const Fields& f, ModelConfig& c) {
+  // transformers 5 writes the expert count as num_local_experts, the hub's configs num_experts.
+  const auto local = f.get<int>("num_local_experts");
+  if (local && f.find("num_experts") && f.get<int>("num_experts") != local)
+    f.fail("num_local_experts", "differs from \"num_experts\"");
+  read_experts(f, c, local ? "num_local_experts" : "num_experts");
+  c.moe_intermediate_size = f.int_at_least("moe_intermediate_size", 1);
+  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+  c.qk_norm_per_head = true;
+  read_sparse_layers(f, c);
+}
+
 // OLMoE: every layer MoE, RMSNorm on the q and k projections, optional clipping of q/k/v.
 void read_olmoe(const Fields& f, ModelConfig& c) {
   read_experts(f, c, "num_experts");
@@ -287,9 +306,10 @@ void read_olmoe(const Fields& f, ModelConfig& c) {
 }
 
 // A sliding window no position can reach changes nothing; a shorter one is not implemented.
-// Qwen2-MoE's window only applies with use_sliding_window (false on the hub).
+// Qwen2-MoE's and Qwen3-MoE's window only applies with use_sliding_window (false on the hub).
 void check_sliding_window(const Fields& f, const ModelConfig& c) {
-  if (c.family == Family::qwen2_moe && !f.get<bool>("use_sliding_window").value_or(false)) return;
+  const bool switched = c.family == Family::qwen2_moe || c.family == Family::qwen3_moe;
+  if (switched && !f.get<bool>("use_sliding_window").value_or(false)) return;
   const auto window = f.get<int>("sliding_window");
   if (window && *window < c.max_position_embeddings)
     f.fail("sliding_window", std::to_string(*window) + " is shorter than max_position_embeddings " +
@@ -322,10 +342,9 @@ struct FamilyInfo {
   double rms_norm_eps, rope_theta;  // the defaults of the family's HF config class
 };
 constexpr FamilyInfo families[] = {
-    {"deepseek", Family::deepseek, 1e-6, 10000.0},
-    {"mixtral", Family::mixtral, 1e-5, 1e6},
-    {"qwen2_moe", Family::qwen2_moe, 1e-6, 10000.0},
-    {"olmoe", Family::olmoe, 1e-5, 10000.0},
+    {"deepseek", Family::deepseek, 1e-6, 10000.0},   {"mixtral", Family::mixtral, 1e-5, 1e6},
+    {"qwen2_moe", Family::qwen2_moe, 1e-6, 10000.0}, {"olmoe", Family::olmoe, 1e-5, 10000.0},
+    {"qwen3_moe", Family::qwen3_moe, 1e-6, 10000.0},
 };
 
 const FamilyInfo& read_family(const Fields& f) {
@@ -377,10 +396,12 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.intermediate_size = f.int_at_least("intermediate_size", 1);
   c.num_hidden_layers = f.int_at_least("num_hidden_layers", 1);
   c.num_attention_heads = f.int_at_least("num_attention_heads", 1);
-  if (c.hidden_size % c.num_attention_heads != 0)
+  // Qwen3-MoE's q/k/v are heads x head_dim wide, whatever hidden_size is.
+  const bool own_head_dim = c.family == Family::qwen3_moe && f.find("head_dim");
+  if (!own_head_dim && c.hidden_size % c.num_attention_heads != 0)
     f.fail("hidden_size", std::to_string(c.hidden_size) + " is not divisible by " +
                               "num_attention_heads " + std::to_string(c.num_attention_heads));
-  c.head_dim = c.hidden_size / c.num_attention_heads;
+  c.head_dim = own_head_dim ? f.int_at_least("head_dim", 1) : c.hidden_size / c.num_attention_heads;
   if (const auto head_dim = f.get<int>("head_dim"); head_dim && *head_dim != c.head_dim)
     f.fail("head_dim", std::to_string(*head_dim) + " differs from hidden_size / " +
                            "num_attention_heads = " + std::to_string(c.head_dim) +
@@ -411,6 +432,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
       break;
     case Family::olmoe:
       read_olmoe(f, c);
+      break;
+    case Family::qwen3_moe:
+      read_qwen3_moe(f, c);
       break;
   }
   reject_attention_bias(f);

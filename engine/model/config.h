@@ -1,8 +1,8 @@
 #pragma once
 // config.json of a Hugging Face MoE checkpoint, parsed and validated once at
 // load: DeepSeekMoE (model_type "deepseek"), Mixtral ("mixtral"), Qwen2-MoE /
-// Qwen1.5-MoE ("qwen2_moe") and OLMoE ("olmoe"), all mapped onto one set of
-// fields. docs/FAMILIES.md lists how each family's fields land here.
+// Qwen1.5-MoE ("qwen2_moe"), OLMoE ("olmoe") and Qwen3-MoE ("qwen3_moe"), all mapped onto one set
+// of fields. docs/FAMILIES.md lists how each family's fields land here.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,10 +10,10 @@
 
 namespace moescope {
 
-enum class Family { deepseek, mixtral, qwen2_moe, olmoe };
+enum class Family { deepseek, mixtral, qwen2_moe, olmoe, qwen3_moe };
 
 struct ModelConfig {
-  std::string model_type;  // "deepseek", "mixtral", "qwen2_moe" or "olmoe"
+  std::string model_type;  // "deepseek", "mixtral", "qwen2_moe", "olmoe" or "qwen3_moe"
   Family family = Family::deepseek;
   std::string architecture;  // architectures[0], e.g. "DeepseekForCausalLM"
   int vocab_size = 0;
@@ -22,7 +22,7 @@ struct ModelConfig {
   int num_hidden_layers = 0;
   int num_attention_heads = 0;
   int num_key_value_heads = 0;  // == heads unless grouped-query attention
-  int head_dim = 0;             // hidden_size / num_attention_heads
+  int head_dim = 0;             // hidden_size / num_attention_heads; qwen3_moe: its own
   int max_position_embeddings = 0;
   float rms_norm_eps = 1e-6f;
   float rope_theta = 10000.0f;
@@ -39,6 +39,7 @@ struct ModelConfig {
   // Attention variants.
   bool qkv_bias = false;          // qwen2_moe: q/k/v projections have biases (o has none)
   bool qk_norm = false;           // olmoe: RMSNorm over the whole q and k projections, before RoPE
+  bool qk_norm_per_head = false;  // qwen3_moe: RMSNorm of size head_dim on every q and k head
   std::optional<float> clip_qkv;  // olmoe: q, k, v clamped to [-clip, clip] after the norms
 
   // Mixture of experts. n_routed_experts == 0 means a dense model.
@@ -51,8 +52,8 @@ struct ModelConfig {
   bool shared_expert_gated = false;  // qwen2_moe: shared output * sigmoid(shared_expert_gate x)
   int first_k_dense_replace = 0;     // deepseek
   int moe_layer_freq = 1;            // deepseek
-  int decoder_sparse_step = 1;       // qwen2_moe: MoE iff (layer + 1) % step == 0 ...
-  std::vector<int> mlp_only_layers;  // qwen2_moe: ... and the layer is not listed here
+  int decoder_sparse_step = 1;       // qwen2/3_moe: MoE iff (layer + 1) % step == 0 ...
+  std::vector<int> mlp_only_layers;  // qwen2/3_moe: ... and the layer is not listed here
   bool norm_topk_prob = false;
   bool norm_single_expert = true;  // renormalise also at k == 1 (deepseek's HF code skips it)
   std::string scoring_func = "softmax";

@@ -100,6 +100,19 @@ constexpr ConfigKey olmoe_keys[] = {
     {"clip_qkv", honoured, "clamp of q, k, v after their norms"},
 };
 
+constexpr ConfigKey qwen3_moe_keys[] = {
+    {"num_experts", honoured, "routed experts"},
+    {"num_local_experts", honoured, "routed experts (transformers 5 spelling)"},
+    {"moe_intermediate_size", honoured, "routed expert width"},
+    {"head_dim", honoured, "width of a q/k/v head (q/k/v are heads x head_dim)"},
+    {"norm_topk_prob", honoured, "renormalise the top-k weights"},
+    {"decoder_sparse_step", honoured, "MoE iff (layer + 1) % step == 0"},
+    {"mlp_only_layers", honoured, "layers that stay dense"},
+    {"use_sliding_window", honoured, "only false, or a window no position reaches"},
+    {"layer_types", honoured, "only \"full_attention\" layers"},
+    {"max_window_layers", ignored, "only used with use_sliding_window"},
+};
+
 std::span<const ConfigKey> family_keys(Family family) {
   switch (family) {
     case Family::mixtral:
@@ -108,6 +121,8 @@ std::span<const ConfigKey> family_keys(Family family) {
       return qwen2_moe_keys;
     case Family::olmoe:
       return olmoe_keys;
+    case Family::qwen3_moe:
+      return qwen3_moe_keys;
     case Family::deepseek:
       break;
   }
@@ -126,10 +141,20 @@ const char* handling_name(KeyHandling h) {
   return "refused";
 }
 
+// A common key the family's table names again (Qwen3-MoE's head_dim) is the family's.
+bool overridden(Family family, const ConfigKey& common) {
+  const auto own = family_keys(family);
+  return std::any_of(own.begin(), own.end(), [&](const ConfigKey& key) {
+    return std::string_view(key.name) == common.name;
+  });
+}
+
 }  // namespace
 
 std::vector<ConfigKey> config_keys(Family family) {
-  std::vector<ConfigKey> keys(std::begin(common_keys), std::end(common_keys));
+  std::vector<ConfigKey> keys;
+  for (const ConfigKey& key : common_keys)
+    if (!overridden(family, key)) keys.push_back(key);
   const auto own = family_keys(family);
   keys.insert(keys.end(), own.begin(), own.end());
   return keys;
@@ -157,12 +182,14 @@ std::string config_key_tables_markdown() {
   for (const auto& [family, title] : {std::pair{Family::deepseek, "DeepSeekMoE (`deepseek`)"},
                                       std::pair{Family::mixtral, "Mixtral (`mixtral`)"},
                                       std::pair{Family::qwen2_moe, "Qwen2-MoE (`qwen2_moe`)"},
-                                      std::pair{Family::olmoe, "OLMoE (`olmoe`)"}}) {
+                                      std::pair{Family::olmoe, "OLMoE (`olmoe`)"},
+                                      std::pair{Family::qwen3_moe, "Qwen3-MoE (`qwen3_moe`)"}}) {
     out += std::string("#### ") + title + "\n\n| key | | what |\n|---|---|---|\n";
     for (const auto table : {family_keys(family), std::span<const ConfigKey>(common_keys)})
       for (const ConfigKey& key : table)
-        out += std::string("| `") + key.name + "` | " + handling_name(key.handling) + " | " +
-               key.note + " |\n";
+        if (table.data() != common_keys || !overridden(family, key))
+          out += std::string("| `") + key.name + "` | " + handling_name(key.handling) + " | " +
+                 key.note + " |\n";
     out += "\n";
   }
   return out;

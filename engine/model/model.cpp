@@ -78,6 +78,7 @@ MoeNames moe_names(Family family) {
     case Family::qwen2_moe:
       return {"mlp.", {}, "shared_expert."};
     case Family::olmoe:
+    case Family::qwen3_moe:
       return {"mlp.", {}, nullptr};
     case Family::deepseek:
       break;
@@ -141,9 +142,9 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
     l.bk = w.bind_f32(p + "self_attn.k_proj.bias", kv_dim);
     l.bv = w.bind_f32(p + "self_attn.v_proj.bias", kv_dim);
   }
-  if (c.qk_norm) {
-    l.q_norm = w.bind_f32(p + "self_attn.q_norm.weight", q_dim);
-    l.k_norm = w.bind_f32(p + "self_attn.k_norm.weight", kv_dim);
+  if (c.qk_norm || c.qk_norm_per_head) {
+    l.q_norm = w.bind_f32(p + "self_attn.q_norm.weight", c.qk_norm ? q_dim : c.head_dim);
+    l.k_norm = w.bind_f32(p + "self_attn.k_norm.weight", c.qk_norm ? kv_dim : c.head_dim);
   }
   l.is_moe = c.is_moe_layer(i);
   if (l.is_moe)

@@ -1,5 +1,5 @@
 #pragma once
-// A loaded MoE checkpoint (DeepSeekMoE, Mixtral, Qwen2-MoE, OLMoE): its config and
+// A loaded MoE checkpoint (DeepSeekMoE, Mixtral, Qwen2-MoE, OLMoE, Qwen3-MoE): its config and
 // validated views of every weight, still inside the safetensors maps (no copy of
 // the big matrices).
 #include <filesystem>
@@ -29,7 +29,8 @@ struct LayerWeights {
   TensorView wv;                 // [kv_heads * head_dim, hidden]
   TensorView wo;                 // [hidden, heads * head_dim]
   std::vector<float> bq, bk, bv;     // qkv_bias: [heads * head_dim], [kv_dim], [kv_dim]; else empty
-  std::vector<float> q_norm, k_norm;  // qk_norm: [heads * head_dim], [kv_dim]; else empty
+  std::vector<float> q_norm, k_norm;  // qk_norm: [heads * head_dim], [kv_dim];
+                                      // qk_norm_per_head: [head_dim] each; else empty
   bool is_moe = false;
   MlpWeights dense;                  // dense layers only, width intermediate_size
   TensorView router;                 // MoE: [n_routed_experts, hidden]

@@ -8,7 +8,8 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   const std::int64_t kv_dim = std::int64_t(c.num_key_value_heads) * c.head_dim;
   const std::int64_t attention = hidden * (2 * q_dim + 2 * kv_dim) +
                                  (c.qkv_bias ? q_dim + 2 * kv_dim : 0) +  // Qwen2-MoE biases
-                                 (c.qk_norm ? q_dim + kv_dim : 0);        // OLMoE q/k norms
+                                 (c.qk_norm ? q_dim + kv_dim : 0) +       // OLMoE q/k norms
+                                 (c.qk_norm_per_head ? 2 * c.head_dim : 0);  // Qwen3-MoE's
   const auto mlp = [&](std::int64_t width) { return 3 * hidden * width; };
   const std::int64_t expert = mlp(c.moe_intermediate_size);
   const std::int64_t shared = (c.n_shared_experts > 0 ? mlp(c.shared_expert_intermediate_size) : 0) +

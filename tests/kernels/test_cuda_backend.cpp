@@ -1,28 +1,42 @@
 // The whole model on the CUDA backend against the CPU backend: every fixture and
 // both bundled models, plain and with every kind of intervention, a prompt as one
 // batch (long enough for the per-expert GEMM path) then decode steps through the
-// captured graph. Then the backend factory's choice and its self-check. Skips
-// without a GPU.
+// captured graph; fixtures of families the kernels do not run are refused instead.
+// Then the backend factory's choice and its self-check. Skips without a GPU.
 #include <QTest>
 
 #include "backends/backend_compare.h"
 #include "backends/backend_factory.h"
 #include "backends/backend_self_check.h"
 #include "cpu/cpu_backend.h"
+#include "cuda_plan/family_support.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/gpu_suite.h"
 #include "model/default_model.h"
 #include "model/model.h"
+#include "support/expect_error.h"
 
 using namespace moescope;
 
 namespace {
 
-std::vector<std::filesystem::path> every_model() {
-  std::vector<std::filesystem::path> dirs = bundled_model_pair();
+std::vector<std::filesystem::path> every_fixture() {
+  std::vector<std::filesystem::path> dirs;
   for (const auto& entry :
        std::filesystem::directory_iterator(std::filesystem::path(MOESCOPE_FIXTURES_DIR) / "models"))
     if (std::filesystem::exists(entry.path() / "config.json")) dirs.push_back(entry.path());
+  return dirs;
+}
+
+bool cuda_runs(const std::filesystem::path& dir) {
+  return cuda_plan::runs_family(load_model_config(dir).family);
+}
+
+// The bundled models and every fixture the kernels run.
+std::vector<std::filesystem::path> every_model() {
+  std::vector<std::filesystem::path> dirs = bundled_model_pair();
+  for (const auto& dir : every_fixture())
+    if (cuda_runs(dir)) dirs.push_back(dir);
   return dirs;
 }
 
@@ -107,6 +121,22 @@ class TestCudaBackend : public QObject {
     const BackendSelection s = make_backend(*model, BackendChoice::automatic);
     QVERIFY2(s.backend->name().rfind("CUDA", 0) == 0, s.reason.c_str());
     QVERIFY(self_check([](const Model& m) { return std::make_unique<CudaBackend>(m); }).empty());
+  }
+
+  // A family the kernels do not run: refused at construction, and `auto` runs it on the CPU.
+  void other_families_fall_back_to_the_cpu() {
+    int refused = 0;
+    for (const auto& dir : every_fixture()) {
+      if (cuda_runs(dir)) continue;
+      const auto model = Model::load(dir);
+      const std::string error = engine_error_of([&] { CudaBackend cuda(*model); });
+      QVERIFY2(error.find("the CUDA backend does not run") != std::string::npos, error.c_str());
+      const BackendSelection s = make_backend(*model, BackendChoice::automatic);
+      QVERIFY2(s.backend->name().rfind("CPU", 0) == 0, s.reason.c_str());
+      QVERIFY2(s.reason.find(error) != std::string::npos, s.reason.c_str());
+      ++refused;
+    }
+    QVERIFY(refused > 0);
   }
 };
 

@@ -1,10 +1,11 @@
 // The CUDA backend's host-side planning, on every machine (no device needed):
 // the weight layout, scratch sizing and the memory check, the routing records,
-// the routing parameters and the decode graph's key, the expert grouping.
+// the routing parameters and the decode graph's key, the expert grouping, the families.
 #include <QTest>
 #include <cstring>
 
 #include "cuda_plan/expert_groups.h"
+#include "cuda_plan/family_support.h"
 #include "cuda_plan/routing_plan.h"
 #include "cuda_plan/routing_record.h"
 #include "cuda_plan/scratch_plan.h"
@@ -32,6 +33,18 @@ std::uint32_t word_of(float f) {
 class TestCudaPlan : public QObject {
   Q_OBJECT
  private slots:
+  void refuses_families_the_kernels_do_not_run() {
+    const auto runs = [](const char* name) {
+      return runs_family(Model::load(fixture(name))->config().family);
+    };
+    QVERIFY(runs("olmoe-t5") && runs("qwen2moe-t5") && runs("mixtral-t5") &&
+            runs("dense-lead-f32"));
+    const auto qwen3 = Model::load(fixture("qwen3moe-t5"));
+    QVERIFY(!runs_family(qwen3->config().family));
+    QCOMPARE(engine_error_of([&] { require_family("qwen3moe-t5", qwen3->config()); }),
+             std::string("qwen3moe-t5: the CUDA backend does not run Qwen3-MoE (qwen3_moe) yet"));
+  }
+
   void layout_packs_experts_and_aligns() {
     const auto model = Model::load(fixture("normtopk-bf16-sharded"));
     const WeightLayout layout = plan_weight_layout(model->weights());

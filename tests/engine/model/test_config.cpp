@@ -318,7 +318,7 @@ class TestConfig : public QObject {
     QTest::newRow("model_type llama")
         << QByteArray(R"({"model_type": "llama"})")
         << R"("model_type" "llama" is not supported (supported: "deepseek", "mixtral", )"
-           R"("qwen2_moe", "olmoe"))";
+           R"("qwen2_moe", "olmoe", "qwen3_moe"))";
     QTest::newRow("model_type missing")
         << QByteArray(R"({"model_type": null})") << R"("model_type" missing)";
     QTest::newRow("model_type not a string")
@@ -469,6 +469,8 @@ class TestConfig : public QObject {
                                        << 4 << 1408 << 5632 << 16 << false << 1e6f;
     QTest::newRow("OLMoE-1B-7B") << "olmoe-1b-7b-0924.json" << int(Family::olmoe) << 64 << 8 << 1024
                                  << 0 << 16 << false << 1e4f;
+    QTest::newRow("Qwen3-30B-A3B") << "qwen3-30b-a3b.json" << int(Family::qwen3_moe) << 128 << 8
+                                   << 768 << 0 << 4 << true << 1e6f;
   }
   void other_families() {
     QFETCH(QString, file);
@@ -490,6 +492,9 @@ class TestConfig : public QObject {
     QCOMPARE(c.shared_expert_gated, c.family == Family::qwen2_moe);
     QCOMPARE(c.qkv_bias, c.family == Family::qwen2_moe);
     QCOMPARE(c.qk_norm, c.family == Family::olmoe);
+    QCOMPARE(c.qk_norm_per_head, c.family == Family::qwen3_moe);
+    QCOMPARE(c.head_dim,
+             c.family == Family::qwen3_moe ? 128 : c.hidden_size / c.num_attention_heads);
     QCOMPARE(c.clip_qkv, std::nullopt);
     QCOMPARE(c.num_key_value_heads, kv_heads);
     QCOMPARE(c.norm_topk_prob, norm_topk_prob);
@@ -519,6 +524,19 @@ class TestConfig : public QObject {
       if (c.is_moe_layer(layer)) moe.push_back(layer);
     QCOMPARE(moe, (std::vector<int>{1, 5, 9, 11, 13, 15, 17, 19, 21, 23}));
     QCOMPARE(c.num_moe_layers(), 10);
+  }
+
+  // Qwen3-MoE: the same layer choice; transformers 5's spelling of the expert count; without
+  // head_dim, hidden_size / num_attention_heads.
+  void qwen3_moe_variants() {
+    const ModelConfig c = parse_resource("qwen3-30b-a3b.json",
+                                         R"({"decoder_sparse_step": 2, "mlp_only_layers": [3]})");
+    QCOMPARE(c.num_moe_layers(), 23);
+    QVERIFY(!c.is_moe_layer(3));
+    const ModelConfig t5 =
+        parse_resource("qwen3-30b-a3b.json", R"({"num_experts": null, "num_local_experts": 64})");
+    QCOMPARE(t5.n_routed_experts, 64);
+    QCOMPARE(parse_resource("qwen3-30b-a3b.json", R"({"head_dim": null})").head_dim, 64);
   }
 
   void other_families_malformed_data() {
@@ -568,6 +586,17 @@ class TestConfig : public QObject {
                                           << R"("attention_bias" true is not supported)";
     QTest::newRow("olmoe hidden_act gelu")
         << olmoe << QByteArray(R"({"hidden_act": "gelu"})") << R"("hidden_act" "gelu")";
+    const QString qwen3 = "qwen3-30b-a3b.json";
+    QTest::newRow("qwen3 expert counts differ")
+        << qwen3 << QByteArray(R"({"num_local_experts": 64})")
+        << R"("num_local_experts" differs from "num_experts")";
+    QTest::newRow("qwen3 head_dim zero")
+        << qwen3 << QByteArray(R"({"head_dim": 0})") << R"("head_dim" must be >= 1)";
+    QTest::newRow("qwen3 sliding window used")
+        << qwen3 << QByteArray(R"({"use_sliding_window": true, "sliding_window": 4096})")
+        << R"("sliding_window" 4096 is shorter)";
+    QTest::newRow("qwen3 attention_bias") << qwen3 << QByteArray(R"({"attention_bias": true})")
+                                          << R"("attention_bias" true is not supported)";
   }
   void other_families_malformed() {
     QFETCH(QString, file);

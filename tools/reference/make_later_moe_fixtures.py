@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Checkpoints and goldens of the later MoE families, from transformers' own classes.
+
+    make_later_moe_fixtures.py MODELS_DIR GOLDEN_DIR
+
+The sibling of make_t5_fixtures.py (same venv, same golden schema, same reseeding
+until no top-k decision is a near-tie) for families whose layers are not all MoE:
+each routing entry names its layer's index among all layers.
+
+- `qwen3moe-t5`: Qwen3MoeForCausalLM with per-head q/k norms, a head_dim that is not
+  hidden_size / num_attention_heads, a dense layer by mlp_only_layers and
+  norm_topk_prob; saved by default (`rope_parameters`, `num_local_experts`, per-expert
+  tensors);
+- `qwen3moe-t5-fused`: the same model saved with `save_original_format=False` (fused
+  experts) and config.json in the hub's spelling (`num_experts`, top-level `rope_theta`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, Qwen3MoeConfig
+
+from make_t5_fixtures import COMMON, MIN_GAP, N_GREEDY, N_TOKENS, old_spelling, randomise, write_golden
+
+FAMILIES = {
+    "qwen3moe": (Qwen3MoeConfig, dict(num_hidden_layers=3, head_dim=12, intermediate_size=40,
+                                      moe_intermediate_size=20, num_experts=8, num_experts_per_tok=3,
+                                      norm_topk_prob=True, mlp_only_layers=[1],
+                                      rope_parameters={"rope_type": "default",
+                                                       "rope_theta": 123456.0})),
+}
+
+
+def hub_spelling(config_path: str) -> None:
+    """The older spelling of make_t5_fixtures.old_spelling, and the hub's name of the expert count."""
+    old_spelling(config_path)
+    with open(config_path) as f:
+        config = json.load(f)
+    if "num_local_experts" in config:
+        config["num_experts"] = config.pop("num_local_experts")
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
+    model, info = AutoModelForCausalLM.from_pretrained(
+        model_dir, dtype=torch.float64, attn_implementation="eager",
+        experts_implementation="eager", output_loading_info=True)
+    if any(info.values()):
+        raise SystemExit(f"{model_dir}: transformers loaded it with {info}")
+    model.eval()
+    routers = []  # (layer index, router output), in the order the forward runs them
+    for index, layer in enumerate(model.model.layers):
+        if hasattr(layer.mlp, "gate") and not hasattr(layer.mlp, "gate_proj"):
+            layer.mlp.gate.register_forward_hook(
+                lambda m, i, o, index=index: routers.append((index, o)))
+    with torch.no_grad():
+        logits = model(torch.tensor([tokens])).logits[0]
+    k = model.config.num_experts_per_tok
+    routing = [[] for _ in tokens]
+    for index, (router_logits, weights, ids) in routers:
+        scores = torch.softmax(router_logits.double(), dim=-1)
+        for t in range(len(tokens)):
+            s = scores[t].sort(descending=True).values
+            if s[k - 1] - s[k] < MIN_GAP:
+                raise ValueError(f"near-tie at position {t}, layer {index}")
+            routing[t].append({"layer": index, "ids": ids[t].tolist(),
+                               "weights": weights[t].double().tolist(), "scores": scores[t].tolist()})
+    greedy = []
+    with torch.no_grad():  # argmax of the whole-sequence forward, one token at a time
+        for _ in range(N_GREEDY):
+            greedy.append(int(model(torch.tensor([tokens + greedy])).logits[0, -1].argmax()))
+    return {"model": name, "case": "plain", "tokens": tokens,
+            "interventions": {"disabled": [], "shared_disabled": [], "top_k": None},
+            "logits": logits.tolist(), "routing": routing, "greedy": greedy,
+            "made_by": f"transformers {transformers.__version__}, torch {torch.__version__}"}
+
+
+def main() -> None:
+    models_dir, golden_dir = sys.argv[1], sys.argv[2]
+    for family, (config_class, options) in FAMILIES.items():
+        config = config_class(**{**COMMON, **options})
+        tokens = [int(t) for t in torch.randint(3, COMMON["vocab_size"], (N_TOKENS,),
+                                                generator=torch.Generator().manual_seed(7))]
+        for seed in range(100):
+            model = AutoModelForCausalLM.from_config(config)
+            randomise(model, seed)
+            plain, fused = f"{family}-t5", f"{family}-t5-fused"
+            for name in (plain, fused):
+                shutil.rmtree(os.path.join(models_dir, name), ignore_errors=True)
+            model.save_pretrained(os.path.join(models_dir, plain))
+            model.save_pretrained(os.path.join(models_dir, fused), save_original_format=False)
+            hub_spelling(os.path.join(models_dir, fused, "config.json"))
+            try:
+                goldens = {name: golden(os.path.join(models_dir, name), name, tokens)
+                           for name in (plain, fused)}
+            except ValueError as e:
+                print(f"{family}: seed {seed}: {e}; reseeding")
+                continue
+            a, b = (goldens[n] for n in (plain, fused))
+            if a["logits"] != b["logits"] or a["greedy"] != b["greedy"]:
+                raise SystemExit(f"{family}: the two layouts of one model disagree in transformers")
+            for name, g in goldens.items():
+                write_golden(os.path.join(golden_dir, f"{name}.plain.json"), g)
+            print(f"{family}: seed {seed}, greedy {goldens[plain]['greedy']}")
+            break
+        else:
+            raise SystemExit(f"{family}: no seed without near-ties")
+
+
+if __name__ == "__main__":
+    main()
