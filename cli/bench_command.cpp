@@ -93,11 +93,15 @@ void add_bench_command(CLI::App& app) {
   CLI::App* c = app.add_subcommand("bench", "Measure prefill and decode speed");
   add_model_options(*c, o->model);
   add_random_model_options(*c, o->random);
+  // Bounded so that their sum stays an int; the model's context is checked at load.
+  constexpr long long most_tokens = 1 << 22;
   c->add_option("--prompt-tokens", o->prompt_tokens)
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  c->add_option("--gen-tokens", o->gen_tokens)->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--repeats", o->repeats)->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(whole_number_in(1, most_tokens));
+  c->add_option("--gen-tokens", o->gen_tokens)
+      ->capture_default_str()
+      ->check(whole_number_in(1, most_tokens));
+  c->add_option("--repeats", o->repeats)->capture_default_str()->check(whole_number_in(1, 1000));
   c->add_option("--bandwidth", o->bandwidth_gbps,
                 "The memory's bandwidth in GB/s (measured, e.g. a device-to-device copy): "
                 "prints the fraction of it that decoding reaches")

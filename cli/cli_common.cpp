@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include "model/default_model.h"
 
@@ -49,7 +50,9 @@ void add_sampling_options(CLI::App& command, SamplingSettings& sampling,
   command.add_option("--max-tokens", sampling.max_tokens, max_tokens_help)
       ->capture_default_str()
       ->check(whole_number_in(0, 1'000'000'000));
-  command.add_option("--seed", sampling.seed, "Sampling seed")->capture_default_str();
+  command.add_option("--seed", sampling.seed, "Sampling seed")
+      ->capture_default_str()
+      ->check(whole_number_in(0, std::numeric_limits<long long>::max()));  // -1 would wrap
   command.add_option("--temperature", sampling.temperature, "0 = greedy")
       ->capture_default_str()
       ->check(number_in(0, 1e6, true, "[0, 1e6]"));

@@ -204,6 +204,8 @@ class TestCli : public QObject {
     QTest::newRow("top-p inf") << QStringList{"--top-p", "inf"} << "inf is not in (0, 1]";
     QTest::newRow("max-tokens -1")
         << QStringList{"--max-tokens", "-1"} << "-1 is not in [0, 1000000000]";
+    QTest::newRow("seed -1") << QStringList{"--seed", "-1"}
+                             << "-1 is not in [0, 9223372036854775807]";
   }
   void meaningless_sampling_refused() {
     QFETCH(QStringList, flags);
@@ -466,6 +468,9 @@ class TestCli : public QObject {
     const Run nan = run_cli({"bench", "--model", q(model_dir), "--bandwidth", "nan"});
     QVERIFY2(nan.code != 0 && nan.err.contains("nan is not in (0, 1e7] GB/s"),
              qPrintable(describe(nan)));
+    const Run huge = run_cli({"bench", "--model", q(model_dir), "--prompt-tokens", "2147483647"});
+    QVERIFY2(huge.code != 0 && huge.err.contains("2147483647 is not in [1, 4194304]"),
+             qPrintable(describe(huge)));
     const Run golden = run_cli({"check", "--random-weights", "--golden", q(model_dir)});
     QVERIFY2(golden.code != 0 && golden.err.contains("excludes"), qPrintable(describe(golden)));
   }
