@@ -18,15 +18,13 @@ each routing entry names its layer's index among all layers.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 
 import torch
 import transformers
 from transformers import AutoModelForCausalLM, Qwen3MoeConfig
 
-from make_t5_fixtures import COMMON, MIN_GAP, N_GREEDY, N_TOKENS, old_spelling, randomise, write_golden
+from make_t5_fixtures import COMMON, MIN_GAP, N_GREEDY, make_fixtures, old_spelling
 
 FAMILIES = {
     "qwen3moe": (Qwen3MoeConfig, dict(num_hidden_layers=3, head_dim=12, intermediate_size=40,
@@ -84,35 +82,9 @@ def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
 
 
 def main() -> None:
-    models_dir, golden_dir = sys.argv[1], sys.argv[2]
-    for family, (config_class, options) in FAMILIES.items():
-        config = config_class(**{**COMMON, **options})
-        tokens = [int(t) for t in torch.randint(3, COMMON["vocab_size"], (N_TOKENS,),
-                                                generator=torch.Generator().manual_seed(7))]
-        for seed in range(100):
-            model = AutoModelForCausalLM.from_config(config)
-            randomise(model, seed)
-            plain, fused = f"{family}-t5", f"{family}-t5-fused"
-            for name in (plain, fused):
-                shutil.rmtree(os.path.join(models_dir, name), ignore_errors=True)
-            model.save_pretrained(os.path.join(models_dir, plain))
-            model.save_pretrained(os.path.join(models_dir, fused), save_original_format=False)
-            hub_spelling(os.path.join(models_dir, fused, "config.json"))
-            try:
-                goldens = {name: golden(os.path.join(models_dir, name), name, tokens)
-                           for name in (plain, fused)}
-            except ValueError as e:
-                print(f"{family}: seed {seed}: {e}; reseeding")
-                continue
-            a, b = (goldens[n] for n in (plain, fused))
-            if a["logits"] != b["logits"] or a["greedy"] != b["greedy"]:
-                raise SystemExit(f"{family}: the two layouts of one model disagree in transformers")
-            for name, g in goldens.items():
-                write_golden(os.path.join(golden_dir, f"{name}.plain.json"), g)
-            print(f"{family}: seed {seed}, greedy {goldens[plain]['greedy']}")
-            break
-        else:
-            raise SystemExit(f"{family}: no seed without near-ties")
+    configs = {family: config_class(**{**COMMON, **options})
+               for family, (config_class, options) in FAMILIES.items()}
+    make_fixtures(sys.argv[1], sys.argv[2], configs, hub_spelling, golden)
 
 
 if __name__ == "__main__":

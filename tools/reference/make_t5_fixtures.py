@@ -130,10 +130,10 @@ def write_golden(path: str, g: dict) -> None:
         f.write("\n")
 
 
-def main() -> None:
-    models_dir, golden_dir = sys.argv[1], sys.argv[2]
-    for family, (config_class, options) in FAMILIES.items():
-        config = config_class(**COMMON, **options)
+def make_fixtures(models_dir: str, golden_dir: str, configs: dict, respell, make_golden) -> None:
+    """For each family's config: one random model saved per expert and fused (its
+    config.json respelled), with a golden of each; reseeded past near-ties."""
+    for family, config in configs.items():
         tokens = [int(t) for t in torch.randint(3, COMMON["vocab_size"], (N_TOKENS,),
                                                 generator=torch.Generator().manual_seed(7))]
         for seed in range(100):
@@ -144,9 +144,9 @@ def main() -> None:
                 shutil.rmtree(os.path.join(models_dir, name), ignore_errors=True)
             model.save_pretrained(os.path.join(models_dir, plain))
             model.save_pretrained(os.path.join(models_dir, fused), save_original_format=False)
-            old_spelling(os.path.join(models_dir, fused, "config.json"))
+            respell(os.path.join(models_dir, fused, "config.json"))
             try:
-                goldens = {name: golden(os.path.join(models_dir, name), name, tokens)
+                goldens = {name: make_golden(os.path.join(models_dir, name), name, tokens)
                            for name in (plain, fused)}
             except ValueError as e:
                 print(f"{family}: seed {seed}: {e}; reseeding")
@@ -160,6 +160,12 @@ def main() -> None:
             break
         else:
             raise SystemExit(f"{family}: no seed without near-ties")
+
+
+def main() -> None:
+    configs = {family: config_class(**COMMON, **options)
+               for family, (config_class, options) in FAMILIES.items()}
+    make_fixtures(sys.argv[1], sys.argv[2], configs, old_spelling, golden)
 
 
 if __name__ == "__main__":
