@@ -249,8 +249,11 @@ class GgufTensors final : public TensorMaker {
 // The scalar metadata as a JSON object: what stands in for config.json (snapshots).
 std::string metadata_json(const GgufFile& file) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [key, value] : file.metadata())
-    if (value.type != GgufType::array) std::visit([&](const auto& v) { j[key] = v; }, value.scalar);
+  for (const auto& entry : file.metadata()) {  // no structured binding: clang 14 cannot capture one
+    const std::string& key = entry.first;
+    if (entry.second.type != GgufType::array)
+      std::visit([&](const auto& v) { j[key] = v; }, entry.second.scalar);
+  }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
