@@ -8,6 +8,7 @@
 #include "kernels/cuda_engine.h"
 #include "kernels/cuda_error.h"
 #include "kernels/decode_graph.h"
+#include "run/batch_check.h"
 
 namespace moescope {
 
@@ -59,32 +60,11 @@ std::span<const float> CudaBackend::hidden_states() const {
   return hidden_;
 }
 
-// The CPU backend's checks, with its messages.
-void CudaBackend::check_batch(std::span<const int> token_ids, int pos0) const {
-  const ModelConfig& c = engine_->config;
-  if (token_ids.empty()) throw EngineError("no tokens to run");
-  for (int id : token_ids)
-    if (id < 0 || id >= c.vocab_size)
-      throw EngineError("token id " + std::to_string(id) + " out of range (vocabulary of " +
-                        std::to_string(c.vocab_size) + ")");
-  if (pos0 < 0 || pos0 > cached_)
-    throw EngineError("position " + std::to_string(pos0) + " skips past the " +
-                      std::to_string(cached_) + " positions already run");
-  const std::int64_t last = std::int64_t(pos0) + std::int64_t(token_ids.size()) - 1;
-  if (last >= c.max_position_embeddings)
-    throw EngineError("context full: position " + std::to_string(last) +
-                      " is beyond max_position_embeddings " +
-                      std::to_string(c.max_position_embeddings));
-}
-
 std::span<const float> CudaBackend::forward_batch(std::span<const int> token_ids, int pos0,
                                                   const Interventions& interventions,
                                                   std::span<TokenRouting> traces,
                                                   LogitsWanted wanted) {
-  check_batch(token_ids, pos0);
-  if (!traces.empty() && traces.size() != token_ids.size())
-    throw EngineError("forward_batch: " + std::to_string(traces.size()) + " traces for " +
-                      std::to_string(token_ids.size()) + " tokens");
+  check_batch(engine_->config, token_ids, pos0, std::size_t(cached_), traces);
   cuda::CudaEngine& e = *engine_;
   const int n = static_cast<int>(token_ids.size());
   const std::size_t vocab = e.config.vocab_size;

@@ -37,7 +37,6 @@ class CudaBackend final : public Backend {
   std::span<const float> hidden_states() const override;
 
  private:
-  void check_batch(std::span<const int> token_ids, int pos0) const;
   void run_chunk(std::span<const int> token_ids, int pos0, const Interventions& interventions,
                  LogitsWanted wanted);
   void replay_decode(const Interventions& interventions);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "cpu/cpu_ops.h"
+#include "run/batch_check.h"
 #include "run/top_k.h"
 
 namespace moescope {
@@ -66,24 +67,6 @@ std::span<const float> CpuBackend::hidden_states() const {
   return hidden_;
 }
 
-void CpuBackend::check_batch(std::span<const int> token_ids, int pos0) const {
-  const ModelConfig& c = config_;
-  if (token_ids.empty()) throw EngineError("no tokens to run");
-  for (int id : token_ids)
-    if (id < 0 || id >= c.vocab_size)
-      throw EngineError("token id " + std::to_string(id) + " out of range (vocabulary of " +
-                        std::to_string(c.vocab_size) + ")");
-  const std::size_t cached = k_cache_[0].size() / (std::size_t(c.num_key_value_heads) * c.head_dim);
-  if (pos0 < 0 || std::size_t(pos0) > cached)
-    throw EngineError("position " + std::to_string(pos0) + " skips past the " +
-                      std::to_string(cached) + " positions already run");
-  const std::int64_t last = std::int64_t(pos0) + std::int64_t(token_ids.size()) - 1;
-  if (last >= c.max_position_embeddings)
-    throw EngineError("context full: position " + std::to_string(last) +
-                      " is beyond max_position_embeddings " +
-                      std::to_string(c.max_position_embeddings));
-}
-
 void CpuBackend::size_scratch(int n) {
   const ModelConfig& c = config_;
   const std::size_t rows = n;
@@ -105,7 +88,9 @@ std::span<const float> CpuBackend::forward_batch(std::span<const int> token_ids,
                                                  const Interventions& interventions,
                                                  std::span<TokenRouting> traces,
                                                  LogitsWanted wanted) {
-  check_batch(token_ids, pos0);
+  const std::size_t cached =
+      k_cache_[0].size() / (std::size_t(config_.num_key_value_heads) * config_.head_dim);
+  check_batch(config_, token_ids, pos0, cached, traces);
   const ModelConfig& c = config_;
   const ModelWeights& w = model_.weights();
   const int n = static_cast<int>(token_ids.size());

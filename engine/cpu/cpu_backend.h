@@ -24,7 +24,6 @@ class CpuBackend final : public Backend {
   std::span<const float> hidden_states() const override;
 
  private:
-  void check_batch(std::span<const int> token_ids, int pos0) const;
   void size_scratch(int n);
   void attention_block(int layer, int pos0, int n);
   void shape_qkv(const LayerWeights& l, float* q, float* k, float* v);

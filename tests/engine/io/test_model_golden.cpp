@@ -125,6 +125,11 @@ class TestModelGolden : public QObject {
     const auto last =
         batched.forward_batch(tokens, 0, interventions, {}, moescope::LogitsWanted::last);
     QCOMPARE(std::vector<float>(last.begin(), last.end()), expected_logits.back());
+    // Traces are none or one per token.
+    std::vector<moescope::TokenRouting> too_few(1);
+    QVERIFY_THROWS_EXCEPTION(
+        moescope::EngineError,
+        batched.forward_batch(tokens, 0, interventions, too_few, moescope::LogitsWanted::last));
     // A batch may rewind the cache but not skip past it.
     QVERIFY_THROWS_EXCEPTION(
         moescope::EngineError,
