@@ -70,24 +70,34 @@ json interventions_to_json(const Interventions& interventions) {
           {"top_k", interventions.top_k ? json(*interventions.top_k) : json(nullptr)}};
 }
 
-json layer_to_json(const LayerRouting& layer, const std::string& path) {
+const char* routing_detail_name(RoutingDetail detail) {
+  return detail == RoutingDetail::full ? "full" : "ids_only";
+}
+
+json layer_to_json(const LayerRouting& layer, RoutingDetail detail, const std::string& path) {
+  if (layer.detail != detail)
+    throw EngineError(path + ": a " + routing_detail_name(layer.detail) +
+                      " record in a snapshot whose routing is " + routing_detail_name(detail));
   json out = {{"layer", layer.layer},
               {"expert_ids", layer.expert_ids},
-              {"gate_weights", float_array(layer.gate_weights, path + ".gate_weights")},
-              {"scores", float_array(layer.scores, path + ".scores")},
               {"shared_active", layer.shared_active},
               {"mask_changed", layer.mask_changed}};
+  // ids_only: the server never told the scores and weights, so they are left out, not zeroed.
+  if (detail == RoutingDetail::full) {
+    out["gate_weights"] = float_array(layer.gate_weights, path + ".gate_weights");
+    out["scores"] = float_array(layer.scores, path + ".scores");
+  }
   // Optional: only a gated shared expert (Qwen2-MoE) has a weight other than 1.
   if (layer.shared_gate != 1.0f)
     out["shared_gate"] = json_float(layer.shared_gate, path + ".shared_gate");
   return out;
 }
 
-json token_to_json(const SnapshotToken& token, const std::string& path) {
+json token_to_json(const SnapshotToken& token, RoutingDetail detail, const std::string& path) {
   json layers = json::array();
   for (std::size_t i = 0; i < token.routing.layers.size(); ++i)
-    layers.push_back(
-        layer_to_json(token.routing.layers[i], path + ".layers[" + std::to_string(i) + "]"));
+    layers.push_back(layer_to_json(token.routing.layers[i], detail,
+                                   path + ".layers[" + std::to_string(i) + "]"));
   return {{"position", token.routing.position},
           {"id", token.routing.token_id},
           {"text", token.text},
@@ -272,8 +282,9 @@ void check_moe_layer(const Node& node, int layer, const ModelConfig& config) {
     node.fail("layer " + std::to_string(layer) + " is not an MoE layer of this model");
 }
 
-LayerRouting read_layer(const Node& node, const ModelConfig& config) {
+LayerRouting read_layer(const Node& node, const ModelConfig& config, RoutingDetail detail) {
   LayerRouting out;
+  out.detail = detail;
   const int n_experts = config.n_routed_experts;
   const Node layer = node["layer"];
   out.layer = layer.integer();
@@ -289,16 +300,22 @@ LayerRouting read_layer(const Node& node, const ModelConfig& config) {
     chosen[expert] = true;
     out.expert_ids.push_back(expert);
   }
-  const Node weights = node["gate_weights"];
-  out.gate_weights = weights.floats();
-  if (out.gate_weights.size() != out.expert_ids.size())
-    weights.fail(std::to_string(out.gate_weights.size()) + " weights for " +
-                 std::to_string(out.expert_ids.size()) + " expert_ids");
-  const Node scores = node["scores"];
-  out.scores = scores.floats();
-  if (out.scores.size() != static_cast<std::size_t>(n_experts))
-    scores.fail(std::to_string(out.scores.size()) + " values, expected " +
-                std::to_string(n_experts) + " (one per routed expert)");
+  if (detail == RoutingDetail::ids_only) {
+    for (const char* key : {"gate_weights", "scores"})
+      if (node.has(key))
+        node[key].fail("an ids_only snapshot has no scores or weights (routing is \"ids_only\")");
+  } else {
+    const Node weights = node["gate_weights"];
+    out.gate_weights = weights.floats();
+    if (out.gate_weights.size() != out.expert_ids.size())
+      weights.fail(std::to_string(out.gate_weights.size()) + " weights for " +
+                   std::to_string(out.expert_ids.size()) + " expert_ids");
+    const Node scores = node["scores"];
+    out.scores = scores.floats();
+    if (out.scores.size() != static_cast<std::size_t>(n_experts))
+      scores.fail(std::to_string(out.scores.size()) + " values, expected " +
+                  std::to_string(n_experts) + " (one per routed expert)");
+  }
   out.shared_active = node["shared_active"].boolean();
   out.mask_changed = node["mask_changed"].boolean();
   if (node.has("shared_gate")) {
@@ -311,7 +328,7 @@ LayerRouting read_layer(const Node& node, const ModelConfig& config) {
   return out;
 }
 
-SnapshotToken read_token(const Node& node, const ModelConfig& config) {
+SnapshotToken read_token(const Node& node, const ModelConfig& config, RoutingDetail detail) {
   SnapshotToken out;
   TokenRouting& routing = out.routing;
   routing.position = node["position"].integer();
@@ -323,7 +340,7 @@ SnapshotToken read_token(const Node& node, const ModelConfig& config) {
   out.text = node["text"].string();
   routing.is_prompt = node["is_prompt"].boolean();
   for (const Node& item : node["layers"].items()) {
-    routing.layers.push_back(read_layer(item, config));
+    routing.layers.push_back(read_layer(item, config, detail));
     if (routing.layers.size() > 1 &&
         routing.layers.back().layer <= routing.layers.rbegin()[1].layer)
       item["layer"].fail("layers must be listed once each, in increasing order");
@@ -331,10 +348,11 @@ SnapshotToken read_token(const Node& node, const ModelConfig& config) {
   return out;
 }
 
-std::vector<SnapshotToken> read_tokens(const Node& node, const ModelConfig& config) {
+std::vector<SnapshotToken> read_tokens(const Node& node, const ModelConfig& config,
+                                       RoutingDetail detail) {
   std::vector<SnapshotToken> out;
   for (const Node& item : node.items()) {
-    out.push_back(read_token(item, config));
+    out.push_back(read_token(item, config, detail));
     const TokenRouting& routing = out.back().routing;
     if (routing.position < 0) item["position"].fail("negative position");
     if (out.size() < 2) continue;
@@ -347,6 +365,16 @@ std::vector<SnapshotToken> read_tokens(const Node& node, const ModelConfig& conf
       item["is_prompt"].fail("a prompt token after generated tokens");
   }
   return out;
+}
+
+// Optional: absent means "full" (every file written before remote models).
+RoutingDetail read_routing_detail(const Node& root) {
+  if (!root.has("routing")) return RoutingDetail::full;
+  const Node node = root["routing"];
+  const std::string name = node.string();
+  if (name == "full") return RoutingDetail::full;
+  if (name == "ids_only") return RoutingDetail::ids_only;
+  node.fail("expected \"full\" or \"ids_only\", got \"" + name + "\"");
 }
 
 }  // namespace
@@ -368,25 +396,30 @@ std::string utc_timestamp_now() {
 json snapshot_to_json(const RoutingSnapshot& snapshot) {
   json tokens = json::array();
   for (std::size_t i = 0; i < snapshot.tokens.size(); ++i)
-    tokens.push_back(token_to_json(snapshot.tokens[i], "tokens[" + std::to_string(i) + "]"));
+    tokens.push_back(token_to_json(snapshot.tokens[i], snapshot.routing_detail,
+                                   "tokens[" + std::to_string(i) + "]"));
   const SamplingSettings& sampling = snapshot.sampling;
-  return {{"format", snapshot_format_name},
-          {"version", snapshot_format_version},
-          {"created_at", snapshot.created_at},
-          {"model",
-           {{"name", snapshot.model_name},
-            {"path", snapshot.model_path},
-            {"config", snapshot.model_config}}},
-          {"backend", snapshot.backend},
-          {"prompt", snapshot.prompt},
-          {"generated_text", snapshot.generated_text},
-          {"sampling",
-           {{"temperature", json_float(sampling.temperature, "sampling.temperature")},
-            {"top_p", json_float(sampling.top_p, "sampling.top_p")},
-            {"seed", sampling.seed},
-            {"max_tokens", sampling.max_tokens}}},
-          {"interventions", interventions_to_json(snapshot.interventions)},
-          {"tokens", std::move(tokens)}};
+  json out = {{"format", snapshot_format_name},
+              {"version", snapshot_format_version},
+              {"created_at", snapshot.created_at},
+              {"model",
+               {{"name", snapshot.model_name},
+                {"path", snapshot.model_path},
+                {"config", snapshot.model_config}}},
+              {"backend", snapshot.backend},
+              {"prompt", snapshot.prompt},
+              {"generated_text", snapshot.generated_text},
+              {"sampling",
+               {{"temperature", json_float(sampling.temperature, "sampling.temperature")},
+                {"top_p", json_float(sampling.top_p, "sampling.top_p")},
+                {"seed", sampling.seed},
+                {"max_tokens", sampling.max_tokens}}},
+              {"interventions", interventions_to_json(snapshot.interventions)},
+              {"tokens", std::move(tokens)}};
+  if (snapshot.routing_detail != RoutingDetail::full)
+    out["routing"] = routing_detail_name(snapshot.routing_detail);
+  if (!snapshot.incomplete.empty()) out["incomplete"] = snapshot.incomplete;
+  return out;
 }
 
 RoutingSnapshot snapshot_from_json(const json& document, const std::string& source) {
@@ -406,7 +439,13 @@ RoutingSnapshot snapshot_from_json(const json& document, const std::string& sour
   out.generated_text = root["generated_text"].string();
   out.sampling = read_sampling(root["sampling"]);
   out.interventions = read_interventions(root["interventions"], config);
-  out.tokens = read_tokens(root["tokens"], config);
+  out.routing_detail = read_routing_detail(root);
+  out.tokens = read_tokens(root["tokens"], config, out.routing_detail);
+  if (root.has("incomplete")) {
+    const Node incomplete = root["incomplete"];
+    out.incomplete = incomplete.string();
+    if (out.incomplete.empty()) incomplete.fail("an empty reason; leave the field out instead");
+  }
   return out;
 }
 

@@ -32,12 +32,18 @@ struct RoutingSnapshot {
   SamplingSettings sampling;
   Interventions interventions;
   std::vector<SnapshotToken> tokens;
+  // Every layer record's detail: ids_only for a model served by vLLM or SGLang.
+  RoutingDetail routing_detail = RoutingDetail::full;
+  // Why the run ended before it was complete (a connection that dropped
+  // mid-stream); empty for a complete run.
+  std::string incomplete;
 };
 
 // The current time as ISO-8601 UTC with second resolution, for created_at.
 std::string utc_timestamp_now();
 
-// Throws EngineError if a routing value is NaN or infinite: JSON cannot hold it.
+// Throws EngineError if a routing value is NaN or infinite: JSON cannot hold it,
+// or if a layer record's detail is not the snapshot's routing_detail.
 // Dump with json::error_handler_t::replace: token pieces may split a UTF-8
 // character, which nlohmann's default dump refuses.
 nlohmann::json snapshot_to_json(const RoutingSnapshot& snapshot);

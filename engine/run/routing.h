@@ -6,6 +6,14 @@
 
 namespace moescope {
 
+// How much of the gate a record holds. A local run knows everything; a model
+// served by vLLM or SGLang reports only the chosen expert ids, best first (their
+// ranks), so its records say so rather than carrying zeros for the rest.
+enum class RoutingDetail {
+  full,      // scores and gate_weights filled
+  ids_only,  // scores and gate_weights empty: unknown, not zero
+};
+
 struct LayerRouting {
   int layer = 0;                    // index among all layers (dense layers have no record)
   std::vector<float> scores;        // [n_routed_experts] selection scores (softmax probabilities)
@@ -16,6 +24,7 @@ struct LayerRouting {
                                     // Qwen2-MoE sigmoid(shared_expert_gate · x) (also
                                     // computed when the shared expert is switched off)
   bool mask_changed = false;        // masks or the k override changed the chosen set
+  RoutingDetail detail = RoutingDetail::full;
 };
 
 struct TokenRouting {

@@ -98,6 +98,27 @@ void compare_layers(const LayerRouting& actual, const LayerRouting& expected) {
   QCOMPARE(actual.shared_active, expected.shared_active);
   QCOMPARE(actual.mask_changed, expected.mask_changed);
   QCOMPARE(actual.shared_gate, expected.shared_gate);
+  QVERIFY(actual.detail == expected.detail);
+}
+
+// The same run as a served model reports it: expert ids only, the last token without routing
+// (servers do not run the last sampled token through the model), cut short by a dropped stream.
+RoutingSnapshot ids_only_snapshot() {
+  RoutingSnapshot s = sample_snapshot();
+  s.backend = "sglang";
+  s.interventions = {};
+  s.routing_detail = RoutingDetail::ids_only;
+  s.incomplete = "the connection dropped after 7 tokens";
+  for (SnapshotToken& token : s.tokens)
+    for (LayerRouting& layer : token.routing.layers) {
+      layer.scores.clear();
+      layer.gate_weights.clear();
+      layer.mask_changed = false;
+      layer.shared_active = true;
+      layer.detail = RoutingDetail::ids_only;
+    }
+  s.tokens.back().routing.layers.clear();
+  return s;
 }
 
 // The same run as from a Qwen2-MoE (layer 0 dense by mlp_only_layers, so the MoE layers
@@ -230,6 +251,55 @@ class TestSnapshot : public QObject {
     } catch (const EngineError& e) {
       QVERIFY2(QString(e.what()).contains("tokens[1].layers[2].shared_gate: a shared expert gate "
                                           "is a sigmoid, in [0, 1]"),
+               e.what());
+    }
+  }
+
+  // ids_only: no scores or weights in the file (absent, not zeros), said once at the top.
+  void idsOnlyRoundTrip() {
+    QTemporaryDir dir;
+    const RoutingSnapshot original = ids_only_snapshot();
+    write_snapshot(original, fs_path(dir, "snap.json"));
+    const RoutingSnapshot back = read_snapshot(fs_path(dir, "snap.json"));
+    compare_snapshots(back, original);
+    QVERIFY(back.routing_detail == RoutingDetail::ids_only);
+    QCOMPARE(back.incomplete, original.incomplete);
+
+    const json doc = snapshot_to_json(original);
+    QVERIFY(doc["routing"] == "ids_only");
+    QVERIFY(doc["incomplete"] == original.incomplete);
+    QVERIFY(!doc["tokens"][0]["layers"][0].contains("scores"));
+    QVERIFY(!doc["tokens"][0]["layers"][0].contains("gate_weights"));
+    const json full = snapshot_to_json(sample_snapshot());
+    QVERIFY(!full.contains("routing") && !full.contains("incomplete"));
+    QVERIFY(read_snapshot(fs_path(dir, "snap.json")).tokens[0].routing.layers[0].scores.empty());
+  }
+
+  void idsOnlyRejectsScoresAndMixedRecords() {
+    json doc = snapshot_to_json(ids_only_snapshot());
+    doc["tokens"][1]["layers"][0]["scores"] = json::array({0.5, 0.5});
+    try {
+      snapshot_from_json(doc, "snap.json");
+      QFAIL("accepted scores in an ids_only snapshot");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString(e.what()).contains("tokens[1].layers[0].scores: an ids_only snapshot"),
+               e.what());
+    }
+    doc = snapshot_to_json(ids_only_snapshot());
+    doc["routing"] = "partial";
+    QVERIFY_THROWS_EXCEPTION(EngineError, snapshot_from_json(doc, "snap.json"));
+    doc["routing"] = "ids_only";
+    doc["incomplete"] = "";
+    QVERIFY_THROWS_EXCEPTION(EngineError, snapshot_from_json(doc, "snap.json"));
+
+    RoutingSnapshot mixed = ids_only_snapshot();
+    mixed.tokens[2].routing.layers[1].detail = RoutingDetail::full;
+    try {
+      snapshot_to_json(mixed);
+      QFAIL("wrote a full record into an ids_only snapshot");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString(e.what()).contains(
+                   "tokens[2].layers[1]: a full record in a snapshot whose routing is ids_only"),
                e.what());
     }
   }
