@@ -11,6 +11,7 @@ packages=(
   xvfb xauth
   python3
   clang-14 libclang-rt-14-dev llvm-14
+  libcurl4-openssl-dev libcpp-httplib-dev
 )
 
 missing=()
