@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "run/non_finite.h"
 
 namespace moescope {
 
@@ -62,13 +63,14 @@ double Evaluation::mean_loss() const {
   return sum / labels.size();
 }
 
-Evaluation evaluate(Backend& backend, const std::vector<TokenStream>& streams,
-                    const Interventions& interventions, const EvalSettings& settings,
-                    WorkMeter& meter) {
+Evaluation evaluate(Backend& backend, const ModelConfig& config,
+                    const std::vector<TokenStream>& streams, const Interventions& interventions,
+                    const EvalSettings& settings, WorkMeter& meter) {
   Evaluation out;
   for (const TokenStream& stream : streams) {
     LabelEvaluation label;
     label.label = stream.label;
+    const std::string where = "in a window of '" + stream.label + "'";
     const int windows = window_count(stream, settings.window);
     for (int w = 0; w < windows; ++w) {
       backend.reset();
@@ -80,9 +82,12 @@ Evaluation evaluate(Backend& backend, const std::vector<TokenStream>& streams,
             backend.forward_batch(std::span<const int>(window + pos0, n), pos0, interventions,
                                   routing, LogitsWanted::all);
         const std::size_t vocab = logits.size() / n;
-        for (int t = 0; t < n; ++t)
-          label.loss_sum +=
-              negative_log_likelihood(logits.subspan(t * vocab, vocab), window[pos0 + t + 1]);
+        for (int t = 0; t < n; ++t) {
+          const auto row = logits.subspan(t * vocab, vocab);
+          check_logits_finite(backend, row, window[pos0 + t], pos0 + t, interventions,
+                              config.num_hidden_layers, where);
+          label.loss_sum += negative_log_likelihood(row, window[pos0 + t + 1]);
+        }
         label.predicted += n;
         for (TokenRouting& r : routing) label.routing.push_back(std::move(r));
         meter.advance(n);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "analysis/text_set.h"
+#include "model/config.h"
 #include "run/backend.h"
 #include "run/interventions.h"
 #include "run/routing.h"
@@ -49,10 +50,11 @@ struct Evaluation {
   double mean_loss() const;
 };
 
-// `interventions` must have been validated against the model. Throws Cancelled
-// when the meter's flag is set.
-Evaluation evaluate(Backend& backend, const std::vector<TokenStream>& streams,
-                    const Interventions& interventions, const EvalSettings& settings,
-                    WorkMeter& meter);
+// `interventions` must have been validated against the model (`config`, which
+// `backend` runs). Throws Cancelled when the meter's flag is set, EngineError on
+// non-finite logits (naming the label, the position and the first layer).
+Evaluation evaluate(Backend& backend, const ModelConfig& config,
+                    const std::vector<TokenStream>& streams, const Interventions& interventions,
+                    const EvalSettings& settings, WorkMeter& meter);
 
 }  // namespace moescope

@@ -115,8 +115,8 @@ ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUn
     Curve curve{models[i].name, {}, {}, false};
     std::vector<std::pair<ex::Condition, double>> points;
     for (const ex::Condition& c : conditions[i]) {
-      const Evaluation e =
-          evaluate(models[i].backend, streams[i], c.interventions, settings.eval, meter);
+      const Evaluation e = evaluate(models[i].backend, models[i].config, streams[i],
+                                    c.interventions, settings.eval, meter);
       std::vector<nlohmann::json> row = {models[i].name, c.name, c.x, e.mean_loss()};
       for (const LabelEvaluation& l : e.labels) row.push_back(l.loss());
       result.table.rows.push_back(std::move(row));
@@ -147,7 +147,8 @@ ExperimentResult run_analysis(const ex::RoutingAnalysis& analysis,
   WorkMeter meter(total, progress, cancel);
   std::vector<ex::RoutingPass> passes;
   for (std::size_t i = 0; i < models.size(); ++i)
-    passes.push_back({&models[i], evaluate(models[i].backend, streams[i], {}, eval, meter),
+    passes.push_back({&models[i],
+                      evaluate(models[i].backend, models[i].config, streams[i], {}, eval, meter),
                       models[i].config.moe_layers()});
   ExperimentResult result;
   analysis(passes, settings, result);

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <new>
-#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -22,14 +21,17 @@ inline std::string read_text_file(const std::filesystem::path& path) {
     throw EngineError(path.string() + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw EngineError(path.string() + ": cannot be read: " + std::strerror(errno));
+  // Appended chunk by chunk, so running out of memory is a bad_alloc here (a stream's
+  // operator<< would swallow it and return the file cut short).
+  std::string text;
   try {
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw EngineError(path.string() + ": read failed");
-    return std::move(text).str();
+    char chunk[1 << 16];
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) text.append(chunk, in.gcount());
   } catch (const std::bad_alloc&) {
     throw EngineError(path.string() + ": too large to read into memory");
   }
+  if (in.bad()) throw EngineError(path.string() + ": read failed");
+  return text;
 }
 
 }  // namespace moescope

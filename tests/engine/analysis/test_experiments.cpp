@@ -15,6 +15,7 @@
 #include "cpu/cpu_backend.h"
 #include "model/model.h"
 #include "support/expect_error.h"
+#include "support/poisoned_model.h"
 
 using namespace moescope;
 namespace fs = std::filesystem;
@@ -127,8 +128,27 @@ class TestExperiments : public QObject {
     const std::vector<TokenStream> streams = {{"odd", {5, 6, vocab + 3}}};
     WorkMeter meter(evaluation_cost(streams, settings));
     QVERIFY_CONTAINS(
-        engine_error_of([&] { evaluate(m.backend, streams, {}, settings, meter); }),
+        engine_error_of(
+            [&] { evaluate(m.backend, m.model->config(), streams, {}, settings, meter); }),
         QStringLiteral("token id %1 has no logit (the model has %2)").arg(vocab + 3).arg(vocab));
+  }
+
+  // NaN weights give no loss: the evaluation stops naming the text, the position and
+  // the first layer whose output is not finite, instead of averaging NaN.
+  void evaluation_refuses_non_finite_logits() {
+    QTemporaryDir dir;
+    QVERIFY(copy_poisoned_model(model_dir, dir.path().toStdString(),
+                                "model.layers.2.self_attn.q_proj.weight", NAN));
+    const auto model = Model::load(dir.path().toStdString());
+    CpuBackend backend(*model);
+    const Loaded m;
+    const EvalSettings settings = small_settings().eval;
+    const std::vector<TokenStream> streams = tokenize_text_set(*m.tokenizer, texts(), settings);
+    WorkMeter meter(evaluation_cost(streams, settings));
+    const std::string message =
+        engine_error_of([&] { evaluate(backend, model->config(), streams, {}, settings, meter); });
+    QVERIFY_CONTAINS(message, "logits at position 0 in a window of 'prose' are not finite (NaN");
+    QVERIFY_CONTAINS(message, "first not finite after layer 2 (of 3)");
   }
 
   void evaluation_loss_is_the_mean_negative_log_likelihood() {
@@ -136,7 +156,7 @@ class TestExperiments : public QObject {
     const EvalSettings settings = small_settings().eval;
     const std::vector<TokenStream> streams = tokenize_text_set(*m.tokenizer, texts(), settings);
     WorkMeter meter(evaluation_cost(streams, settings));
-    const Evaluation e = evaluate(m.backend, streams, {}, settings, meter);
+    const Evaluation e = evaluate(m.backend, m.model->config(), streams, {}, settings, meter);
     QCOMPARE(meter.done(), meter.total());
 
     for (std::size_t l = 0; l < streams.size(); ++l) {
@@ -165,8 +185,8 @@ class TestExperiments : public QObject {
     const ExperimentResult r = run_experiment("redundancy", {m.under_test()}, texts(), settings);
     WorkMeter meter(1L << 40);
     const Evaluation plain =
-        evaluate(m.backend, tokenize_text_set(*m.tokenizer, texts(), settings.eval), {},
-                 settings.eval, meter);
+        evaluate(m.backend, m.model->config(),
+                 tokenize_text_set(*m.tokenizer, texts(), settings.eval), {}, settings.eval, meter);
     QCOMPARE(r.table.rows.front()[3].get<double>(), plain.mean_loss());
     // 16 experts: 0..4 of them off; the loss moves once the best experts go.
     QCOMPARE(r.curves->curves[0].x, (std::vector<double>{0, 1, 2, 3, 4}));  // sixteenths
