@@ -7,8 +7,8 @@
 
 #include "core/error.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/expert_choice.h"
 #include "run/batch_check.h"
-#include "run/top_k.h"
 
 namespace moescope {
 namespace {
@@ -46,7 +46,9 @@ CpuBackend::CpuBackend(const Model& model)
     : model_(model),
       config_(model.config()),
       k_cache_(config_.num_hidden_layers),
-      v_cache_(config_.num_hidden_layers) {}
+      v_cache_(config_.num_hidden_layers) {
+  if (config_.mla) mla_.emplace(config_);
+}
 
 void CpuBackend::reset() {
   for (auto& k : k_cache_) k.clear();
@@ -89,7 +91,8 @@ std::span<const float> CpuBackend::forward_batch(std::span<const int> token_ids,
                                                  std::span<TokenRouting> traces,
                                                  LogitsWanted wanted) {
   const std::size_t cached =
-      k_cache_[0].size() / (std::size_t(config_.num_key_value_heads) * config_.head_dim);
+      k_cache_[0].size() / (mla_ ? std::size_t(mla_->cache_width())
+                                 : std::size_t(config_.num_key_value_heads) * config_.head_dim);
   check_batch(config_, token_ids, pos0, cached, traces);
   const ModelConfig& c = config_;
   const ModelWeights& w = model_.weights();
@@ -148,6 +151,7 @@ void CpuBackend::final_logits(int n, LogitsWanted wanted) {
 void CpuBackend::attention_block(int layer, int pos0, int n) {
   const ModelConfig& c = config_;
   const LayerWeights& l = model_.weights().layers[layer];
+  if (mla_) return mla_->run(l, k_cache_[layer], xn_.data(), pos0, n, proj_.data());
   const int q_dim = c.num_attention_heads * c.head_dim;
   const int kv_dim = c.num_key_value_heads * c.head_dim;
   auto& k_cache = k_cache_[layer];  // [pos0 + n, kv_dim]; a smaller pos0 rewinds
@@ -226,22 +230,20 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
 
   // Each token's choice; disabled experts keep their probability but cannot be selected.
   const int k = interventions.top_k.value_or(c.num_experts_per_tok);
-  std::vector<std::vector<int>> ids(n);
-  std::vector<std::vector<float>> weights(n);
+  std::vector<cpu::ExpertChoice> choices(n);
   std::vector<bool> mask_changed(n);
   for (int t = 0; t < n; ++t) {
     const std::span<float> scores(scores_.data() + std::size_t(t) * experts, experts);
-    cpu::softmax(scores.data(), experts);
-    const std::vector<bool> allowed = interventions.selectable(layer, scores);
-    ids[t] = top_k(scores, k, allowed);
-    float sum = 0.0f;
-    for (int id : ids[t]) sum += weights[t].emplace_back(scores[id]);
-    // DeepSeek's HF code leaves a single expert's raw probability alone (and adds 1e-20 to
-    // the sum, which no f32 sum of top-k probabilities notices); the others always divide.
-    if (c.norm_topk_prob && (k > 1 || c.norm_single_expert))
-      for (float& wj : weights[t]) wj /= sum + 1e-20f;
-    mask_changed[t] = (!allowed.empty() || interventions.top_k) &&
-                      !same_set(ids[t], top_k(scores, c.num_experts_per_tok, {}));
+    if (c.scoring_func == "sigmoid")
+      for (float& s : scores) s = sigmoid(s);
+    else
+      cpu::softmax(scores.data(), experts);
+    choices[t] = cpu::choose_experts(c, layer, scores, l.score_bias, interventions, k);
+    mask_changed[t] =
+        !interventions.empty() &&
+        !same_set(
+            choices[t].ids,
+            cpu::choose_experts(c, layer, scores, l.score_bias, {}, c.num_experts_per_tok).ids);
   }
 
   // Each chosen expert runs once over the tokens that chose it; its output rows
@@ -249,7 +251,8 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
   fit(routed_out_, std::size_t(n) * k * hidden);
   std::vector<std::vector<std::pair<int, int>>> users(experts);  // (token, rank)
   for (int t = 0; t < n; ++t)
-    for (std::size_t j = 0; j < ids[t].size(); ++j) users[ids[t][j]].emplace_back(t, int(j));
+    for (std::size_t j = 0; j < choices[t].ids.size(); ++j)
+      users[choices[t].ids[j]].emplace_back(t, int(j));
   for (int e = 0; e < experts; ++e) {
     if (users[e].empty()) continue;
     const int m = int(users[e].size());
@@ -271,8 +274,8 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
   for (int t = 0; t < n; ++t) {
     float* out = ffn_out_.data() + std::size_t(t) * hidden;
     std::fill(out, out + hidden, 0.0f);
-    for (std::size_t j = 0; j < ids[t].size(); ++j)
-      add_scaled(out, routed_out_.data() + (std::size_t(t) * k + j) * hidden, weights[t][j],
+    for (std::size_t j = 0; j < choices[t].ids.size(); ++j)
+      add_scaled(out, routed_out_.data() + (std::size_t(t) * k + j) * hidden, choices[t].weights[j],
                  hidden);
     const float shared_weight = l.shared_gate ? sigmoid(shared_logit_[t]) : 1.0f;
     if (shared_active)
@@ -286,8 +289,10 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
     trace.shared_active = shared_active;
     trace.shared_gate = shared_weight;
     trace.mask_changed = mask_changed[t];
-    trace.expert_ids = std::move(ids[t]);
-    trace.gate_weights = std::move(weights[t]);
+    trace.selection_scores = std::move(choices[t].selection);
+    trace.groups = std::move(choices[t].groups);
+    trace.expert_ids = std::move(choices[t].ids);
+    trace.gate_weights = std::move(choices[t].weights);
   }
 }
 

@@ -3,8 +3,10 @@
 // activations, weights read from the checkpoint's maps in their own dtype.
 // A batch runs every projection as one matrix product and each chosen expert
 // once over the tokens that chose it; its results equal token-by-token runs.
+#include <optional>
 #include <vector>
 
+#include "cpu/latent_attention.h"
 #include "model/model.h"
 #include "run/backend.h"
 
@@ -35,7 +37,9 @@ class CpuBackend final : public Backend {
 
   const Model& model_;
   const ModelConfig& config_;
-  std::vector<std::vector<float>> k_cache_;  // per layer [pos, kv_heads * head_dim]
+  std::optional<cpu::LatentAttention> mla_;  // DeepSeek-V2/V3: k_cache_ holds its latents
+  std::vector<std::vector<float>> k_cache_;  // per layer [pos, kv_heads * head_dim] (MLA:
+                                             // [pos, kv_lora_rank + qk_rope_head_dim])
   std::vector<std::vector<float>> v_cache_;  // per layer [pos, kv_heads * head_dim]
   bool keep_hidden_ = false;
   std::vector<float> hidden_;  // [layers, hidden] when keep_hidden_

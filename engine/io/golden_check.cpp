@@ -66,15 +66,34 @@ void compare_layer(const LayerRouting& actual, const json& expected, const Model
   report.worst_routing_error = std::max(report.worst_routing_error, score_error);
   if (score_error >= tol.routing_absolute) fail("scores differ by " + std::to_string(score_error));
 
+  // DeepSeek-V3 ranks the scores plus its bias, and group routing only the kept groups.
+  const auto selection = expected.value("selection_scores", scores);
+  const auto groups = expected.value("groups", std::vector<int>{});
+  if (expected.contains("selection_scores")) {
+    const double error = actual.selection_scores.size() == selection.size()
+                             ? max_abs_error(actual.selection_scores, selection)
+                             : HUGE_VAL;
+    report.worst_routing_error = std::max(report.worst_routing_error, error);
+    if (error >= tol.routing_absolute) fail("selection scores differ by " + std::to_string(error));
+  }
+  if (actual.groups != groups)
+    return fail("kept groups differ: engine " + list(actual.groups) + ", reference " +
+                list(groups));
+  const int group_size = config.n_routed_experts / std::max(config.n_group, 1);
+  const auto in_kept_group = [&](int e) {
+    return groups.empty() || std::binary_search(groups.begin(), groups.end(), e / group_size);
+  };
+
   if (actual.expert_ids != ids) {
     // Float32 may order two selectable experts of nearly equal score either
     // way: within the top k (the order of ids) or across the k-th place.
     std::vector<int> selectable;
-    for (int e : ranked(scores))
-      if (!interventions.expert_disabled(actual.layer, e)) selectable.push_back(e);
+    for (int e : ranked(selection))
+      if (!interventions.expert_disabled(actual.layer, e) && in_kept_group(e))
+        selectable.push_back(e);
     bool near_tie = false;
     for (std::size_t i = 0; i + 1 < selectable.size() && i < ids.size(); ++i)
-      near_tie |= scores[selectable[i]] - scores[selectable[i + 1]] < tol.near_tie;
+      near_tie |= selection[selectable[i]] - selection[selectable[i + 1]] < tol.near_tie;
     if (near_tie)
       ++report.near_ties;
     else
@@ -97,8 +116,15 @@ void compare_layer(const LayerRouting& actual, const json& expected, const Model
   if (std::abs(actual.shared_gate - shared_gate) >= tol.routing_absolute)
     fail("shared expert gate " + std::to_string(actual.shared_gate) + ", reference " +
          std::to_string(shared_gate));
-  std::vector<int> unmasked = ranked(scores);
-  unmasked.resize(std::min<std::size_t>(unmasked.size(), config.num_experts_per_tok));
+  // The choice without interventions: the reference's where it records one (interventions
+  // that change the groups), else the plain top-k of the kept groups.
+  std::vector<int> unmasked;
+  if (expected.contains("plain_ids"))
+    unmasked = expected.at("plain_ids").get<std::vector<int>>();
+  else
+    for (int e : ranked(selection))
+      if (in_kept_group(e) && unmasked.size() < std::size_t(config.num_experts_per_tok))
+        unmasked.push_back(e);
   if (actual.mask_changed != (sorted(actual.expert_ids) != sorted(unmasked)))
     fail(actual.mask_changed ? "marked as changed by the mask, but the plain top-k chose the same"
                              : "not marked as changed by the mask, but the plain top-k differs");
@@ -113,6 +139,8 @@ Interventions golden_interventions(const json& golden) {
     out.disabled_experts.insert({pair.at(0).get<int>(), pair.at(1).get<int>()});
   for (const auto& layer : j.at("shared_disabled")) out.disabled_shared.insert(layer.get<int>());
   if (!j.at("top_k").is_null()) out.top_k = j.at("top_k").get<int>();
+  out.select_without_bias = j.value("select_without_bias", false);
+  out.no_group_limit = j.value("no_group_limit", false);
   return out;
 }
 

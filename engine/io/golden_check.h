@@ -34,7 +34,8 @@ struct GoldenReport {
 };
 
 // The golden's "interventions" object: {"disabled": [[layer, expert], ...],
-// "shared_disabled": [layer, ...], "top_k": k or null}.
+// "shared_disabled": [layer, ...], "top_k": k or null, and optionally (DeepSeek-V3, group
+// routing) "select_without_bias" and "no_group_limit": booleans}.
 Interventions golden_interventions(const nlohmann::json& golden);
 
 // Runs golden["tokens"] from position 0 (the backend is reset first) with the

@@ -65,9 +65,24 @@ json interventions_to_json(const Interventions& interventions) {
     experts.push_back({{"layer", layer_ref_to_json(layer)}, {"expert", expert}});
   json shared = json::array();
   for (int layer : interventions.disabled_shared) shared.push_back(layer_ref_to_json(layer));
-  return {{"disabled_experts", std::move(experts)},
-          {"disabled_shared", std::move(shared)},
-          {"top_k", interventions.top_k ? json(*interventions.top_k) : json(nullptr)}};
+  json out = {{"disabled_experts", std::move(experts)},
+              {"disabled_shared", std::move(shared)},
+              {"top_k", interventions.top_k ? json(*interventions.top_k) : json(nullptr)}};
+  // Version 2, written only when set.
+  if (interventions.select_without_bias) out["select_without_bias"] = true;
+  if (interventions.no_group_limit) out["no_group_limit"] = true;
+  return out;
+}
+
+// Whether the snapshot needs version 2: DeepSeek-V3's selection scores, kept groups, or the
+// interventions on them. Any other snapshot is written as version 1, which every moescope reads.
+bool needs_version_2(const RoutingSnapshot& snapshot) {
+  if (snapshot.interventions.select_without_bias || snapshot.interventions.no_group_limit)
+    return true;
+  for (const SnapshotToken& token : snapshot.tokens)
+    for (const LayerRouting& layer : token.routing.layers)
+      if (!layer.selection_scores.empty() || !layer.groups.empty()) return true;
+  return false;
 }
 
 const char* routing_detail_name(RoutingDetail detail) {
@@ -86,7 +101,11 @@ json layer_to_json(const LayerRouting& layer, RoutingDetail detail, const std::s
   if (detail == RoutingDetail::full) {
     out["gate_weights"] = float_array(layer.gate_weights, path + ".gate_weights");
     out["scores"] = float_array(layer.scores, path + ".scores");
+    // Version 2: what the top-k ranked when it was not the scores (DeepSeek-V3's bias).
+    if (!layer.selection_scores.empty())
+      out["selection_scores"] = float_array(layer.selection_scores, path + ".selection_scores");
   }
+  if (!layer.groups.empty()) out["groups"] = layer.groups;  // version 2: group routing
   // Optional: only a gated shared expert (Qwen2-MoE) has a weight other than 1.
   if (layer.shared_gate != 1.0f)
     out["shared_gate"] = json_float(layer.shared_gate, path + ".shared_gate");
@@ -200,7 +219,7 @@ class Node {
   std::string path_;
 };
 
-void check_header(const Node& root) {
+int check_header(const Node& root) {
   const Node format = root["format"];
   if (format.string() != snapshot_format_name)
     format.fail("expected \"" + std::string(snapshot_format_name) + "\", got " +
@@ -212,6 +231,39 @@ void check_header(const Node& root) {
                  " was written by a newer moescope; this moescope reads version " +
                  std::to_string(snapshot_format_version) + ", please update it");
   if (v < 1) version.fail("invalid version " + std::to_string(v));
+  return v;
+}
+
+// A field version 2 added, in a file that says it is older.
+void require_version_2(const Node& node, int version) {
+  if (version < 2)
+    node.fail("needs format version 2 (this file says version " + std::to_string(version) + ")");
+}
+
+// What a layer record is read against.
+struct LayerContext {
+  const ModelConfig& config;
+  RoutingDetail detail;
+  int version;
+};
+
+// Group routing's kept groups: ascending, each once, holding every chosen expert.
+void read_groups(const Node& node, const ModelConfig& config, LayerRouting& out) {
+  if (!(config.topk_method != TopkMethod::greedy && config.n_group > 1))
+    node.fail("this model does not route by groups of experts");
+  for (const Node& item : node.items()) {
+    const int group = item.integer();
+    if (group < 0 || group >= config.n_group)
+      item.fail("group " + std::to_string(group) + " out of range (" +
+                std::to_string(config.n_group) + " groups)");
+    if (!out.groups.empty() && group <= out.groups.back())
+      item.fail("groups must be listed once each, in increasing order");
+    out.groups.push_back(group);
+  }
+  const int size = config.n_routed_experts / config.n_group;
+  for (int expert : out.expert_ids)
+    if (!std::binary_search(out.groups.begin(), out.groups.end(), expert / size))
+      node.fail("expert " + std::to_string(expert) + " is in none of these groups");
 }
 
 // YYYY-MM-DDTHH:MM:SS[.fraction]Z, read by position (std::regex recursed per character and
@@ -258,7 +310,7 @@ int read_layer_ref(const Node& node) {
   return node.integer();
 }
 
-Interventions read_interventions(const Node& node, const ModelConfig& config) {
+Interventions read_interventions(const Node& node, const ModelConfig& config, int version) {
   Interventions out;
   for (const Node& item : node["disabled_experts"].items())
     out.disabled_experts.insert({read_layer_ref(item["layer"]), item["expert"].integer()});
@@ -266,6 +318,13 @@ Interventions read_interventions(const Node& node, const ModelConfig& config) {
     out.disabled_shared.insert(read_layer_ref(item));
   const Node top_k = node["top_k"];
   if (!top_k.value().is_null()) out.top_k = top_k.integer();
+  for (const auto& [key, flag] :
+       {std::pair{"select_without_bias", &Interventions::select_without_bias},
+        std::pair{"no_group_limit", &Interventions::no_group_limit}})
+    if (node.has(key)) {
+      require_version_2(node[key], version);
+      out.*flag = node[key].boolean();
+    }
   try {
     out.validate(config);
   } catch (const EngineError& e) {
@@ -282,7 +341,9 @@ void check_moe_layer(const Node& node, int layer, const ModelConfig& config) {
     node.fail("layer " + std::to_string(layer) + " is not an MoE layer of this model");
 }
 
-LayerRouting read_layer(const Node& node, const ModelConfig& config, RoutingDetail detail) {
+LayerRouting read_layer(const Node& node, const LayerContext& context) {
+  const ModelConfig& config = context.config;
+  const RoutingDetail detail = context.detail;
   LayerRouting out;
   out.detail = detail;
   const int n_experts = config.n_routed_experts;
@@ -301,7 +362,7 @@ LayerRouting read_layer(const Node& node, const ModelConfig& config, RoutingDeta
     out.expert_ids.push_back(expert);
   }
   if (detail == RoutingDetail::ids_only) {
-    for (const char* key : {"gate_weights", "scores"})
+    for (const char* key : {"gate_weights", "scores", "selection_scores"})
       if (node.has(key))
         node[key].fail("an ids_only snapshot has no scores or weights (routing is \"ids_only\")");
   } else {
@@ -315,6 +376,20 @@ LayerRouting read_layer(const Node& node, const ModelConfig& config, RoutingDeta
     if (out.scores.size() != static_cast<std::size_t>(n_experts))
       scores.fail(std::to_string(out.scores.size()) + " values, expected " +
                   std::to_string(n_experts) + " (one per routed expert)");
+    if (node.has("selection_scores")) {
+      const Node selection = node["selection_scores"];
+      require_version_2(selection, context.version);
+      if (!config.score_correction_bias)
+        selection.fail("this model's gate has no bias: its scores are what it selects by");
+      out.selection_scores = selection.floats();
+      if (out.selection_scores.size() != static_cast<std::size_t>(n_experts))
+        selection.fail(std::to_string(out.selection_scores.size()) + " values, expected " +
+                       std::to_string(n_experts) + " (one per routed expert)");
+    }
+  }
+  if (node.has("groups")) {
+    require_version_2(node["groups"], context.version);
+    read_groups(node["groups"], config, out);
   }
   out.shared_active = node["shared_active"].boolean();
   out.mask_changed = node["mask_changed"].boolean();
@@ -328,7 +403,8 @@ LayerRouting read_layer(const Node& node, const ModelConfig& config, RoutingDeta
   return out;
 }
 
-SnapshotToken read_token(const Node& node, const ModelConfig& config, RoutingDetail detail) {
+SnapshotToken read_token(const Node& node, const LayerContext& context) {
+  const ModelConfig& config = context.config;
   SnapshotToken out;
   TokenRouting& routing = out.routing;
   routing.position = node["position"].integer();
@@ -340,7 +416,7 @@ SnapshotToken read_token(const Node& node, const ModelConfig& config, RoutingDet
   out.text = node["text"].string();
   routing.is_prompt = node["is_prompt"].boolean();
   for (const Node& item : node["layers"].items()) {
-    routing.layers.push_back(read_layer(item, config, detail));
+    routing.layers.push_back(read_layer(item, context));
     if (routing.layers.size() > 1 &&
         routing.layers.back().layer <= routing.layers.rbegin()[1].layer)
       item["layer"].fail("layers must be listed once each, in increasing order");
@@ -348,11 +424,10 @@ SnapshotToken read_token(const Node& node, const ModelConfig& config, RoutingDet
   return out;
 }
 
-std::vector<SnapshotToken> read_tokens(const Node& node, const ModelConfig& config,
-                                       RoutingDetail detail) {
+std::vector<SnapshotToken> read_tokens(const Node& node, const LayerContext& context) {
   std::vector<SnapshotToken> out;
   for (const Node& item : node.items()) {
-    out.push_back(read_token(item, config, detail));
+    out.push_back(read_token(item, context));
     const TokenRouting& routing = out.back().routing;
     if (routing.position < 0) item["position"].fail("negative position");
     if (out.size() < 2) continue;
@@ -400,7 +475,7 @@ json snapshot_to_json(const RoutingSnapshot& snapshot) {
                                    "tokens[" + std::to_string(i) + "]"));
   const SamplingSettings& sampling = snapshot.sampling;
   json out = {{"format", snapshot_format_name},
-              {"version", snapshot_format_version},
+              {"version", needs_version_2(snapshot) ? 2 : 1},
               {"created_at", snapshot.created_at},
               {"model",
                {{"name", snapshot.model_name},
@@ -424,7 +499,7 @@ json snapshot_to_json(const RoutingSnapshot& snapshot) {
 
 RoutingSnapshot snapshot_from_json(const json& document, const std::string& source) {
   const Node root(document, source, "");
-  check_header(root);  // first: a newer file may be laid out differently
+  const int version = check_header(root);  // first: a newer file may be laid out differently
   RoutingSnapshot out;
   out.created_at = read_timestamp(root["created_at"]);
   const Node model = root["model"];
@@ -438,9 +513,9 @@ RoutingSnapshot snapshot_from_json(const json& document, const std::string& sour
   out.prompt = root["prompt"].string();
   out.generated_text = root["generated_text"].string();
   out.sampling = read_sampling(root["sampling"]);
-  out.interventions = read_interventions(root["interventions"], config);
+  out.interventions = read_interventions(root["interventions"], config, version);
   out.routing_detail = read_routing_detail(root);
-  out.tokens = read_tokens(root["tokens"], config, out.routing_detail);
+  out.tokens = read_tokens(root["tokens"], {config, out.routing_detail, version});
   if (root.has("incomplete")) {
     const Node incomplete = root["incomplete"];
     out.incomplete = incomplete.string();

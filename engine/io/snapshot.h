@@ -13,7 +13,10 @@
 
 namespace moescope {
 
-constexpr int snapshot_format_version = 1;
+// Version 2 adds DeepSeek-V3's selection scores, group routing's kept groups and the
+// interventions on them (select_without_bias, no_group_limit), all optional; a snapshot
+// without them is still written as version 1, so older moescopes keep opening it.
+constexpr int snapshot_format_version = 2;
 inline constexpr const char* snapshot_format_name = "moescope-routing-snapshot";
 
 struct SnapshotToken {

@@ -139,32 +139,60 @@ struct RopeSpelling {
   std::optional<std::string> type;
   std::optional<double> theta;
   std::optional<double> factor;
+  std::optional<YarnRope> yarn;
 };
+
+// YaRN's fields (HF's _compute_yarn_parameters); a factor is required, the rest default as there.
+YarnRope read_yarn(const Fields& rope) {
+  YarnRope y;
+  y.factor = rope.positive_number("factor");
+  y.original_max_position_embeddings = rope.int_at_least("original_max_position_embeddings", 1);
+  y.beta_fast = rope.positive_number("beta_fast", 32.0);
+  y.beta_slow = rope.positive_number("beta_slow", 1.0);
+  for (const auto& [key, member] : {std::pair{"mscale", &YarnRope::mscale},
+                                    std::pair{"mscale_all_dim", &YarnRope::mscale_all_dim},
+                                    std::pair{"attention_factor", &YarnRope::attention_factor}})
+    if (rope.find(key)) y.*member = rope.positive_number(key);
+  y.truncate = rope.get<bool>("truncate").value_or(true);
+  return y;
+}
+
+bool is_yarn_key(std::string_view name) {
+  for (const char* key : {"factor", "original_max_position_embeddings", "beta_fast", "beta_slow",
+                          "mscale", "mscale_all_dim", "attention_factor", "truncate"})
+    if (name == key) return true;
+  return false;
+}
 
 // rope_scaling (transformers < 5: {"type" or "rope_type", "factor"}) or rope_parameters
 // (transformers 5: {"rope_type", "rope_theta", "factor", ...}). A key this engine does not
 // implement shapes the rotation, so it is refused rather than ignored.
 std::optional<RopeSpelling> read_rope_object(const Fields& f, const char* key,
-                                             const std::string& source) {
+                                             const std::string& source, bool yarn_allowed) {
   const json* object = f.find(key);
   if (!object) return std::nullopt;
   if (!object->is_object()) f.fail(key, "must be null or an object");
   const Fields rope(*object, source + ": " + key);
-  RopeSpelling out{key, {}, {}, {}};
+  RopeSpelling out{key, {}, {}, {}, {}};
   const auto type = rope.get<std::string>("type");
   const auto rope_type = rope.get<std::string>("rope_type");
   if (type && rope_type && *type != *rope_type)
     rope.fail("type", "\"" + *type + "\" differs from \"rope_type\" \"" + *rope_type + "\"");
   out.type = rope_type ? rope_type : type;
   if (!out.type) rope.fail("rope_type", "missing (\"default\" or \"linear\")");
-  if (*out.type != "default" && *out.type != "linear")
+  const bool yarn = yarn_allowed && *out.type == "yarn";
+  if (*out.type != "default" && *out.type != "linear" && !yarn)
     rope.fail(rope_type ? "rope_type" : "type",
-              "\"" + *out.type + "\" is not supported (only \"default\" and \"linear\")");
+              "\"" + *out.type + "\" is not supported " +
+                  (yarn_allowed
+                       ? "(only \"default\", \"linear\" and \"yarn\")"
+                       : "(only \"default\" and \"linear\"); \"yarn\" only with deepseek_v2/v3"));
   if (rope.find("rope_theta")) out.theta = rope.positive_number("rope_theta");
   if (*out.type == "linear") out.factor = rope.positive_number("factor");
+  if (yarn) out.yarn = read_yarn(rope);
   for (const auto& [name, value] : object->items()) {
     const bool known = name == "type" || name == "rope_type" || name == "rope_theta" ||
-                       (name == "factor" && *out.type == "linear");
+                       (name == "factor" && *out.type == "linear") || (yarn && is_yarn_key(name));
     if (!known && !value.is_null())
       rope.fail(name, "is not supported with rope type \"" + *out.type +
                           "\" (it would change the rotation)");
@@ -181,11 +209,12 @@ std::string number_text(double v) {
 // Both spellings of the rotary settings, checked against each other: a value two of them
 // name must agree, and nothing falls back to a default while another spelling says otherwise.
 void read_rope(const Fields& f, const std::string& source, double default_theta, ModelConfig& c) {
+  const bool yarn_allowed = c.family == Family::deepseek_v2 || c.family == Family::deepseek_v3;
   std::vector<RopeSpelling> spellings;
   if (f.find("rope_theta"))
-    spellings.push_back({"rope_theta", {}, f.positive_number("rope_theta"), {}});
+    spellings.push_back({"rope_theta", {}, f.positive_number("rope_theta"), {}, {}});
   for (const char* key : {"rope_scaling", "rope_parameters"})
-    if (auto s = read_rope_object(f, key, source)) spellings.push_back(*s);
+    if (auto s = read_rope_object(f, key, source, yarn_allowed)) spellings.push_back(*s);
   const auto agreed = [&](auto member, const char* what) {
     const RopeSpelling* first = nullptr;
     for (const RopeSpelling& s : spellings) {
@@ -208,6 +237,11 @@ void read_rope(const Fields& f, const std::string& source, double default_theta,
   c.rope_theta = float(agreed(&RopeSpelling::theta, "rope_theta").value_or(default_theta));
   const std::string type = agreed(&RopeSpelling::type, "rope type").value_or("default");
   c.rope_linear_factor = type == "linear" ? float(*agreed(&RopeSpelling::factor, "factor")) : 1.0f;
+  for (const RopeSpelling& s : spellings) {
+    if (c.rope_yarn && s.yarn && !(*c.rope_yarn == *s.yarn))
+      throw EngineError(source + ": the yarn settings of " + s.where + " differ from the other's");
+    if (s.yarn) c.rope_yarn = s.yarn;
+  }
 }
 
 // Mixture-of-experts fields every family shares under its own name for the expert count.
@@ -224,19 +258,122 @@ void reject_attention_bias(const Fields& f) {
     f.fail("attention_bias", "true is not supported (attention without biases only)");
 }
 
-// DeepSeekMoE: leading dense layers, optional shared experts, raw top-k weights by default.
-void read_deepseek(const Fields& f, ModelConfig& c) {
-  c.n_routed_experts = f.int_at_least("n_routed_experts", 0, 0);  // 0 or null: dense model
-  c.scoring_func = f.only("scoring_func", "softmax", "softmax");
-  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
-  c.norm_single_expert = false;  // modeling_deepseek.py: `if top_k > 1 and norm_topk_prob`
-  if (c.n_routed_experts == 0) return;
+// DeepSeek's experts, V1 to V3: routed experts of moe_intermediate_size, shared experts as
+// one MLP, leading dense layers.
+void read_deepseek_experts(const Fields& f, ModelConfig& c) {
   read_experts(f, c, "n_routed_experts");
   c.moe_intermediate_size = f.int_at_least("moe_intermediate_size", 1);
   c.n_shared_experts = f.int_at_least("n_shared_experts", 0, 0);
   c.shared_expert_intermediate_size = c.moe_intermediate_size * c.n_shared_experts;
   c.first_k_dense_replace = f.int_at_least("first_k_dense_replace", 0, 0);
   c.moe_layer_freq = f.int_at_least("moe_layer_freq", 1, 1);
+}
+
+// DeepSeekMoE: leading dense layers, optional shared experts, raw top-k weights by default.
+void read_deepseek(const Fields& f, ModelConfig& c) {
+  c.n_routed_experts = f.int_at_least("n_routed_experts", 0, 0);  // 0 or null: dense model
+  c.scoring_func = f.only("scoring_func", "softmax", "softmax");
+  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(false);
+  c.norm_single_expert = false;  // modeling_deepseek.py: `if top_k > 1 and norm_topk_prob`
+  if (c.n_routed_experts > 0) read_deepseek_experts(f, c);
+}
+
+// Multi-head latent attention: every head reads one latent and one shared RoPE key per token.
+void read_latent_attention(const Fields& f, ModelConfig& c) {
+  LatentAttention a;
+  a.q_lora_rank = f.int_at_least("q_lora_rank", 1, 0);  // null: q_proj
+  a.kv_lora_rank = f.int_at_least("kv_lora_rank", 1);
+  a.qk_nope_head_dim = f.int_at_least("qk_nope_head_dim", 1);
+  a.qk_rope_head_dim = f.int_at_least("qk_rope_head_dim", 2);
+  a.v_head_dim = f.int_at_least("v_head_dim", 1);
+  if (a.qk_rope_head_dim % 2 != 0)
+    f.fail("qk_rope_head_dim", std::to_string(a.qk_rope_head_dim) + " is odd (RoPE rotates pairs)");
+  a.rope_interleave = f.get<bool>("rope_interleave").value_or(true);
+  if (c.family == Family::deepseek_v2 && !a.rope_interleave)
+    f.fail("rope_interleave", "false is not supported for deepseek_v2 (its RoPE is interleaved)");
+  // transformers 5 writes its derived widths: they must agree with the ones read.
+  if (const auto head_dim = f.get<int>("head_dim"); head_dim && *head_dim != a.qk_rope_head_dim)
+    f.fail("head_dim", std::to_string(*head_dim) + " differs from qk_rope_head_dim " +
+                           std::to_string(a.qk_rope_head_dim));
+  const int qk_head_dim = a.qk_nope_head_dim + a.qk_rope_head_dim;
+  if (const auto qk = f.get<int>("qk_head_dim"); qk && *qk != qk_head_dim)
+    f.fail("qk_head_dim", std::to_string(*qk) + " differs from qk_nope_head_dim + " +
+                              "qk_rope_head_dim = " + std::to_string(qk_head_dim));
+  if (c.num_key_value_heads != c.num_attention_heads)
+    f.fail("num_key_value_heads", std::to_string(c.num_key_value_heads) +
+                                      " differs from num_attention_heads (MLA has one latent "
+                                      "for all heads; only equal counts are supported)");
+  if (f.get<bool>("mlp_bias").value_or(false))
+    f.fail("mlp_bias", "true is not supported (MLPs without biases only)");
+  c.head_dim = qk_head_dim;
+  c.mla = a;
+}
+
+// Where DeepSeek-V2 and V3 route alike: groups of experts, a scale on the gate weights.
+void read_group_routing(const Fields& f, ModelConfig& c) {
+  c.n_group = f.int_at_least("n_group", 1, 1);
+  c.topk_group = f.int_at_least("topk_group", 1, 1);
+  if (c.n_routed_experts % c.n_group != 0)
+    f.fail("n_group", std::to_string(c.n_group) + " does not divide n_routed_experts " +
+                          std::to_string(c.n_routed_experts));
+  if (c.topk_group > c.n_group)
+    f.fail("topk_group",
+           std::to_string(c.topk_group) + " exceeds n_group " + std::to_string(c.n_group));
+  const int reachable = c.topk_group * (c.n_routed_experts / c.n_group);
+  if (c.num_experts_per_tok > reachable)
+    f.fail("num_experts_per_tok", std::to_string(c.num_experts_per_tok) + " exceeds the " +
+                                      std::to_string(reachable) + " experts of topk_group groups");
+  c.routed_scaling_factor = float(f.positive_number("routed_scaling_factor", 1.0));
+}
+
+// DeepSeek-V2 / V2-Lite: softmax scores, greedy or group-limited top-k, scaled weights.
+void read_deepseek_v2(const Fields& f, ModelConfig& c) {
+  read_deepseek(f, c);
+  read_latent_attention(f, c);
+  if (c.n_routed_experts == 0) f.fail("n_routed_experts", "missing (deepseek_v2 is MoE)");
+  // transformers' DeepseekV2 never renormalises; DeepSeek's own code would, without the scale.
+  if (c.norm_topk_prob)
+    f.fail("norm_topk_prob",
+           "true is not supported for deepseek_v2 (transformers ignores it "
+           "and DeepSeek's code drops routed_scaling_factor then)");
+  const std::string method = f.get<std::string>("topk_method").value_or("greedy");
+  if (method == "greedy")
+    c.topk_method = TopkMethod::greedy;
+  else if (method == "group_limited_greedy")
+    c.topk_method = TopkMethod::group_limited_greedy;
+  else
+    f.fail("topk_method", "\"" + method +
+                              "\" is not supported for deepseek_v2 (only \"greedy\" "
+                              "and \"group_limited_greedy\")");
+  read_group_routing(f, c);
+  if (c.topk_method == TopkMethod::greedy) c.n_group = c.topk_group = 1;  // groups unused
+}
+
+// DeepSeek-V3 (Moonlight, Kimi-K2): sigmoid scores, e_score_correction_bias for selection
+// only, groups by their two best biased scores, weights from the unbiased scores.
+void read_deepseek_v3(const Fields& f, ModelConfig& c) {
+  read_deepseek_experts(f, c);
+  c.scoring_func = f.only("scoring_func", "sigmoid", "sigmoid");
+  f.only("topk_method", "noaux_tc", "noaux_tc");
+  c.topk_method = TopkMethod::noaux_tc;
+  c.score_correction_bias = true;
+  c.norm_topk_prob = f.get<bool>("norm_topk_prob").value_or(true);
+  c.norm_single_expert = true;  // DeepseekV3TopkRouter divides at every k
+  read_latent_attention(f, c);
+  read_group_routing(f, c);
+  if (c.n_routed_experts / c.n_group < 2)
+    f.fail("n_group", "leaves groups of one expert (a group is ranked by its two best)");
+}
+
+// FP8 checkpoints keep e4m3 weights with a weight_scale_inv per 128 x 128 block.
+void refuse_fp8(const Fields& f) {
+  const json* q = f.find("quantization_config");
+  if (!q || !q->is_object()) return;
+  const auto method = q->find("quant_method");
+  if (method != q->end() && *method == "fp8")
+    f.fail("quantization_config",
+           "FP8 weights with block scales (quant_method \"fp8\") are not supported: convert the "
+           "checkpoint to bf16 first (DeepSeek's fp8_cast_bf16.py) or use a bf16 release");
 }
 
 // Mixtral: every layer MoE, experts as wide as intermediate_size, top-k always renormalised.
@@ -342,9 +479,13 @@ struct FamilyInfo {
   double rms_norm_eps, rope_theta;  // the defaults of the family's HF config class
 };
 constexpr FamilyInfo families[] = {
-    {"deepseek", Family::deepseek, 1e-6, 10000.0},   {"mixtral", Family::mixtral, 1e-5, 1e6},
-    {"qwen2_moe", Family::qwen2_moe, 1e-6, 10000.0}, {"olmoe", Family::olmoe, 1e-5, 10000.0},
+    {"deepseek", Family::deepseek, 1e-6, 10000.0},
+    {"mixtral", Family::mixtral, 1e-5, 1e6},
+    {"qwen2_moe", Family::qwen2_moe, 1e-6, 10000.0},
+    {"olmoe", Family::olmoe, 1e-5, 10000.0},
     {"qwen3_moe", Family::qwen3_moe, 1e-6, 10000.0},
+    {"deepseek_v2", Family::deepseek_v2, 1e-6, 10000.0},
+    {"deepseek_v3", Family::deepseek_v3, 1e-6, 10000.0},
 };
 
 const FamilyInfo& read_family(const Fields& f) {
@@ -396,13 +537,15 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.intermediate_size = f.int_at_least("intermediate_size", 1);
   c.num_hidden_layers = f.int_at_least("num_hidden_layers", 1);
   c.num_attention_heads = f.int_at_least("num_attention_heads", 1);
-  // Qwen3-MoE's q/k/v are heads x head_dim wide, whatever hidden_size is.
+  // Qwen3-MoE's q/k/v are heads x head_dim wide, whatever hidden_size is; MLA's widths
+  // are their own fields (read with the family).
+  const bool latent = c.family == Family::deepseek_v2 || c.family == Family::deepseek_v3;
   const bool own_head_dim = c.family == Family::qwen3_moe && f.find("head_dim");
   if (!own_head_dim && c.hidden_size % c.num_attention_heads != 0)
     f.fail("hidden_size", std::to_string(c.hidden_size) + " is not divisible by " +
                               "num_attention_heads " + std::to_string(c.num_attention_heads));
   c.head_dim = own_head_dim ? f.int_at_least("head_dim", 1) : c.hidden_size / c.num_attention_heads;
-  if (const auto head_dim = f.get<int>("head_dim"); head_dim && *head_dim != c.head_dim)
+  if (const auto head_dim = f.get<int>("head_dim"); !latent && head_dim && *head_dim != c.head_dim)
     f.fail("head_dim", std::to_string(*head_dim) + " differs from hidden_size / " +
                            "num_attention_heads = " + std::to_string(c.head_dim) +
                            " (not supported)");
@@ -436,7 +579,14 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     case Family::qwen3_moe:
       read_qwen3_moe(f, c);
       break;
+    case Family::deepseek_v2:
+      read_deepseek_v2(f, c);
+      break;
+    case Family::deepseek_v3:
+      read_deepseek_v3(f, c);
+      break;
   }
+  refuse_fp8(f);
   reject_attention_bias(f);
   check_sliding_window(f, c);
   check_every_key(j, f, c);

@@ -1,8 +1,9 @@
 #pragma once
 // config.json of a Hugging Face MoE checkpoint, parsed and validated once at
 // load: DeepSeekMoE (model_type "deepseek"), Mixtral ("mixtral"), Qwen2-MoE /
-// Qwen1.5-MoE ("qwen2_moe"), OLMoE ("olmoe") and Qwen3-MoE ("qwen3_moe"), all mapped onto one set
-// of fields. docs/FAMILIES.md lists how each family's fields land here.
+// Qwen1.5-MoE ("qwen2_moe"), OLMoE ("olmoe"), Qwen3-MoE ("qwen3_moe"), DeepSeek-V2
+// ("deepseek_v2") and DeepSeek-V3 ("deepseek_v3"), all mapped onto one set of fields.
+// docs/FAMILIES.md lists how each family's fields land here.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,7 +11,34 @@
 
 namespace moescope {
 
-enum class Family { deepseek, mixtral, qwen2_moe, olmoe, qwen3_moe };
+enum class Family { deepseek, mixtral, qwen2_moe, olmoe, qwen3_moe, deepseek_v2, deepseek_v3 };
+
+// YaRN context extension (rope_scaling type "yarn"), as DeepSeek-V2/V3 configure it.
+struct YarnRope {
+  double factor = 1.0;
+  int original_max_position_embeddings = 0;
+  double beta_fast = 32.0, beta_slow = 1.0;
+  std::optional<double> mscale, mscale_all_dim;  // of the cos/sin and of the softmax scale
+  std::optional<double> attention_factor;        // overrides the cos/sin factor mscale gives
+  bool truncate = true;                          // correction range to whole dimensions
+  bool operator==(const YarnRope&) const = default;
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3): q directly or through a low-rank path,
+// k/v from one compressed latent per token plus one RoPE key shared by every head.
+struct LatentAttention {
+  int q_lora_rank = 0;  // 0: q_proj; else q_a_proj -> RMSNorm -> q_b_proj
+  int kv_lora_rank = 0;
+  int qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
+  bool rope_interleave = true;  // RoPE on (x0, x1), (x2, x3) pairs; false: rotate-half
+};
+
+// How the gate picks its experts among the scores.
+enum class TopkMethod {
+  greedy,                // the k best
+  group_limited_greedy,  // DeepSeek-V2: groups ranked by their best score, topk_group kept
+  noaux_tc,              // DeepSeek-V3: groups ranked by the sum of their two best biased scores
+};
 
 struct ModelConfig {
   std::string model_type;  // "deepseek", "mixtral", "qwen2_moe", "olmoe" or "qwen3_moe"
@@ -22,11 +50,12 @@ struct ModelConfig {
   int num_hidden_layers = 0;
   int num_attention_heads = 0;
   int num_key_value_heads = 0;  // == heads unless grouped-query attention
-  int head_dim = 0;             // hidden_size / num_attention_heads; qwen3_moe: its own
+  int head_dim = 0;  // hidden_size / num_attention_heads; qwen3_moe: its own; MLA: nope + rope
   int max_position_embeddings = 0;
   float rms_norm_eps = 1e-6f;
   float rope_theta = 10000.0f;
-  float rope_linear_factor = 1.0f;  // rope_scaling {"type": "linear", "factor": f}
+  float rope_linear_factor = 1.0f;    // rope_scaling {"type": "linear", "factor": f}
+  std::optional<YarnRope> rope_yarn;  // rope_scaling {"type": "yarn", ...} (deepseek_v2/v3)
   bool tie_word_embeddings = false;
   std::optional<int> bos_token_id;
   std::optional<int> eos_token_id;
@@ -41,6 +70,7 @@ struct ModelConfig {
   bool qk_norm = false;           // olmoe: RMSNorm over the whole q and k projections, before RoPE
   bool qk_norm_per_head = false;  // qwen3_moe: RMSNorm of size head_dim on every q and k head
   std::optional<float> clip_qkv;  // olmoe: q, k, v clamped to [-clip, clip] after the norms
+  std::optional<LatentAttention> mla;  // deepseek_v2/v3 (then wq..wo are not used)
 
   // Mixture of experts. n_routed_experts == 0 means a dense model.
   int n_routed_experts = 0;  // mixtral: num_local_experts; qwen2_moe, olmoe: num_experts
@@ -55,8 +85,12 @@ struct ModelConfig {
   int decoder_sparse_step = 1;       // qwen2/3_moe: MoE iff (layer + 1) % step == 0 ...
   std::vector<int> mlp_only_layers;  // qwen2/3_moe: ... and the layer is not listed here
   bool norm_topk_prob = false;
-  bool norm_single_expert = true;  // renormalise also at k == 1 (deepseek's HF code skips it)
-  std::string scoring_func = "softmax";
+  bool norm_single_expert = true;        // renormalise also at k == 1 (deepseek's HF code skips it)
+  std::string scoring_func = "softmax";  // deepseek_v3: "sigmoid"
+  TopkMethod topk_method = TopkMethod::greedy;
+  int n_group = 1, topk_group = 1;     // group routing: experts in n_group equal groups
+  float routed_scaling_factor = 1.0f;  // deepseek_v2/v3: gate weights times this
+  bool score_correction_bias = false;  // deepseek_v3: e_score_correction_bias steers selection
 
   bool is_moe_layer(int layer) const;
   std::vector<int> moe_layers() const;  // layer ids, in order

@@ -113,6 +113,51 @@ constexpr ConfigKey qwen3_moe_keys[] = {
     {"max_window_layers", ignored, "only used with use_sliding_window"},
 };
 
+// Multi-head latent attention and the group routing, DeepSeek-V2 and V3 alike.
+#define MOESCOPE_DEEPSEEK_V2_V3_KEYS                                                              \
+  {"n_routed_experts", honoured, "routed experts"},                                               \
+      {"n_shared_experts", honoured, "shared experts, one MLP of n x moe_intermediate_size"},     \
+      {"moe_intermediate_size", honoured, "routed expert width"},                                 \
+      {"first_k_dense_replace", honoured, "leading dense layers"},                                \
+      {"moe_layer_freq", honoured, "every n-th layer is MoE"},                                    \
+      {"n_group", honoured, "experts in n_group equal groups (group routing)"},                   \
+      {"topk_group", honoured, "groups a token may route to"},                                    \
+      {"routed_scaling_factor", honoured, "gate weights times this"},                             \
+      {"q_lora_rank", honoured, "null: q_proj; else q_a_proj, its RMSNorm and q_b_proj"},         \
+      {"kv_lora_rank", honoured, "width of the compressed latent the KV cache keeps"},            \
+      {"qk_nope_head_dim", honoured, "per-head key/query width without RoPE"},                    \
+      {"qk_rope_head_dim", honoured, "width of the RoPE part (one key shared by all heads)"},     \
+      {"v_head_dim", honoured, "per-head value width"},                                           \
+      {"head_dim", honoured, "transformers 5 writes qk_rope_head_dim here; must agree"},          \
+      {"qk_head_dim", honoured, "transformers 5: qk_nope + qk_rope; must agree"},                 \
+      {"rope_scaling", honoured, "null, \"default\", \"linear\" or \"yarn\" (its mscale terms)"}, \
+      {"rope_parameters", honoured, "\"default\", \"linear\" or \"yarn\" (transformers 5)"},      \
+      {"mlp_bias", honoured, "only false"},                                                       \
+      {"aux_loss_alpha", ignored, "training: weight of the balance loss"},                        \
+      {"seq_aux", ignored, "training: sequence-level balance loss"},                              \
+      {"pretraining_tp", ignored, "a slicing of the same matmuls; same result"}, {                \
+    "ep_size", ignored, "expert parallelism across devices; same result"                          \
+  }
+
+constexpr ConfigKey deepseek_v2_keys[] = {
+    MOESCOPE_DEEPSEEK_V2_V3_KEYS,
+    {"topk_method", honoured, "\"greedy\" or \"group_limited_greedy\" (groups by their best)"},
+    {"scoring_func", honoured, "only \"softmax\""},
+    {"norm_topk_prob", honoured, "only false (transformers' DeepseekV2 never renormalises)"},
+};
+
+constexpr ConfigKey deepseek_v3_keys[] = {
+    MOESCOPE_DEEPSEEK_V2_V3_KEYS,
+    {"topk_method", honoured, "only \"noaux_tc\" (groups by their two best biased scores)"},
+    {"scoring_func", honoured, "only \"sigmoid\""},
+    {"norm_topk_prob", honoured, "renormalise the top-k weights (default true)"},
+    {"rope_interleave", honoured, "RoPE on interleaved pairs (default true) or rotate-half"},
+    {"num_nextn_predict_layers", ignored,
+     "multi-token prediction: its layers (index >= num_hidden_layers) are not loaded"},
+    {"quantization_config", refused, "FP8 block-scaled or other quantized weights"},
+};
+#undef MOESCOPE_DEEPSEEK_V2_V3_KEYS
+
 std::span<const ConfigKey> family_keys(Family family) {
   switch (family) {
     case Family::mixtral:
@@ -123,6 +168,10 @@ std::span<const ConfigKey> family_keys(Family family) {
       return olmoe_keys;
     case Family::qwen3_moe:
       return qwen3_moe_keys;
+    case Family::deepseek_v2:
+      return deepseek_v2_keys;
+    case Family::deepseek_v3:
+      return deepseek_v3_keys;
     case Family::deepseek:
       break;
   }
@@ -179,11 +228,14 @@ bool name_shapes_forward_pass(std::string_view name) {
 
 std::string config_key_tables_markdown() {
   std::string out;
-  for (const auto& [family, title] : {std::pair{Family::deepseek, "DeepSeekMoE (`deepseek`)"},
-                                      std::pair{Family::mixtral, "Mixtral (`mixtral`)"},
-                                      std::pair{Family::qwen2_moe, "Qwen2-MoE (`qwen2_moe`)"},
-                                      std::pair{Family::olmoe, "OLMoE (`olmoe`)"},
-                                      std::pair{Family::qwen3_moe, "Qwen3-MoE (`qwen3_moe`)"}}) {
+  for (const auto& [family, title] :
+       {std::pair{Family::deepseek, "DeepSeekMoE (`deepseek`)"},
+        std::pair{Family::mixtral, "Mixtral (`mixtral`)"},
+        std::pair{Family::qwen2_moe, "Qwen2-MoE (`qwen2_moe`)"},
+        std::pair{Family::olmoe, "OLMoE (`olmoe`)"},
+        std::pair{Family::qwen3_moe, "Qwen3-MoE (`qwen3_moe`)"},
+        std::pair{Family::deepseek_v2, "DeepSeek-V2 (`deepseek_v2`)"},
+        std::pair{Family::deepseek_v3, "DeepSeek-V3 (`deepseek_v3`)"}}) {
     out += std::string("#### ") + title + "\n\n| key | | what |\n|---|---|---|\n";
     for (const auto table : {family_keys(family), std::span<const ConfigKey>(common_keys)})
       for (const ConfigKey& key : table)

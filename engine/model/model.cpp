@@ -81,6 +81,8 @@ MoeNames moe_names(Family family) {
     case Family::qwen3_moe:
       return {"mlp.", {}, nullptr};
     case Family::deepseek:
+    case Family::deepseek_v2:
+    case Family::deepseek_v3:
       break;
   }
   return {"mlp.", {}, "shared_experts."};
@@ -114,6 +116,8 @@ void bind_moe(const WeightBinder& w, const ModelConfig& c, const std::string& la
                       ".weight') tensors; which one is the "
                       "model is not clear");
   l.router = w.bind(p + "gate.weight", {c.n_routed_experts, hidden});
+  if (c.score_correction_bias)
+    l.score_bias = w.bind_f32(p + "gate.e_score_correction_bias", c.n_routed_experts);
   if (is_fused)
     bind_fused_experts(w, c, fused, l);
   else
@@ -125,6 +129,29 @@ void bind_moe(const WeightBinder& w, const ModelConfig& c, const std::string& la
   if (c.shared_expert_gated) l.shared_gate = w.bind(p + "shared_expert_gate.weight", {1, hidden});
 }
 
+// DeepSeek-V2/V3's multi-head latent attention, by transformers' names.
+void bind_latent_attention(const WeightBinder& w, const ModelConfig& c, const std::string& attn,
+                           LayerWeights& l) {
+  const LatentAttention& a = *c.mla;
+  const std::int64_t hidden = c.hidden_size, heads = c.num_attention_heads;
+  const std::int64_t q_dim = heads * (a.qk_nope_head_dim + a.qk_rope_head_dim);
+  LatentAttentionWeights m;
+  if (a.q_lora_rank > 0) {
+    m.q_a = w.bind(attn + "q_a_proj.weight", {a.q_lora_rank, hidden});
+    m.q_a_norm = w.bind_f32(attn + "q_a_layernorm.weight", a.q_lora_rank);
+    l.wq = w.bind(attn + "q_b_proj.weight", {q_dim, a.q_lora_rank});
+  } else {
+    l.wq = w.bind(attn + "q_proj.weight", {q_dim, hidden});
+  }
+  m.kv_a =
+      w.bind(attn + "kv_a_proj_with_mqa.weight", {a.kv_lora_rank + a.qk_rope_head_dim, hidden});
+  m.kv_a_norm = w.bind_f32(attn + "kv_a_layernorm.weight", a.kv_lora_rank);
+  m.kv_b = w.bind(attn + "kv_b_proj.weight",
+                  {heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank});
+  l.wo = w.bind(attn + "o_proj.weight", {hidden, heads * a.v_head_dim});
+  l.mla = std::move(m);
+}
+
 LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
   const std::int64_t hidden = c.hidden_size;
@@ -133,10 +160,15 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
   LayerWeights l;
   l.attn_norm = to_f32(w.bind(p + "input_layernorm.weight", {hidden}));
   l.ffn_norm = to_f32(w.bind(p + "post_attention_layernorm.weight", {hidden}));
-  l.wq = w.bind(p + "self_attn.q_proj.weight", {q_dim, hidden});
-  l.wk = w.bind(p + "self_attn.k_proj.weight", {kv_dim, hidden});
-  l.wv = w.bind(p + "self_attn.v_proj.weight", {kv_dim, hidden});
-  l.wo = w.bind(p + "self_attn.o_proj.weight", {hidden, q_dim});
+  l.is_moe = c.is_moe_layer(i);
+  if (c.mla) {
+    bind_latent_attention(w, c, p + "self_attn.", l);
+  } else {
+    l.wq = w.bind(p + "self_attn.q_proj.weight", {q_dim, hidden});
+    l.wk = w.bind(p + "self_attn.k_proj.weight", {kv_dim, hidden});
+    l.wv = w.bind(p + "self_attn.v_proj.weight", {kv_dim, hidden});
+    l.wo = w.bind(p + "self_attn.o_proj.weight", {hidden, q_dim});
+  }
   if (c.qkv_bias) {
     l.bq = w.bind_f32(p + "self_attn.q_proj.bias", q_dim);
     l.bk = w.bind_f32(p + "self_attn.k_proj.bias", kv_dim);
@@ -146,7 +178,6 @@ LayerWeights bind_layer(const WeightBinder& w, const ModelConfig& c, int i) {
     l.q_norm = w.bind_f32(p + "self_attn.q_norm.weight", c.qk_norm ? q_dim : c.head_dim);
     l.k_norm = w.bind_f32(p + "self_attn.k_norm.weight", c.qk_norm ? kv_dim : c.head_dim);
   }
-  l.is_moe = c.is_moe_layer(i);
   if (l.is_moe)
     bind_moe(w, c, p, l);
   else

@@ -21,19 +21,30 @@ struct MlpWeights {
   TensorView down;  // [hidden, width]
 };
 
+// Multi-head latent attention (DeepSeek-V2/V3); wq is q_proj, or q_b_proj after q_a.
+struct LatentAttentionWeights {
+  std::optional<TensorView> q_a;  // q_lora_rank: [q_lora_rank, hidden]
+  std::vector<float> q_a_norm;    // q_lora_rank: [q_lora_rank]
+  TensorView kv_a;                // [kv_lora_rank + qk_rope_head_dim, hidden]
+  std::vector<float> kv_a_norm;   // [kv_lora_rank]
+  TensorView kv_b;                // [heads * (qk_nope_head_dim + v_head_dim), kv_lora_rank]
+};
+
 struct LayerWeights {
   std::vector<float> attn_norm;  // [hidden]
   std::vector<float> ffn_norm;   // [hidden]
-  TensorView wq;                 // [heads * head_dim, hidden]
+  TensorView wq;                 // [heads * head_dim, hidden] (MLA: q_proj or q_b_proj)
   TensorView wk;                 // [kv_heads * head_dim, hidden]
   TensorView wv;                 // [kv_heads * head_dim, hidden]
-  TensorView wo;                 // [hidden, heads * head_dim]
+  TensorView wo;                 // [hidden, heads * head_dim] (MLA: heads * v_head_dim)
+  std::optional<LatentAttentionWeights> mla;  // deepseek_v2/v3: wk and wv are not bound
   std::vector<float> bq, bk, bv;     // qkv_bias: [heads * head_dim], [kv_dim], [kv_dim]; else empty
   std::vector<float> q_norm, k_norm;  // qk_norm: [heads * head_dim], [kv_dim];
                                       // qk_norm_per_head: [head_dim] each; else empty
   bool is_moe = false;
   MlpWeights dense;                  // dense layers only, width intermediate_size
   TensorView router;                 // MoE: [n_routed_experts, hidden]
+  std::vector<float> score_bias;     // deepseek_v3: e_score_correction_bias [n_routed_experts]
   std::vector<MlpWeights> experts;   // MoE: n_routed_experts, width moe_intermediate_size
   std::optional<MlpWeights> shared;  // MoE with shared experts: width shared_expert_intermediate_size
   std::optional<TensorView> shared_gate;  // shared_expert_gated: [1, hidden]

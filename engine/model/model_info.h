@@ -12,6 +12,9 @@ struct ParameterCounts {
   std::int64_t total = 0;
   std::int64_t active_per_token = 0;  // embeddings, attention, dense FFNs, k routed + shared experts
   std::int64_t routed_experts = 0;    // all routed experts of all layers
+  // The input embedding table, part of both counts above: a token reads one row of it, so
+  // DeepSeek-V2/V3 publish their active counts without it (V2-Lite 2.4 B, V3 37 B).
+  std::int64_t embedding = 0;
 };
 
 ParameterCounts count_parameters(const ModelConfig& config);

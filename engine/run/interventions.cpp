@@ -93,6 +93,13 @@ void Interventions::validate(const ModelConfig& config) const {
     throw EngineError(shared_entry(*disabled_shared.begin()) +
                       ": this model has no shared experts to switch off");
 
+  if (select_without_bias && !config.score_correction_bias)
+    throw EngineError(
+        "--select-without-bias: this model's gate has no e_score_correction_bias "
+        "(only DeepSeek-V3's does)");
+  if (no_group_limit && !(config.topk_method != TopkMethod::greedy && config.n_group > 1))
+    throw EngineError("--no-group-limit: this model does not route by groups of experts");
+
   const int n = config.n_routed_experts;
   const int k = top_k.value_or(config.num_experts_per_tok);
   if (top_k && (k < 1 || k > n))

@@ -21,6 +21,11 @@ struct Interventions {
   // The m highest-scoring routed experts of every token are out of reach, as in
   // the DeepSeekMoE paper's redundancy test (Fig. 4). Used by the experiments.
   int disable_top_scoring = 0;
+  // DeepSeek-V3: experts selected by the raw scores, without e_score_correction_bias (the
+  // gate weights come from the raw scores either way).
+  bool select_without_bias = false;
+  // Group routing (DeepSeek-V2 group_limited_greedy, V3 noaux_tc): every group reachable.
+  bool no_group_limit = false;
 
   bool expert_disabled(int layer, int expert) const {
     return disabled_experts.count({layer, expert}) || disabled_experts.count({all_layers, expert});
@@ -30,7 +35,8 @@ struct Interventions {
   }
   bool operator==(const Interventions&) const = default;
   bool empty() const {
-    return disabled_experts.empty() && disabled_shared.empty() && !top_k && !disable_top_scoring;
+    return disabled_experts.empty() && disabled_shared.empty() && !top_k && !disable_top_scoring &&
+           !select_without_bias && !no_group_limit;
   }
 
   // Which routed experts the gate may pick for one token of `layer`, given its
@@ -39,7 +45,8 @@ struct Interventions {
 
   // Throws EngineError naming the bad value: a layer that is not an MoE layer,
   // an expert id out of range, k outside [1, n_routed_experts], or so many
-  // experts disabled in a layer (counting disable_top_scoring) that fewer than k remain.
+  // experts disabled in a layer (counting disable_top_scoring) that fewer than k remain;
+  // select_without_bias without a score bias, no_group_limit without group routing.
   void validate(const ModelConfig& config) const;
 };
 

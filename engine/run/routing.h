@@ -15,8 +15,13 @@ enum class RoutingDetail {
 };
 
 struct LayerRouting {
-  int layer = 0;                    // index among all layers (dense layers have no record)
-  std::vector<float> scores;        // [n_routed_experts] selection scores (softmax probabilities)
+  int layer = 0;              // index among all layers (dense layers have no record)
+  std::vector<float> scores;  // [n_routed_experts] router probabilities (softmax, or
+                              // sigmoid for DeepSeek-V3): the gate weights come from these
+  // [n_routed_experts] what the top-k ranked when it differs from `scores`: DeepSeek-V3's
+  // scores + e_score_correction_bias. Empty when the scores themselves select.
+  std::vector<float> selection_scores;
+  std::vector<int> groups;          // group routing: the groups kept, ascending; else empty
   std::vector<int> expert_ids;      // [k] chosen routed experts, best first
   std::vector<float> gate_weights;  // [k] weights applied to the chosen experts' outputs
   bool shared_active = true;        // shared experts applied to this token

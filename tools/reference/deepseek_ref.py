@@ -214,9 +214,13 @@ def expected_shapes(cfg: Config) -> dict[str, list[int]]:
 
 def load_weights(model_dir: str, cfg: Config) -> Weights:
     """All tensors upcast to float64, shapes checked against the config."""
-    raw = st_io.read_dir(model_dir)
+    return checked_weights(st_io.read_dir(model_dir), expected_shapes(cfg), model_dir)
+
+
+def checked_weights(raw: dict, shapes: dict[str, list[int]], model_dir: str) -> Weights:
+    """The tensors `shapes` names, from st_io's (dtype, array) pairs, upcast to float64."""
     w: Weights = {}
-    for name, shape in expected_shapes(cfg).items():
+    for name, shape in shapes.items():
         if name not in raw:
             raise ValueError(f"{model_dir}: missing tensor {name}")
         arr = raw[name][1]

@@ -21,10 +21,9 @@ import json
 import sys
 
 import torch
-import transformers
-from transformers import AutoModelForCausalLM, Qwen3MoeConfig
+from transformers import Qwen3MoeConfig
 
-from make_t5_fixtures import COMMON, MIN_GAP, N_GREEDY, make_fixtures, old_spelling
+from make_t5_fixtures import COMMON, MIN_GAP, hf_golden, load_hf, make_fixtures, old_spelling
 
 FAMILIES = {
     "qwen3moe": (Qwen3MoeConfig, dict(num_hidden_layers=3, head_dim=12, intermediate_size=40,
@@ -48,12 +47,7 @@ def hub_spelling(config_path: str) -> None:
 
 
 def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
-    model, info = AutoModelForCausalLM.from_pretrained(
-        model_dir, dtype=torch.float64, attn_implementation="eager",
-        experts_implementation="eager", output_loading_info=True)
-    if any(info.values()):
-        raise SystemExit(f"{model_dir}: transformers loaded it with {info}")
-    model.eval()
+    model = load_hf(model_dir)
     routers = []  # (layer index, router output), in the order the forward runs them
     for index, layer in enumerate(model.model.layers):
         if hasattr(layer.mlp, "gate") and not hasattr(layer.mlp, "gate_proj"):
@@ -71,14 +65,7 @@ def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
                 raise ValueError(f"near-tie at position {t}, layer {index}")
             routing[t].append({"layer": index, "ids": ids[t].tolist(),
                                "weights": weights[t].double().tolist(), "scores": scores[t].tolist()})
-    greedy = []
-    with torch.no_grad():  # argmax of the whole-sequence forward, one token at a time
-        for _ in range(N_GREEDY):
-            greedy.append(int(model(torch.tensor([tokens + greedy])).logits[0, -1].argmax()))
-    return {"model": name, "case": "plain", "tokens": tokens,
-            "interventions": {"disabled": [], "shared_disabled": [], "top_k": None},
-            "logits": logits.tolist(), "routing": routing, "greedy": greedy,
-            "made_by": f"transformers {transformers.__version__}, torch {torch.__version__}"}
+    return hf_golden(model, name, tokens, logits, routing)
 
 
 def main() -> None:

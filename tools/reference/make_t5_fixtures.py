@@ -85,13 +85,32 @@ def old_spelling(config_path: str) -> None:
         f.write("\n")
 
 
-def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
+def load_hf(model_dir: str) -> torch.nn.Module:
+    """transformers' own model in float64, eager attention and experts; no tensor left over."""
     model, info = AutoModelForCausalLM.from_pretrained(
         model_dir, dtype=torch.float64, attn_implementation="eager",
         experts_implementation="eager", output_loading_info=True)
     if any(info.values()):
         raise SystemExit(f"{model_dir}: transformers loaded it with {info}")
-    model.eval()
+    return model.eval()
+
+
+def hf_golden(model: torch.nn.Module, name: str, tokens: list[int], logits: torch.Tensor,
+              routing: list) -> dict:
+    """The golden record, with the greedy continuation: the argmax of the whole-sequence
+    forward, one token at a time."""
+    greedy = []
+    with torch.no_grad():
+        for _ in range(N_GREEDY):
+            greedy.append(int(model(torch.tensor([tokens + greedy])).logits[0, -1].argmax()))
+    return {"model": name, "case": "plain", "tokens": tokens,
+            "interventions": {"disabled": [], "shared_disabled": [], "top_k": None},
+            "logits": logits.tolist(), "routing": routing, "greedy": greedy,
+            "made_by": f"transformers {transformers.__version__}, torch {torch.__version__}"}
+
+
+def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
+    model = load_hf(model_dir)
     layers = model.model.layers
     routers, shared = [], []
     for layer in layers:
@@ -113,15 +132,7 @@ def golden(model_dir: str, name: str, tokens: list[int]) -> dict:
             if shared:
                 entry["shared_gate"] = torch.sigmoid(shared[li][t, 0]).item()
             routing[t].append(entry)
-    greedy = []
-    with torch.no_grad():  # argmax of the whole-sequence forward, one token at a time
-        for _ in range(N_GREEDY):
-            greedy.append(int(model(torch.tensor([tokens + greedy])).logits[0, -1].argmax()))
-    return {"model": name, "case": "plain", "tokens": tokens,
-            "interventions": {"disabled": [], "shared_disabled": [], "top_k": None},
-            "logits": logits.tolist(), "routing": routing,
-            "greedy": greedy,
-            "made_by": f"transformers {transformers.__version__}, torch {torch.__version__}"}
+    return hf_golden(model, name, tokens, logits, routing)
 
 
 def write_golden(path: str, g: dict) -> None:
@@ -130,15 +141,17 @@ def write_golden(path: str, g: dict) -> None:
         f.write("\n")
 
 
-def make_fixtures(models_dir: str, golden_dir: str, configs: dict, respell, make_golden) -> None:
+def make_fixtures(models_dir: str, golden_dir: str, configs: dict, respell, make_golden,
+                  randomise_model=randomise) -> None:
     """For each family's config: one random model saved per expert and fused (its
-    config.json respelled), with a golden of each; reseeded past near-ties."""
+    config.json respelled), with a golden of each; reseeded past near-ties.
+    randomise_model(model, seed) draws the weights (default: randomise)."""
     for family, config in configs.items():
         tokens = [int(t) for t in torch.randint(3, COMMON["vocab_size"], (N_TOKENS,),
                                                 generator=torch.Generator().manual_seed(7))]
         for seed in range(100):
             model = AutoModelForCausalLM.from_config(config)
-            randomise(model, seed)
+            randomise_model(model, seed)
             plain, fused = f"{family}-t5", f"{family}-t5-fused"
             for name in (plain, fused):
                 shutil.rmtree(os.path.join(models_dir, name), ignore_errors=True)

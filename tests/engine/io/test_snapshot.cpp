@@ -99,6 +99,8 @@ void compare_layers(const LayerRouting& actual, const LayerRouting& expected) {
   QCOMPARE(actual.mask_changed, expected.mask_changed);
   QCOMPARE(actual.shared_gate, expected.shared_gate);
   QVERIFY(actual.detail == expected.detail);
+  QVERIFY(actual.selection_scores == expected.selection_scores);
+  QVERIFY(actual.groups == expected.groups);
 }
 
 // The same run as a served model reports it: expert ids only, the last token without routing
@@ -140,6 +142,36 @@ RoutingSnapshot gated_shared_snapshot() {
   return s;
 }
 
+// The same run as from a DeepSeek-V3 (layer 0 dense, 8 experts in 4 groups of 2, 2 kept):
+// selection scores (scores + bias) and the kept groups, both version 2; the bias was
+// left out when selecting (an intervention, also version 2).
+RoutingSnapshot deepseek_v3_snapshot() {
+  RoutingSnapshot s = sample_snapshot();
+  s.model_config = json::parse(R"({
+    "architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3",
+    "vocab_size": 256, "hidden_size": 64, "intermediate_size": 128,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 4,
+    "max_position_embeddings": 512, "n_routed_experts": 8, "n_shared_experts": 1,
+    "num_experts_per_tok": 2, "moe_intermediate_size": 32, "first_k_dense_replace": 1,
+    "n_group": 4, "topk_group": 2, "q_lora_rank": null, "kv_lora_rank": 16,
+    "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 8
+  })");
+  s.interventions = {};
+  s.interventions.disabled_experts = {{2, 5}};
+  s.interventions.no_group_limit = false;
+  s.interventions.select_without_bias = true;
+  for (SnapshotToken& token : s.tokens)
+    for (LayerRouting& layer : token.routing.layers) {
+      layer.selection_scores = layer.scores;
+      for (std::size_t e = 0; e < layer.scores.size(); ++e)
+        layer.selection_scores[e] += 0.01f * float(e) - 0.03f;
+      for (int expert : layer.expert_ids) layer.groups.push_back(expert / 2);
+      std::sort(layer.groups.begin(), layer.groups.end());
+      layer.groups.erase(std::unique(layer.groups.begin(), layer.groups.end()), layer.groups.end());
+    }
+  return s;
+}
+
 void compare_snapshots(const RoutingSnapshot& actual, const RoutingSnapshot& expected) {
   QCOMPARE(actual.model_name, expected.model_name);
   QCOMPARE(actual.model_path, expected.model_path);
@@ -155,6 +187,8 @@ void compare_snapshots(const RoutingSnapshot& actual, const RoutingSnapshot& exp
   QVERIFY(actual.interventions.disabled_experts == expected.interventions.disabled_experts);
   QVERIFY(actual.interventions.disabled_shared == expected.interventions.disabled_shared);
   QVERIFY(actual.interventions.top_k == expected.interventions.top_k);
+  QCOMPARE(actual.interventions.select_without_bias, expected.interventions.select_without_bias);
+  QCOMPARE(actual.interventions.no_group_limit, expected.interventions.no_group_limit);
   QCOMPARE(actual.tokens.size(), expected.tokens.size());
   for (std::size_t i = 0; i < actual.tokens.size(); ++i) {
     const TokenRouting& a = actual.tokens[i].routing;
@@ -232,6 +266,75 @@ class TestSnapshot : public QObject {
     RoutingSnapshot no_top_k = sample_snapshot();
     no_top_k.interventions.top_k.reset();
     QVERIFY(snapshot_to_json(no_top_k)["interventions"]["top_k"].is_null());
+  }
+
+  // Selection scores, kept groups and the interventions on them: version 2, round trip exactly;
+  // a snapshot without them stays version 1 (writesDocumentedLayout).
+  void deepseekV3RoundTrip() {
+    QTemporaryDir dir;
+    const RoutingSnapshot original = deepseek_v3_snapshot();
+    const json doc = snapshot_to_json(original);
+    QVERIFY(doc["version"] == 2);
+    QVERIFY(doc["interventions"]["select_without_bias"] == true);
+    QVERIFY(!doc["interventions"].contains("no_group_limit"));
+    QVERIFY(doc["tokens"][0]["layers"][0].contains("selection_scores"));
+    QVERIFY(doc["tokens"][0]["layers"][0]["groups"].is_array());
+    write_snapshot(original, fs_path(dir, "v3.json"));
+    compare_snapshots(read_snapshot(fs_path(dir, "v3.json")), original);
+  }
+
+  void deepseekV3Rejections_data() {
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("version 1 with selection scores")
+        << "version"
+        << "tokens[0].layers[0].selection_scores: needs format version 2";
+    QTest::newRow("selection scores, short") << "short"
+                                             << "selection_scores: 7 values, expected 8";
+    QTest::newRow("group out of range") << "group range"
+                                        << "group 4 out of range (4 groups)";
+    QTest::newRow("groups out of order") << "group order"
+                                         << "groups must be listed once each";
+    QTest::newRow("a chosen expert outside the groups") << "group missing"
+                                                        << "is in none of these groups";
+    QTest::newRow("version 1 with an intervention")
+        << "intervention"
+        << "interventions.select_without_bias: needs format version 2";
+    QTest::newRow("selection scores on a softmax model") << "model"
+                                                         << "this model's gate has no bias";
+  }
+  void deepseekV3Rejections() {
+    QFETCH(QString, field);
+    QFETCH(QString, message);
+    json doc = snapshot_to_json(deepseek_v3_snapshot());
+    json& layer = doc["tokens"][0]["layers"][0];
+    if (field == "version") {
+      doc["version"] = 1;
+      doc["interventions"].erase("select_without_bias");
+    } else if (field == "short") {
+      layer["selection_scores"].erase(0);
+    } else if (field == "group range") {
+      layer["groups"] = {0, 4};
+    } else if (field == "group order") {
+      layer["groups"] = {layer["groups"].back(), layer["groups"].front()};
+      if (layer["groups"][0] == layer["groups"][1]) layer["groups"] = {1, 1};
+    } else if (field == "group missing") {
+      const int kept = layer["expert_ids"][0].get<int>() / 2;
+      layer["groups"] = {(kept + 1) % 4};
+    } else if (field == "intervention") {
+      doc["version"] = 1;
+      for (json& token : doc["tokens"])
+        for (json& l : token["layers"]) l.erase("selection_scores"), l.erase("groups");
+    } else {
+      doc["model"]["config"] = tiny_config();
+      doc["interventions"].erase("select_without_bias");
+    }
+    try {
+      snapshot_from_json(doc, "v3.json");
+      QFAIL("accepted a malformed DeepSeek-V3 snapshot");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString(e.what()).contains(message), e.what());
+    }
   }
 
   // shared_gate is an optional layer field: written only where it is not 1.
@@ -315,9 +418,9 @@ class TestSnapshot : public QObject {
         << R"(snap.json: format: expected "moescope-routing-snapshot")";
     QTest::newRow("newer version")
         << "/version"
-        << "2"
-        << "snap.json: version: version 2 was written by a newer moescope; this moescope reads "
-           "version 1";
+        << "3"
+        << "snap.json: version: version 3 was written by a newer moescope; this moescope reads "
+           "version 2";
     QTest::newRow("missing tokens") << "/tokens"
                                     << ""
                                     << "snap.json: tokens: required field";

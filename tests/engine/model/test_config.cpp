@@ -318,7 +318,7 @@ class TestConfig : public QObject {
     QTest::newRow("model_type llama")
         << QByteArray(R"({"model_type": "llama"})")
         << R"("model_type" "llama" is not supported (supported: "deepseek", "mixtral", )"
-           R"("qwen2_moe", "olmoe", "qwen3_moe"))";
+           R"("qwen2_moe", "olmoe", "qwen3_moe", "deepseek_v2", "deepseek_v3"))";
     QTest::newRow("model_type missing")
         << QByteArray(R"({"model_type": null})") << R"("model_type" missing)";
     QTest::newRow("model_type not a string")
@@ -598,6 +598,128 @@ class TestConfig : public QObject {
     QTest::newRow("qwen3 attention_bias") << qwen3 << QByteArray(R"({"attention_bias": true})")
                                           << R"("attention_bias" true is not supported)";
   }
+  // DeepSeek-V2-Lite: MLA without the low-rank q, YaRN with its mscale terms, greedy top-k.
+  void deepseek_v2_lite_fields() {
+    const ModelConfig c = parse_resource("deepseek-v2-lite.json");
+    QCOMPARE(int(c.family), int(Family::deepseek_v2));
+    QVERIFY(c.mla);
+    QCOMPARE(c.mla->q_lora_rank, 0);
+    QCOMPARE(c.mla->kv_lora_rank, 512);
+    QCOMPARE(c.mla->qk_nope_head_dim, 128);
+    QCOMPARE(c.mla->qk_rope_head_dim, 64);
+    QCOMPARE(c.mla->v_head_dim, 128);
+    QVERIFY(c.mla->rope_interleave);
+    QCOMPARE(c.head_dim, 192);
+    QVERIFY(c.rope_yarn);
+    QCOMPARE(c.rope_yarn->factor, 40.0);
+    QCOMPARE(c.rope_yarn->original_max_position_embeddings, 4096);
+    QCOMPARE(c.rope_yarn->mscale, std::optional(0.707));
+    QCOMPARE(c.rope_yarn->mscale_all_dim, std::optional(0.707));
+    QCOMPARE(int(c.topk_method), int(TopkMethod::greedy));
+    QCOMPARE(c.n_group, 1);
+    QCOMPARE(c.scoring_func, std::string("softmax"));
+    QVERIFY(!c.score_correction_bias);
+    QCOMPARE(c.n_shared_experts, 2);
+    QCOMPARE(c.shared_expert_intermediate_size, 2 * 1408);
+    QCOMPARE(c.num_moe_layers(), 26);  // first_k_dense_replace 1
+    // The low-rank q path and group-limited routing of the full DeepSeek-V2.
+    const ModelConfig v2 = parse_resource(
+        "deepseek-v2-lite.json", R"({"q_lora_rank": 1536, "topk_method": "group_limited_greedy",
+                                     "n_group": 8, "topk_group": 3, "routed_scaling_factor": 16})");
+    QCOMPARE(v2.mla->q_lora_rank, 1536);
+    QCOMPARE(int(v2.topk_method), int(TopkMethod::group_limited_greedy));
+    QCOMPARE(v2.n_group, 8);
+    QCOMPARE(v2.topk_group, 3);
+    QCOMPARE(v2.routed_scaling_factor, 16.0f);
+  }
+
+  // DeepSeek-V3 (as its bf16 release: no quantization_config) and Moonlight: sigmoid scores,
+  // the selection bias, noaux_tc groups; multi-token prediction is ignored by name.
+  void deepseek_v3_fields() {
+    const ModelConfig c = parse_resource("deepseek-v3.json");
+    QCOMPARE(int(c.family), int(Family::deepseek_v3));
+    QCOMPARE(c.scoring_func, std::string("sigmoid"));
+    QVERIFY(c.score_correction_bias);
+    QCOMPARE(int(c.topk_method), int(TopkMethod::noaux_tc));
+    QCOMPARE(c.n_group, 8);
+    QCOMPARE(c.topk_group, 4);
+    QVERIFY(c.norm_topk_prob);
+    QVERIFY(c.norm_single_expert);
+    QCOMPARE(c.routed_scaling_factor, 2.5f);
+    QCOMPARE(c.mla->q_lora_rank, 1536);
+    QCOMPARE(c.num_moe_layers(), 58);      // first_k_dense_replace 3 of 61
+    QVERIFY(c.unrecognised_keys.empty());  // num_nextn_predict_layers is a known, ignored key
+    const ModelConfig moonlight = parse_resource("moonlight-16b-a3b.json");
+    QCOMPARE(moonlight.n_group, 1);
+    QCOMPARE(moonlight.mla->q_lora_rank, 0);
+    QVERIFY(!moonlight.rope_yarn);
+    QCOMPARE(moonlight.rope_theta, 50000.0f);
+    QVERIFY(
+        !parse_resource("deepseek-v3.json", R"({"rope_interleave": false})").mla->rope_interleave);
+  }
+
+  void deepseek_v2_v3_malformed_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QByteArray>("patch");
+    QTest::addColumn<QString>("expected");
+    const QString v2 = "deepseek-v2-lite.json", v3 = "deepseek-v3.json";
+    QTest::newRow("v3 fp8 checkpoint")
+        << v3
+        << QByteArray(R"({"quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3",
+                          "quant_method": "fp8", "weight_block_size": [128, 128]}})")
+        << R"("quantization_config" FP8 weights with block scales (quant_method "fp8") are not supported)";
+    QTest::newRow("v3 other quantization")
+        << v3 << QByteArray(R"({"quantization_config": {"quant_method": "awq"}})")
+        << R"("quantization_config" is not supported)";
+    QTest::newRow("v3 softmax") << v3 << QByteArray(R"({"scoring_func": "softmax"})")
+                                << R"("scoring_func" "softmax" is not supported (only "sigmoid"))";
+    QTest::newRow("v3 greedy") << v3 << QByteArray(R"({"topk_method": "greedy"})")
+                               << R"("topk_method" "greedy" is not supported (only "noaux_tc"))";
+    QTest::newRow("v3 groups of one") << v3 << QByteArray(R"({"n_group": 256, "topk_group": 8})")
+                                      << R"("n_group" leaves groups of one expert)";
+    QTest::newRow("v2 noaux_tc") << v2 << QByteArray(R"({"topk_method": "noaux_tc"})")
+                                 << R"("topk_method" "noaux_tc" is not supported for deepseek_v2)";
+    QTest::newRow("v2 norm_topk_prob") << v2 << QByteArray(R"({"norm_topk_prob": true})")
+                                       << R"("norm_topk_prob" true is not supported)";
+    QTest::newRow("group count does not divide")
+        << v2 << QByteArray(R"({"topk_method": "group_limited_greedy", "n_group": 5})")
+        << R"("n_group" 5 does not divide n_routed_experts 64)";
+    QTest::newRow("more groups kept than there are")
+        << v2
+        << QByteArray(R"({"topk_method": "group_limited_greedy", "n_group": 4, "topk_group": 5})")
+        << R"("topk_group" 5 exceeds n_group 4)";
+    QTest::newRow("k beyond the kept groups")
+        << v2
+        << QByteArray(R"({"topk_method": "group_limited_greedy", "n_group": 32, "topk_group": 2})")
+        << R"("num_experts_per_tok" 6 exceeds the 4 experts of topk_group groups)";
+    QTest::newRow("kv_lora_rank missing")
+        << v2 << QByteArray(R"({"kv_lora_rank": null})") << R"("kv_lora_rank" missing)";
+    QTest::newRow("odd rope width")
+        << v2 << QByteArray(R"({"qk_rope_head_dim": 63})") << R"("qk_rope_head_dim" 63 is odd)";
+    QTest::newRow("head_dim disagrees") << v2 << QByteArray(R"({"head_dim": 192})")
+                                        << R"("head_dim" 192 differs from qk_rope_head_dim 64)";
+    QTest::newRow("qk_head_dim disagrees")
+        << v2 << QByteArray(R"({"qk_head_dim": 128})") << R"("qk_head_dim" 128 differs)";
+    QTest::newRow("grouped kv heads")
+        << v2 << QByteArray(R"({"num_key_value_heads": 4})")
+        << R"("num_key_value_heads" 4 differs from num_attention_heads)";
+    QTest::newRow("v2 half-split rope") << v2 << QByteArray(R"({"rope_interleave": false})")
+                                        << R"("rope_interleave" false is not supported)";
+    QTest::newRow("yarn without factor")
+        << v2 << QByteArray(R"({"rope_scaling": {"factor": null}})")
+        << R"(rope_scaling: "factor" missing)";
+    QTest::newRow("yarn with an unknown field")
+        << v2 << QByteArray(R"({"rope_scaling": {"low_freq_factor": 1}})")
+        << R"(rope_scaling: "low_freq_factor" is not supported with rope type "yarn")";
+    QTest::newRow("yarn spellings disagree")
+        << v2 << QByteArray(R"({"rope_parameters": {"rope_type": "yarn", "factor": 8,
+                              "original_max_position_embeddings": 4096}})")
+        << R"(the yarn settings of rope_parameters differ)";
+    QTest::newRow("mlp_bias") << v2 << QByteArray(R"({"mlp_bias": true})")
+                              << R"("mlp_bias" true is not supported)";
+  }
+  void deepseek_v2_v3_malformed() { other_families_malformed(); }
+
   void other_families_malformed() {
     QFETCH(QString, file);
     QFETCH(QByteArray, patch);

@@ -51,6 +51,42 @@ class TestModelInfo : public QObject {
     QVERIFY2(std::abs(double(p.active_per_token) - active) < 0.05e9, qPrintable(counts));
   }
 
+  // DeepSeek-V2/V3 publish the active count without the embedding table (a token reads one
+  // row of it); the rounding of each figure bounds the difference (V3's and Moonlight's to 1 B;
+  // V2-Lite's 2.45 B is published as 2.4 B). Qwen3-30B-A3B counts it in, as the older families
+  // do, and truncates too (3.35 B published as 3.3 B).
+  void published_sizes_of_later_families_data() {
+    QTest::addColumn<QString>("config");
+    QTest::addColumn<double>("total");
+    QTest::addColumn<double>("active");
+    QTest::addColumn<bool>("without_embedding");
+    QTest::addColumn<double>("rounding");
+    QTest::newRow("DeepSeek-V2-Lite")
+        << "deepseek-v2-lite.json" << 15.7e9 << 2.4e9 << true << 0.06e9;
+    QTest::newRow("DeepSeek-V3") << "deepseek-v3.json" << 671e9 << 37e9 << true << 0.5e9;
+    QTest::newRow("Moonlight-16B-A3B") << "moonlight-16b-a3b.json" << 16e9 << 3e9 << false << 0.5e9;
+    QTest::newRow("Qwen3-30B-A3B") << "qwen3-30b-a3b.json" << 30.5e9 << 3.3e9 << false << 0.06e9;
+  }
+  void published_sizes_of_later_families() {
+    QFETCH(QString, config);
+    QFETCH(double, total);
+    QFETCH(double, active);
+    QFETCH(bool, without_embedding);
+    QFETCH(double, rounding);
+    const ParameterCounts p = count_parameters(resource_config(config));
+    const double counted = double(p.active_per_token - (without_embedding ? p.embedding : 0));
+    const QString counts = QString("total %1, active %2").arg(p.total).arg(counted);
+    QVERIFY2(std::abs(double(p.total) - total) < rounding, qPrintable(counts));
+    QVERIFY2(std::abs(counted - active) < rounding, qPrintable(counts));
+  }
+
+  // DeepSeek-V2-Lite's KV cache: per layer and token the 512-wide latent and the 64-wide
+  // RoPE key, against 2 x 16 heads x 128 for full multi-head K and V (7.1x less).
+  void latent_kv_cache_is_the_latent_and_the_rope_key() {
+    const ModelConfig c = resource_config("deepseek-v2-lite.json");
+    QCOMPARE(kv_cache_bytes_per_token(c), std::int64_t(27) * (512 + 64) * 4);
+  }
+
   // The published sizes of deepseek-moe-16b: 16.4B parameters, 2.8B active.
   void parameter_count_deepseek_moe_16b() {
     const ModelConfig c = resource_config("deepseek-moe-16b-base.json");

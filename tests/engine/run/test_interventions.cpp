@@ -176,6 +176,26 @@ class TestInterventions : public QObject {
                      "--disable-shared all: this model has no shared experts to switch off");
   }
 
+  // The DeepSeek-V3 interventions name what the model lacks: a bias, groups.
+  void bias_and_group_interventions_need_them() {
+    Interventions without_bias;
+    without_bias.select_without_bias = true;
+    QVERIFY_CONTAINS(engine_error_of([&] { without_bias.validate(deepseek_moe_16b()); }),
+                     "--select-without-bias: this model's gate has no e_score_correction_bias");
+    Interventions no_groups;
+    no_groups.no_group_limit = true;
+    QVERIFY_CONTAINS(engine_error_of([&] { no_groups.validate(deepseek_moe_16b()); }),
+                     "--no-group-limit: this model does not route by groups of experts");
+    ModelConfig v3 = deepseek_moe_16b();
+    v3.score_correction_bias = true;
+    v3.topk_method = TopkMethod::noaux_tc;
+    v3.n_group = 8;
+    v3.topk_group = 4;
+    without_bias.validate(v3);
+    no_groups.validate(v3);
+    QVERIFY(!without_bias.empty() && !no_groups.empty());
+  }
+
   void too_many_disabled_with_default_k() {
     Interventions in;
     for (int e = 0; e < 59; ++e) in.disabled_experts.emplace(Interventions::all_layers, e);
