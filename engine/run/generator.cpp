@@ -2,13 +2,24 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/error.h"
-#include "run/non_finite.h"
 #include "run/sampler.h"
 
 namespace moescope {
 namespace {
+
+// NaN or infinite logits (NaN weights, an overflow) have no argmax and no distribution.
+void check_finite(std::span<const float> logits, int position) {
+  const auto bad =
+      std::find_if(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != logits.end())
+    throw EngineError("the model's logits at position " + std::to_string(position) +
+                      " are not finite (" + (std::isnan(*bad) ? "NaN" : "infinite") + " at id " +
+                      std::to_string(bad - logits.begin()) +
+                      "): the weights hold NaN or infinity, or the activations overflowed");
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -62,7 +73,8 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
   // Runs tokens through the model in one call and reports each; returns the
   // last one's logits.
   int pos = int(context_ids.size());  // a shorter context than the cache holds rewinds it
-  auto run = [&](std::span<const int> ids, bool is_prompt) {
+  // keep_logits: the last token keeps the call's logits (capture_next_logits).
+  auto run = [&](std::span<const int> ids, bool is_prompt, bool keep_logits) {
     std::vector<TokenRouting> traces(request.capture_routing ? ids.size() : 0);
     const auto logits =
         backend_.forward_batch(ids, pos, request.interventions, traces, LogitsWanted::last);
@@ -73,6 +85,8 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
       token.routing.position = pos++;
       token.routing.token_id = ids[i];
       token.text = stream.push(ids[i]);
+      if (keep_logits && i + 1 == ids.size())
+        token.next_logits.assign(logits.begin(), logits.end());
       if (!is_prompt) result.generated_text += token.text;
       if (on_token) on_token(token);
       result.tokens.push_back(std::move(token));
@@ -89,7 +103,7 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
     }
     logits = run(
         prompt_ids.subspan(first, std::min<std::size_t>(batch_tokens, prompt_ids.size() - first)),
-        true);
+        true, request.capture_next_logits && first + batch_tokens >= prompt_ids.size());
   }
   result.prompt_tokens = int(prompt_ids.size());
   result.prefill_seconds = seconds_since(start);
@@ -112,15 +126,14 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
       result.stop = StopReason::context_full;
       break;
     }
-    check_logits_finite(backend_, logits, result.tokens.back().routing.token_id, pos - 1,
-                        request.interventions, config_.num_hidden_layers);
+    check_finite(logits, pos - 1);
     const int next = sampler.sample(logits);
     if (ends_reply(next)) {
       result.stop = StopReason::eos;
       break;
     }
     ++result.generated_tokens;
-    logits = run(std::span<const int>(&next, 1), false);
+    logits = run(std::span<const int>(&next, 1), false, request.capture_next_logits);
   }
   const std::string held = stream.flush();
   result.generated_text += held;

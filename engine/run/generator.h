@@ -21,11 +21,19 @@ struct GenerationRequest {
   SamplingSettings sampling;
   Interventions interventions;
   bool capture_routing = true;
+  // Each token that ends a backend call carries the logits that call produced
+  // (GeneratedToken::next_logits): the GUI's Compare compares two runs'
+  // next-token distributions with them.
+  bool capture_next_logits = false;
 };
 
 struct GeneratedToken {
   std::string text;      // the characters this token made displayable (may be empty)
   TokenRouting routing;  // id, position, prompt flag; layers only when captured
+  // With capture_next_logits, on the last prompt token and every generated
+  // one: the model's logits for the token after it (before temperature and
+  // top-p). Empty otherwise.
+  std::vector<float> next_logits;
 };
 
 enum class StopReason { eos, max_tokens, context_full, cancelled };
