@@ -2,24 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 
 #include "core/error.h"
+#include "run/non_finite.h"
 #include "run/sampler.h"
 
 namespace moescope {
 namespace {
-
-// NaN or infinite logits (NaN weights, an overflow) have no argmax and no distribution.
-void check_finite(std::span<const float> logits, int position) {
-  const auto bad =
-      std::find_if(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
-  if (bad != logits.end())
-    throw EngineError("the model's logits at position " + std::to_string(position) +
-                      " are not finite (" + (std::isnan(*bad) ? "NaN" : "infinite") + " at id " +
-                      std::to_string(bad - logits.begin()) +
-                      "): the weights hold NaN or infinity, or the activations overflowed");
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -126,7 +115,8 @@ GenerationResult Generator::continue_from(std::span<const int> context_ids,
       result.stop = StopReason::context_full;
       break;
     }
-    check_finite(logits, pos - 1);
+    check_logits_finite(backend_, logits, result.tokens.back().routing.token_id, pos - 1,
+                        request.interventions, config_.num_hidden_layers);
     const int next = sampler.sample(logits);
     if (ends_reply(next)) {
       result.stop = StopReason::eos;

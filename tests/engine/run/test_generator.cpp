@@ -21,6 +21,7 @@
 #include "run/routing_stats.h"
 #include "support/expect_error.h"
 #include "support/generated_ids.h"
+#include "support/poisoned_model.h"
 #include "tokenizer/tokenizer.h"
 
 using namespace moescope;
@@ -422,6 +423,43 @@ class TestGenerator : public QObject {
         [&] { generator.generate(request, [&](const GeneratedToken& t) { seen.push_back(t); }); });
     QVERIFY_CONTAINS(message, QStringLiteral("logits at position 10 are not finite (") + kind);
     QCOMPARE(int(seen.size()), 11);  // positions 0-10 ran; nothing was sampled from 10's logits
+  }
+
+  // A NaN or infinity in one tensor: the message names the first layer whose output
+  // is not finite (or the final norm and lm_head when every layer's is).
+  void non_finite_logits_name_the_first_layer_data() {
+    QTest::addColumn<QString>("tensor");
+    QTest::addColumn<float>("value");
+    QTest::addColumn<QString>("says");
+    QTest::newRow("NaN in layer 1's attention") << "model.layers.1.self_attn.o_proj.weight" << NAN
+                                                << "first not finite after layer 1 (of 3)";
+    QTest::newRow("infinity in layer 0's dense MLP")
+        << "model.layers.0.mlp.down_proj.weight" << INFINITY
+        << "first not finite after layer 0 (of 3)";
+    QTest::newRow("NaN in layer 2's shared experts")
+        << "model.layers.2.mlp.shared_experts.down_proj.weight" << NAN
+        << "first not finite after layer 2 (of 3)";
+    QTest::newRow("NaN in the final norm")
+        << "model.norm.weight" << NAN << "finite after every layer, so the final norm or lm_head";
+  }
+  void non_finite_logits_name_the_first_layer() {
+    QFETCH(QString, tensor);
+    QFETCH(float, value);
+    QFETCH(QString, says);
+    QTemporaryDir dir;
+    const fs::path poisoned = dir.path().toStdString();
+    QVERIFY(copy_poisoned_model(model_dir, poisoned, tensor.toStdString(), value));
+    const auto model = Model::load(poisoned);
+    CpuBackend backend(*model);
+    Generator generator(backend, *tokenizer_, model->config());
+    const std::string message = engine_error_of([&] { generator.generate(request(0.0f, 0, 4)); });
+    const auto last_prompt_position = int(tokenizer_->encode(prompt).size()) - 1;
+    QVERIFY_CONTAINS(
+        message,
+        QStringLiteral("logits at position %1 are not finite (").arg(last_prompt_position));
+    QVERIFY_CONTAINS(message, says);
+    // The diagnosis left the backend as it was: the next run of the same prompt says the same.
+    QCOMPARE(engine_error_of([&] { generator.generate(request(0.0f, 0, 4)); }), message);
   }
 
   void reset_forgets_kv_cache() {
