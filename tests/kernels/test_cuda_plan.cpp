@@ -43,6 +43,16 @@ class TestCudaPlan : public QObject {
     QVERIFY(!runs_family(qwen3->config().family));
     QCOMPARE(engine_error_of([&] { require_family("qwen3moe-t5", qwen3->config()); }),
              std::string("qwen3moe-t5: the CUDA backend does not run Qwen3-MoE (qwen3_moe) yet"));
+    for (const auto& row :
+         {std::pair{"deepseekv2-t5", "the CUDA backend does not run DeepSeek-V2 (deepseek_v2) yet"},
+          std::pair{"deepseekv3-t5",
+                    "the CUDA backend does not run DeepSeek-V3 (deepseek_v3) yet"}}) {
+      const std::string name = row.first, message = row.second;
+      const auto model = Model::load(fixture(row.first));
+      QVERIFY(!runs_family(model->config().family));
+      QCOMPARE(engine_error_of([&] { require_family(name, model->config()); }),
+               name + ": " + message);
+    }
   }
 
   void layout_packs_experts_and_aligns() {
