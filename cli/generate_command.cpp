@@ -7,6 +7,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/routing_summary.h"
+#include "cli/server_generate.h"
 #include "io/run_snapshot.h"
 #include "run/generator.h"
 #include "tokenizer/tokenizer.h"
@@ -21,13 +22,19 @@ struct GenerateOptions {
   int top_k_experts = 0;
   std::string disable;
   std::string disable_shared;
+  bool select_without_bias = false;
+  bool no_group_limit = false;
   std::string json_path;
   bool summary = true;
   bool chat = false;
   std::string system_prompt;
+  ServerOptions server;
 };
 
 void run_generate(const GenerateOptions& options) {
+  if (!options.server.url.empty())
+    return run_server_generate(options.server, options.model.model_dir, options.prompt,
+                               options.sampling, options.json_path, options.summary);
   const auto model = load_model(options.model);
   const auto tokenizer = load_tokenizer(model->dir());
   BackendSelection selection = load_backend(*model, options.model);
@@ -39,6 +46,8 @@ void run_generate(const GenerateOptions& options) {
   if (!options.disable.empty()) parse_disabled_experts(options.disable, request.interventions);
   if (!options.disable_shared.empty())
     parse_disabled_shared(options.disable_shared, request.interventions);
+  request.interventions.select_without_bias = options.select_without_bias;
+  request.interventions.no_group_limit = options.no_group_limit;
   request.interventions.validate(model->config());  // before any output
 
   const auto print_generated = [](const GeneratedToken& token) {
@@ -91,8 +100,14 @@ void add_generate_command(CLI::App& app) {
       ->check(whole_number_in(1, INT_MAX));
   c->add_option("--disable", o->disable, "Switch routed experts off: L:E,... (L a layer or 'all')");
   c->add_option("--disable-shared", o->disable_shared, "Switch shared experts off: L,... or 'all'");
+  c->add_flag("--select-without-bias", o->select_without_bias,
+              "DeepSeek-V3: select experts by the raw scores, without e_score_correction_bias "
+              "(gate weights unchanged)");
+  c->add_flag("--no-group-limit", o->no_group_limit,
+              "Group routing (DeepSeek-V2/V3): let every token reach every group of experts");
   c->add_option("--json", o->json_path, "Write a routing snapshot (docs/snapshot-format.md)");
   c->add_flag("!--no-summary", o->summary, "Do not print the routing summary");
+  add_server_options(*c, o->server);
   c->callback([o] { run_generate(*o); });
 }
 

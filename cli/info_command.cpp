@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
@@ -38,6 +39,24 @@ struct WeightFacts {
   std::int64_t bytes = 0;
 };
 
+std::string format_number(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// DeepSeek-V2/V3's gate: its groups, its selection bias, its scale.
+std::string gate_extras(const ModelConfig& c) {
+  std::string out;
+  if (c.topk_method != TopkMethod::greedy && c.n_group > 1)
+    out += ", " + std::to_string(c.n_group) + " groups, " + std::to_string(c.topk_group) +
+           " kept (" +
+           (c.topk_method == TopkMethod::noaux_tc ? "by their two best)" : "by their best)");
+  if (c.score_correction_bias) out += ", selection bias";
+  if (c.routed_scaling_factor != 1.0f) out += ", scaled x" + format_number(c.routed_scaling_factor);
+  return out;
+}
+
 void print_info(const ModelConfig& c, const WeightFacts& w) {
   const ParameterCounts p = count_parameters(c);
   std::cout << "model:          " << w.name << "  (" << w.where << ")\n"
@@ -57,9 +76,20 @@ void print_info(const ModelConfig& c, const WeightFacts& w) {
                             (c.shared_expert_gated ? ", sigmoid-gated)" : ")")
                       : "")
               << "; gate " << c.scoring_func
-              << (c.norm_topk_prob ? ", top-k weights normalised" : ", raw top-k weights") << "\n";
+              << (c.norm_topk_prob ? ", top-k weights normalised" : ", raw top-k weights")
+              << gate_extras(c) << "\n";
+  if (c.mla)
+    std::cout << "attention:      multi-head latent: per token a " << c.mla->kv_lora_rank
+              << "-wide latent and one " << c.mla->qk_rope_head_dim << "-wide RoPE key ("
+              << c.mla->qk_nope_head_dim << " + " << c.mla->qk_rope_head_dim << " q/k, "
+              << c.mla->v_head_dim << " v per head; q "
+              << (c.mla->q_lora_rank > 0 ? "low-rank " + std::to_string(c.mla->q_lora_rank)
+                                         : std::string("direct"))
+              << "), RoPE " << (c.mla->rope_interleave ? "interleaved" : "rotate-half")
+              << (c.rope_yarn ? ", YaRN x" + format_number(c.rope_yarn->factor) : "") << "\n";
   std::cout << "parameters:     " << format_count(p.total) << " total, "
             << format_count(p.active_per_token) << " active per token ("
+            << format_count(p.active_per_token - p.embedding) << " without the embedding table; "
             << format_count(p.routed_experts) << " in routed experts)\n"
             << "weights dtype:  " << w.dtype << "\n"
             << "memory:         " << format_bytes(w.bytes) << " of weights (" << w.memory_note

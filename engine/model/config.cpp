@@ -19,8 +19,8 @@ using nlohmann::json;
 namespace {
 
 // Bounds on every count a config names, far above the largest published models (vocab
-// 256 K, hidden 16 K, 126 layers, 384 experts) and low enough that parameter counts,
-// tensor shapes and widths such as moe_intermediate_size x n_shared_experts cannot
+// 256 K, hidden 16 K, 126 layers, 384 experts, MLA latents of 1536) and low enough that parameter
+// counts, tensor shapes and widths such as moe_intermediate_size x n_shared_experts cannot
 // overflow; a value near 2^31 is a broken or hostile file, not a model.
 int largest_count(std::string_view key) {
   struct Bound {
@@ -34,6 +34,9 @@ int largest_count(std::string_view key) {
       {"n_routed_experts", 1 << 13},    {"num_local_experts", 1 << 13},
       {"num_experts", 1 << 13},         {"num_experts_per_tok", 1 << 13},
       {"n_shared_experts", 1 << 8},     {"head_dim", 1 << 12},
+      {"kv_lora_rank", 1 << 16},        {"q_lora_rank", 1 << 16},
+      {"qk_nope_head_dim", 1 << 12},    {"qk_rope_head_dim", 1 << 12},
+      {"v_head_dim", 1 << 12},
   };
   for (const Bound& b : bounds)
     if (b.key == key) return b.max;

@@ -25,6 +25,10 @@ intervention goldens transformers cannot: `deepseekv3-t5.nobias` (select without
 bias), `deepseekv3-t5.nogroups` (no group limit), `deepseekv2group-t5.masked` (group 0
 switched off in layer 1, one expert everywhere, the shared experts of layer 2, k = 2);
 their records add "plain_ids", the choice without interventions.
+
+Last, `deepseekv3-t5-fused` gains a multi-token-prediction layer as DeepSeek-V3's
+checkpoints hold one (`model.layers.3.*`, index num_hidden_layers: eh_proj, enorm, hnorm,
+its own attention and MoE), after its golden was made: the engine must not read it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import json
 import sys
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import DeepseekV2Config, DeepseekV3Config
 
 import deepseek_v2_v3_ref as ref
@@ -212,12 +217,30 @@ def intervention_goldens(models_dir: str, golden_dir: str) -> None:
         print(f"{case}: {changed} of {sum(map(len, res.routing))} decisions changed")
 
 
+def add_mtp_layer(model_dir: str) -> None:
+    """A DeepSeek-V3 MTP layer's tensors, at layer index num_hidden_layers, random."""
+    path = f"{model_dir}/model.safetensors"
+    tensors = load_file(path)
+    with open(f"{model_dir}/config.json") as f:
+        config = json.load(f)
+    hidden, mtp = config["hidden_size"], f"model.layers.{config['num_hidden_layers']}"
+    last = f"model.layers.{config['num_hidden_layers'] - 1}"
+    g = torch.Generator().manual_seed(61)
+    for name in [n for n in tensors if n.startswith(last + ".")]:  # attention, norms, MoE
+        tensors[mtp + name[len(last):]] = torch.randn(tensors[name].shape, generator=g)
+    tensors[f"{mtp}.eh_proj.weight"] = torch.randn(hidden, 2 * hidden, generator=g)
+    for norm in ("enorm", "hnorm", "shared_head.norm"):
+        tensors[f"{mtp}.{norm}.weight"] = torch.ones(hidden)
+    save_file(tensors, path, metadata={"format": "pt"})
+
+
 def main() -> None:
     configs = {family: config_class(**{**COMMON, **MLA, **options})
                for family, (config_class, options) in FAMILIES.items()}
     make_fixtures(sys.argv[1], sys.argv[2], configs, hub_spelling, golden, randomise_mla)
     cross_check(sys.argv[1], sys.argv[2])
     intervention_goldens(sys.argv[1], sys.argv[2])
+    add_mtp_layer(f"{sys.argv[1]}/deepseekv3-t5-fused")
 
 
 if __name__ == "__main__":

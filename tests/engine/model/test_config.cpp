@@ -692,6 +692,9 @@ class TestConfig : public QObject {
         << v2
         << QByteArray(R"({"topk_method": "group_limited_greedy", "n_group": 32, "topk_group": 2})")
         << R"("num_experts_per_tok" 6 exceeds the 4 experts of topk_group groups)";
+    QTest::newRow("kv_lora_rank beyond any model")
+        << v2 << QByteArray(R"({"kv_lora_rank": 1048576})")
+        << R"("kv_lora_rank" 1048576 is more than any model has (at most 65536 here))";
     QTest::newRow("kv_lora_rank missing")
         << v2 << QByteArray(R"({"kv_lora_rank": null})") << R"("kv_lora_rank" missing)";
     QTest::newRow("odd rope width")
