@@ -9,16 +9,16 @@ std::vector<TokenRouting> routing_from_server(const RoutedExperts& experts,
                                               const ModelConfig& config, const std::string& field) {
   const std::vector<int> moe_layers = config.moe_layers();
   const int n_moe = int(moe_layers.size());
-  LayerAxis axis;
-  if (experts.layers == n_moe)
-    axis = LayerAxis::moe_layers;
-  else if (experts.layers == config.num_hidden_layers)
+  // No rows (a stream cut before its routing) leave no layer axis to tell.
+  LayerAxis axis = LayerAxis::moe_layers;
+  if (experts.tokens && experts.layers != n_moe) {
+    if (experts.layers != config.num_hidden_layers)
+      throw EngineError(field + ": " + std::to_string(experts.layers) +
+                        " layers per token, but the model has " +
+                        std::to_string(config.num_hidden_layers) + " layers, " +
+                        std::to_string(n_moe) + " of them MoE (is --config the served model's?)");
     axis = LayerAxis::all_layers;
-  else
-    throw EngineError(field + ": " + std::to_string(experts.layers) +
-                      " layers per token, but the model has " +
-                      std::to_string(config.num_hidden_layers) + " layers, " +
-                      std::to_string(n_moe) + " of them MoE (is --config the served model's?)");
+  }
   if (experts.tokens && experts.top_k != config.num_experts_per_tok)
     throw EngineError(field + ": " + std::to_string(experts.top_k) +
                       " experts per token and layer, but the model routes to " +

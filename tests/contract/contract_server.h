@@ -1,0 +1,56 @@
+#pragma once
+// A loopback stand-in for a serving engine, speaking what vLLM and SGLang document
+// (docs/REMOTE.md): GET /v1/models, POST /v1/completions whole or streamed, their
+// error bodies, and on request the faults a client must survive. It tokenizes the
+// prompt with the fixture model's tokenizer and "generates" ids 100, 101, ... so
+// that a test knows every token and expert id the client should end up with.
+#include <httplib.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "tokenizer/tokenizer.h"
+#include "wire/completion.h"
+
+namespace moescope::test {
+
+enum class Fault {
+  none,
+  unauthorized,       // 401 with the engine's error body
+  no_capture,         // started without --enable-return-routed-experts: no routing
+  bad_expert,         // an expert id beyond the model's
+  truncated_routing,  // SGLang: base64 cut short; vLLM: a ragged nested list
+  drop_mid_stream,    // SGLang: the connection closes after two tokens
+  slow_stream,        // SGLang: 250 ms between tokens, for cancel
+};
+
+// The expert ids the server reports for token t in MoE layer m (of 2; 16 experts, top-4).
+int contract_expert(int token, int moe_layer, int slot);
+inline constexpr int contract_first_output_id = 100;
+
+class ContractServer {
+ public:
+  ContractServer(ServerEngine engine, Fault fault, std::string api_key = "");
+  ~ContractServer();
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  nlohmann::json last_completion_request() const;
+
+ private:
+  void answer_completion(const httplib::Request& request, httplib::Response& response);
+  bool authorised(const httplib::Request& request, httplib::Response& response) const;
+
+  ServerEngine engine_;
+  Fault fault_;
+  std::string api_key_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  nlohmann::json last_request_;
+};
+
+}  // namespace moescope::test
