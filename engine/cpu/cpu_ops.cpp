@@ -7,6 +7,7 @@
 #include <numeric>
 #include <type_traits>
 
+#include "cpu/integer_dot.h"
 #include "model/quant_blocks.h"
 
 namespace moescope::cpu {
@@ -45,13 +46,14 @@ float dot_blocks(const Block* w, const float* x, int n_blocks) {
   return sum;
 }
 
-// Calls f(row_dot) for w's storage dtype, row_dot(r, x) being row r of w times x[cols].
+// Calls f(row_dot) for w's storage dtype, row_dot(r, t) being row r of w times token t's
+// activations x + t * cols (t < n).
 template <typename F>
-void with_row_dot(const TensorView& w, F f) {
+void with_row_dot(const TensorView& w, const float* x, int n, F f) {
   const std::int64_t cols = w.shape[1];
   const auto floats = [&](const auto* data, auto widen_one) {
-    f([=](std::int64_t r, const float* x) {
-      return dot_row(data + r * cols, x, int(cols), widen_one);
+    f([=](std::int64_t r, int t) {
+      return dot_row(data + r * cols, x + t * cols, int(cols), widen_one);
     });
   };
   switch (w.dtype) {
@@ -68,9 +70,19 @@ void with_row_dot(const TensorView& w, F f) {
         using Block = std::remove_cvref_t<decltype(*blocks)>;
         assert(cols % Block::elements == 0);
         const int per_row = int(cols / Block::elements);
-        f([=](std::int64_t r, const float* x) {
-          return dot_blocks(blocks + r * per_row, x, per_row);
-        });
+        if constexpr (requires(const ActivationBlock* a) { integer_dot(blocks, a, 1); }) {
+          thread_local std::vector<ActivationBlock> quantized;
+          quantized.clear();
+          quantize_activations(x, int(cols) * n, quantized);
+          const ActivationBlock* a = quantized.data();
+          f([=](std::int64_t r, int t) {
+            return integer_dot(blocks + r * per_row, a + std::int64_t(t) * per_row, per_row);
+          });
+        } else {
+          f([=](std::int64_t r, int t) {
+            return dot_blocks(blocks + r * per_row, x + t * cols, per_row);
+          });
+        }
       });
   }
 }
@@ -84,19 +96,19 @@ void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
   if (n == 1) return matvec(w, x, y);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
-  with_row_dot(w, [&](auto row_dot) {
+  with_row_dot(w, x, n, [&](auto row_dot) {
 #pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > 32768)
     for (std::int64_t r = 0; r < rows; ++r)
-      for (int t = 0; t < n; ++t) y[std::int64_t(t) * rows + r] = row_dot(r, x + t * cols);
+      for (int t = 0; t < n; ++t) y[std::int64_t(t) * rows + r] = row_dot(r, t);
   });
 }
 
 void matvec(const TensorView& w, const float* x, float* y) {
   assert(w.shape.size() == 2);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
-  with_row_dot(w, [&](auto row_dot) {
+  with_row_dot(w, x, 1, [&](auto row_dot) {
 #pragma omp parallel for schedule(static) if (rows * cols > 32768)
-    for (std::int64_t r = 0; r < rows; ++r) y[r] = row_dot(r, x);
+    for (std::int64_t r = 0; r < rows; ++r) y[r] = row_dot(r, 0);
   });
 }
 

@@ -4,6 +4,9 @@
 // at a time into registers. Every value comes out exactly as gguf-py's
 // gguf.quants.dequantize computes it (tests/engine/model/test_quant_blocks.cpp).
 #include <cstdint>
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
 
 #include "model/dtype.h"
 
@@ -50,17 +53,35 @@ struct BlockQ6_K {
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_K) == 144 &&
               sizeof(BlockQ6_K) == 210);
 
-inline void dequantize(const BlockQ8_0& b, float* out) {
-  const float d = f16_to_f32(b.d);
-  for (int i = 0; i < 32; ++i) out[i] = d * float(b.qs[i]);
+// A block's f16 scale, one at a time: one instruction where the CPU converts f16
+// (F16C), else f16_to_f32, whose integer steps cost Q8_0 a third of its dot product.
+// Both are exact.
+inline float block_scale(std::uint16_t d) {
+#if defined(__F16C__)
+  return _cvtsh_ss(d);
+#else
+  return f16_to_f32(d);
+#endif
 }
 
-inline void dequantize(const BlockQ4_0& b, float* out) {
-  const float d = f16_to_f32(b.d);
-  for (int j = 0; j < 16; ++j) {
-    out[j] = d * float(int(b.qs[j] & 0x0f) - 8);
-    out[j + 16] = d * float(int(b.qs[j] >> 4) - 8);
-  }
+// The blocks with one scale for all 32 weights: integer i (exact as a float). The CPU
+// dot products multiply these into the activations before the scale.
+inline float integer(const BlockQ8_0& b, int i) {
+  return float(b.qs[i]);
+}
+
+// Byte j holds weight j in its low nibble and j + 16 in its high one.
+inline float integer(const BlockQ4_0& b, int i) {
+  return float(i < 16 ? int(b.qs[i] & 0x0f) - 8 : int(b.qs[i - 16] >> 4) - 8);
+}
+
+template <typename Block>
+requires requires(const Block& b) {
+  integer(b, 0);
+}
+inline void dequantize(const Block& b, float* out) {
+  const float d = block_scale(b.d);
+  for (int i = 0; i < Block::elements; ++i) out[i] = d * integer(b, i);
 }
 
 // Sub-block s's 6-bit scale and minimum: s < 4 in the low 6 bits of bytes s and s + 4;
@@ -78,7 +99,7 @@ inline void q4_k_scale_min(const std::uint8_t* q, int s, int& scale, int& min) {
 // d * sc and d * sc * q are exact in f32 (at most 21 significant bits), so a fused
 // multiply-add the compiler may form gives the same result as gguf-py's two steps.
 inline void dequantize(const BlockQ4_K& b, float* out) {
-  const float d = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
+  const float d = block_scale(b.d), dmin = block_scale(b.dmin);
   for (int pair = 0; pair < 4; ++pair) {
     const std::uint8_t* q = b.qs + 32 * pair;
     int sc_lo, m_lo, sc_hi, m_hi;
@@ -95,7 +116,7 @@ inline void dequantize(const BlockQ4_K& b, float* out) {
 }
 
 inline void dequantize(const BlockQ6_K& b, float* out) {
-  const float d = f16_to_f32(b.d);
+  const float d = block_scale(b.d);
   for (int half = 0; half < 2; ++half) {
     const std::uint8_t* ql = b.ql + 64 * half;
     const std::uint8_t* qh = b.qh + 32 * half;

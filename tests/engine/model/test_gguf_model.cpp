@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -53,9 +54,11 @@ class TestGgufModel : public QObject {
                          << "models/dense-lead-f32" << 0.0;
     QTest::newRow("F16, linear RoPE") << "gguf/nodense-f16.f16.gguf"
                                       << "models/nodense-f16" << 0.0;
-    // Q8_0 keeps ~2.5 significant digits per weight; measured 0.7% here.
+    // Q8_0 keeps ~2.5 significant digits per weight, and its products quantize the
+    // activations to int8 per 32 values (integer dot products, as llama.cpp computes
+    // Q8_0): measured 2.8% here (0.7% with f32 activations).
     QTest::newRow("Q8_0") << "gguf/dense-lead-f32.q8_0.gguf"
-                          << "models/dense-lead-f32" << 0.02;
+                          << "models/dense-lead-f32" << 0.04;
   }
   void matches_the_safetensors_model() {
     QFETCH(QString, gguf);
@@ -88,11 +91,27 @@ class TestGgufModel : public QObject {
           QCOMPARE(x.gate_weights, y.gate_weights);
           continue;
         }
-        // Quantized: the same experts, whose order may swap where two scores nearly tie.
+        // Quantized: the same experts, whose order may swap where two scores nearly tie;
+        // an expert may trade places with another only at a near-tie, where the
+        // reference scores both within 5% of its k-th best score.
         std::vector<int> xs = x.expert_ids, ys = y.expert_ids;
         std::sort(xs.begin(), xs.end());
         std::sort(ys.begin(), ys.end());
-        QCOMPARE(xs, ys);
+        std::vector<float> ranked = y.scores;
+        std::sort(ranked.rbegin(), ranked.rend());
+        const float kth = ranked[ys.size() - 1];
+        std::vector<int> traded;
+        std::set_symmetric_difference(xs.begin(), xs.end(), ys.begin(), ys.end(),
+                                      std::back_inserter(traded));
+        for (const int e : traded)
+          QVERIFY2(std::abs(y.scores[e] - kth) <= 0.05f * kth,
+                   qPrintable(QStringLiteral("token %1, layer %2: expert %3 (reference score "
+                                             "%4, k-th %5) is no near-tie")
+                                  .arg(t)
+                                  .arg(y.layer)
+                                  .arg(e)
+                                  .arg(y.scores[e])
+                                  .arg(kth)));
       }
   }
 
