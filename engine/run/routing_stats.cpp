@@ -22,7 +22,9 @@ std::vector<LayerLoad> expert_load(const std::vector<TokenRouting>& tokens, int 
       load.mask_changed += routing.mask_changed;
       for (std::size_t j = 0; j < routing.expert_ids.size(); ++j) {
         ++load.counts[routing.expert_ids[j]];
-        load.gate_weight[routing.expert_ids[j]] += routing.gate_weights[j];
+        // ids_only records (a served model) have no weights: they add nothing, not zeros.
+        if (routing.detail == RoutingDetail::full)
+          load.gate_weight[routing.expert_ids[j]] += routing.gate_weights[j];
       }
     }
   }

@@ -11,10 +11,10 @@ enum class TokenFilter { all, prompt, generated };
 
 struct LayerLoad {
   int layer = 0;
-  int tokens = 0;                    // tokens routed through this layer
-  int mask_changed = 0;              // tokens whose choice a mask changed
-  std::vector<int> counts;           // [n_routed_experts] tokens that chose the expert
-  std::vector<double> gate_weight;   // [n_routed_experts] summed gate weights
+  int tokens = 0;                   // tokens routed through this layer
+  int mask_changed = 0;             // tokens whose choice a mask changed
+  std::vector<int> counts;          // [n_routed_experts] tokens that chose the expert
+  std::vector<double> gate_weight;  // [n_routed_experts] summed gate weights (of full records)
 };
 
 // One entry per MoE layer present in the traces, in layer order.

@@ -15,6 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "io/snapshot.h"
+#ifdef MOESCOPE_CONTRACT_SERVER
+#include "contract/contract_server.h"
+#endif
 
 using namespace moescope;
 namespace fs = std::filesystem;
@@ -323,6 +326,75 @@ class TestCli : public QObject {
     QCOMPARE(generated, 8);
     QCOMPARE(prompt, 8);  // BOS + 7 pieces of "Hello world"
   }
+
+  // A local run's routing written as vLLM and SGLang answers and imported again: the same
+  // tokens and expert ids, now ids_only (docs/REMOTE.md).
+  void routing_export_import_round_trip() {
+    QTemporaryDir out;
+    const fs::path dir = out.path().toStdString();
+    Run r =
+        run_cli({"generate", "--model", q(model_dir), "--backend", "cpu", "--prompt", "Hello world",
+                 "--max-tokens", "6", "--no-summary", "--json", q(dir / "local.json")});
+    QVERIFY2(r.code == 0, qPrintable(describe(r)));
+    const RoutingSnapshot local = read_snapshot(dir / "local.json");
+    for (const QString engine : {"vllm", "sglang"}) {
+      const fs::path answer = dir / (engine.toStdString() + ".json");
+      const fs::path back = dir / (engine.toStdString() + "-back.json");
+      r = run_cli({"export-routing", "--snapshot", q(dir / "local.json"), "--engine", engine,
+                   "--out", q(answer)});
+      QVERIFY2(r.code == 0, qPrintable(describe(r)));
+      r = run_cli(
+          {"import-routing", "--from", q(answer), "--config", q(model_dir), "--out", q(back)});
+      QVERIFY2(r.code == 0, qPrintable(describe(r)));
+      const RoutingSnapshot imported = read_snapshot(back);
+      QCOMPARE(QString::fromStdString(imported.backend), engine);
+      QVERIFY(imported.routing_detail == RoutingDetail::ids_only);
+      QCOMPARE(imported.tokens.size(), local.tokens.size());
+      for (std::size_t t = 0; t < local.tokens.size(); ++t) {
+        QCOMPARE(imported.tokens[t].routing.token_id, local.tokens[t].routing.token_id);
+        QCOMPARE(imported.tokens[t].text, local.tokens[t].text);
+        QCOMPARE(imported.tokens[t].routing.layers.size(), local.tokens[t].routing.layers.size());
+        for (std::size_t l = 0; l < local.tokens[t].routing.layers.size(); ++l)
+          QVERIFY(imported.tokens[t].routing.layers[l].expert_ids ==
+                  local.tokens[t].routing.layers[l].expert_ids);
+      }
+    }
+    r = run_cli({"generate", "--model", q(model_dir), "--backend", "cpu", "--prompt", "Hi",
+                 "--max-tokens", "2", "--no-summary", "--top-k-experts", "2", "--json",
+                 q(dir / "k2.json")});
+    QVERIFY2(r.code == 0, qPrintable(describe(r)));
+    r = run_cli({"export-routing", "--snapshot", q(dir / "k2.json"), "--engine", "vllm", "--out",
+                 q(dir / "k2-vllm.json")});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("changed k; a server's routing never does"), qPrintable(r.err));
+  }
+
+#ifdef MOESCOPE_CONTRACT_SERVER
+  // generate --server against the loopback contract server (tests/contract/).
+  void generate_on_a_server() {
+    using namespace moescope::test;
+    ContractServer server(ServerEngine::sglang, Fault::none, "k3y");
+    QTemporaryDir out;
+    const fs::path snapshot = fs::path(out.path().toStdString()) / "served.json";
+    qputenv("MOESCOPE_TEST_KEY", "k3y");
+    Run r =
+        run_cli({"generate", "--server", QString::fromStdString(server.url()), "--engine", "sglang",
+                 "--model", "tiny", "--config", q(model_dir), "--api-key-env", "MOESCOPE_TEST_KEY",
+                 "--prompt", "Hello world", "--max-tokens", "4", "--json", q(snapshot)});
+    QVERIFY2(r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("routing summary: 8 prompt + 4 generated tokens"), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QRegularExpression("\n +1 +11 ")),
+             qPrintable(r.out));  // 12 less the last
+    const RoutingSnapshot s = read_snapshot(snapshot);
+    QCOMPARE(s.tokens.size(), std::size_t(12));
+    QCOMPARE(QString::fromStdString(s.backend), QString("sglang"));
+
+    r = run_cli({"generate", "--server", QString::fromStdString(server.url()), "--engine", "sglang",
+                 "--model", "tiny", "--config", q(model_dir), "--prompt", "Hi"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("HTTP 401"), qPrintable(r.err));
+  }
+#endif
 
   // --chat: the prompt as one user turn of the model's template, BOS once.
   void generate_chat() {

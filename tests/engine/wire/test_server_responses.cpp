@@ -4,12 +4,14 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <filesystem>
+#include <numeric>
 
 #include "core/json.h"
 #include "cpu/cpu_backend.h"
 #include "io/run_snapshot.h"
 #include "model/model.h"
 #include "run/generator.h"
+#include "run/routing_stats.h"
 #include "support/expect_error.h"
 #include "wire/completion.h"
 #include "wire/server_files.h"
@@ -111,6 +113,15 @@ class TestServerResponses : public QObject {
     check_routing(snapshot);
     QCOMPARE(snapshot.generated_text, std::string(" abc"));
     QVERIFY(!snapshot.prompt.empty());  // decoded by the folder's tokenizer
+
+    // Loads count ids_only records (4 tokens of 5 have routing) and sum no weights.
+    std::vector<TokenRouting> traces;
+    for (const SnapshotToken& token : snapshot.tokens) traces.push_back(token.routing);
+    const std::vector<LayerLoad> loads = expert_load(traces, 16);
+    QCOMPARE(loads.size(), std::size_t(2));
+    QCOMPARE(loads[0].tokens, 4);
+    QCOMPARE(std::accumulate(loads[0].counts.begin(), loads[0].counts.end(), 0), 16);
+    QCOMPARE(std::accumulate(loads[0].gate_weight.begin(), loads[0].gate_weight.end(), 0.0), 0.0);
   }
 
   void readsVllmNpyOfTheWholeSequence() {
