@@ -97,6 +97,7 @@ void ContractServer::answer_completion(const httplib::Request& request,
     std::lock_guard lock(mutex_);
     last_request_ = body;
   }
+  if (fault_ == Fault::silent) std::this_thread::sleep_for(std::chrono::seconds(2));
   const std::vector<int> prompt = tokenizer_->encode(body.at("prompt").get<std::string>());
   const int generated = body.value("max_tokens", 16);
   std::vector<int> output;

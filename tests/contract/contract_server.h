@@ -24,6 +24,7 @@ enum class Fault {
   truncated_routing,  // SGLang: base64 cut short; vLLM: a ragged nested list
   drop_mid_stream,    // SGLang: the connection closes after two tokens
   slow_stream,        // SGLang: 250 ms between tokens, for cancel
+  silent,             // 2 s before any byte of the answer, for cancel while nothing comes
 };
 
 // The expert ids the server reports for token t in MoE layer m (of 2; 16 experts, top-4).

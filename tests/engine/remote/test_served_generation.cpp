@@ -7,11 +7,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "contract/contract_server.h"
 #include "remote/http_client.h"
 #include "remote/served_generation.h"
 #include "support/expect_error.h"
+#include "support/sanitizer_slowdown.h"
 #include "wire/served_model.h"
 #include "wire/sse.h"
 
@@ -220,9 +222,31 @@ class TestServedGeneration : public QObject {
         [&](const std::string&) { cancel = true; }, &cancel);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    QVERIFY2(seconds < 1.5, qPrintable(QString("took %1 s").arg(seconds)));
+    // Uncancelled, the 40 tokens would take 10 s.
+    QVERIFY2(seconds < 1.5 * sanitizer_slowdown, qPrintable(QString("took %1 s").arg(seconds)));
     QCOMPARE(run.generated_tokens, 1);
     QVERIFY_CONTAINS(run.snapshot.incomplete, "cancelled after 1 generated tokens");
+  }
+
+  // Cancel while the server has sent nothing yet (it thinks for 2 s): libcurl's progress
+  // callback sees it within a second.
+  void cancelWhileTheServerIsSilent() {
+    ContractServer server(ServerEngine::vllm, Fault::silent);
+    std::atomic<bool> cancel = false;
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      cancel = true;
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const std::string error = engine_error_of([&] {
+      generate_on_server({server.url(), ServerEngine::vllm, ""}, model_, "Hi", few_tokens(), {},
+                         &cancel);
+    });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    canceller.join();
+    QVERIFY_CONTAINS(error, "/v1/completions: cancelled before the server answered");
+    QVERIFY2(seconds < 1.5 * sanitizer_slowdown, qPrintable(QString("took %1 s").arg(seconds)));
   }
 };
 
