@@ -11,7 +11,7 @@ seconds=${1:-60}
 shift || true
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(config safetensors safetensors_index gguf snapshot
-  chat_template tokenizer_json encode text_set)
+  chat_template tokenizer_json encode text_set server_response)
 # The parsers are host code: no CUDA backend in this build.
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOESCOPE_FUZZ=ON \
   -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_CUDA_COMPILER=NOTFOUND \
