@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/path_status.h"
+#include "tokenizer/gguf_tokenizer.h"
 
 namespace moescope {
 
@@ -297,6 +298,12 @@ std::string ChatTemplate::render(std::span<const ChatMessage> messages, bool add
 }
 
 std::optional<std::string> read_chat_template(const std::filesystem::path& model_dir) {
+  // A .gguf file: tokenizer_config.json beside it when there is one, else its own.
+  if (model_dir.extension() == ".gguf" && !std::filesystem::is_directory(model_dir)) {
+    const auto folder = std::filesystem::absolute(model_dir).parent_path();
+    if (path_exists(folder / "tokenizer_config.json")) return read_chat_template(folder);
+    return read_gguf_chat_template(model_dir);
+  }
   const auto path = model_dir / "tokenizer_config.json";
   if (!path_exists(path)) return std::nullopt;
   const auto j = read_json_file(path);

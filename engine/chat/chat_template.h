@@ -44,7 +44,8 @@ class ChatTemplate {
 };
 
 // model_dir/tokenizer_config.json's "chat_template" (a string, or the template
-// named "default" in a list of {name, template}); nullopt when there is none.
+// named "default" in a list of {name, template}); nullopt when there is none. For a
+// .gguf file: the tokenizer_config.json beside it, else its tokenizer.chat_template.
 std::optional<std::string> read_chat_template(const std::filesystem::path& model_dir);
 
 }  // namespace moescope

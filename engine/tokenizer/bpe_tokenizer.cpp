@@ -95,11 +95,10 @@ std::optional<bool> config_flag(const json& config, const char* key, const std::
 
 class BpeTokenizer final : public Tokenizer {
  public:
-  explicit BpeTokenizer(const fs::path& dir) {
-    const fs::path file = dir / "tokenizer.json";
-    const std::string where = file.string();
-    const json j = read_json(file);
-    if (!j.contains("model")) throw EngineError(where + ": no \"model\"");
+  // The pipeline of a tokenizer.json-shaped object; BOS/EOS come from read_config or
+  // set_special.
+  BpeTokenizer(const json& j, const std::string& where) {
+    if (!j.is_object() || !j.contains("model")) throw EngineError(where + ": no \"model\"");
     model_ = std::make_unique<BpeModel>(j["model"], where);
     normalizer_ = parse_normalizer(j.value("normalizer", json()), where + ": normalizer");
     pre_tokenizer_ =
@@ -109,10 +108,13 @@ class BpeTokenizer final : public Tokenizer {
                          [this](std::string_view s) { return normalize(s); });
     vocab_size_ = int(model_->tokens().size());
     for (const auto& t : added_.all()) vocab_size_ = std::max(vocab_size_, t.id + 1);
+  }
 
-    Template tmpl;
-    read_template(j.value("post_processor", json()), where + ": post_processor", tmpl);
-    read_config(dir, tmpl);
+  void set_special(const BpeSpecialTokens& s) {
+    bos_ = s.bos;
+    eos_ = s.eos;
+    if (s.add_bos && bos_) prefix_.push_back(*bos_);
+    if (s.add_eos && eos_) suffix_.push_back(*eos_);
   }
 
   std::vector<int> encode(std::string_view input) const override {
@@ -202,7 +204,12 @@ class BpeTokenizer final : public Tokenizer {
     return tokens[id];
   }
 
-  void read_config(const fs::path& dir, const Template& tmpl) {
+ public:
+  // tokenizer_config.json beside tokenizer.json (else config.json's ids).
+  void read_config(const fs::path& dir, const json& tokenizer_json) {
+    Template tmpl;
+    read_template(tokenizer_json.value("post_processor", json()),
+                  (dir / "tokenizer.json").string() + ": post_processor", tmpl);
     const fs::path file = dir / "tokenizer_config.json";
     const std::string where = file.string();
     json config = json::object();
@@ -244,6 +251,7 @@ class BpeTokenizer final : public Tokenizer {
     }
   }
 
+ private:
   std::unique_ptr<BpeModel> model_;
   std::unique_ptr<Normalizer> normalizer_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;
@@ -256,10 +264,25 @@ class BpeTokenizer final : public Tokenizer {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const fs::path& model_dir) {
+  const fs::path file = model_dir / "tokenizer.json";
   try {
-    return std::make_unique<BpeTokenizer>(model_dir);
+    const json j = read_json(file);
+    auto tokenizer = std::make_unique<BpeTokenizer>(j, file.string());
+    tokenizer->read_config(model_dir, j);
+    return tokenizer;
   } catch (const json::exception& e) {  // a field of an unexpected JSON type somewhere
-    throw EngineError((model_dir / "tokenizer.json").string() + ": " + e.what());
+    throw EngineError(file.string() + ": " + e.what());
+  }
+}
+
+std::unique_ptr<Tokenizer> make_bpe_tokenizer(const json& spec, const std::string& where,
+                                              const BpeSpecialTokens& special) {
+  try {
+    auto tokenizer = std::make_unique<BpeTokenizer>(spec, where);
+    tokenizer->set_special(special);
+    return tokenizer;
+  } catch (const json::exception& e) {
+    throw EngineError(where + ": " + e.what());
   }
 }
 

@@ -4,6 +4,9 @@
 // and EOS rules of the directory's tokenizer_config.json.
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "tokenizer/tokenizer.h"
 
@@ -25,6 +28,18 @@ namespace moescope {
 // Ids the vocabulary lacks (a model's embedding rows past the tokenizer's
 // vocabulary) decode to nothing, as in Hugging Face, and show as an empty piece.
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& model_dir);
+
+// The BOS/EOS rules a tokenizer.json alone lacks, as a GGUF file's metadata gives them.
+struct BpeSpecialTokens {
+  std::optional<int> bos, eos;
+  bool add_bos = false, add_eos = false;
+};
+
+// A byte-level BPE from a tokenizer.json-shaped object (model, normalizer,
+// pre_tokenizer, added_tokens, decoder) with `special`'s BOS/EOS; `where` names its
+// source in every EngineError.
+std::unique_ptr<Tokenizer> make_bpe_tokenizer(const nlohmann::json& spec, const std::string& where,
+                                              const BpeSpecialTokens& special);
 
 // Whether `tokenizer_json` describes a byte-level BPE (its decoder is ByteLevel),
 // which load_bpe_tokenizer reads; false for SentencePiece-style files such as

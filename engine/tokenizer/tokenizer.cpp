@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/path_status.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/gguf_tokenizer.h"
 
 namespace moescope {
 namespace {
@@ -136,6 +137,13 @@ std::string valid_utf8(std::string_view text) {
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
+  // A .gguf file: the tokenizer files beside it when there are any, else its own.
+  if (model_dir.extension() == ".gguf" && !std::filesystem::is_directory(model_dir)) {
+    const auto folder = std::filesystem::absolute(model_dir).parent_path();
+    if (path_exists(folder / "tokenizer.json") || path_exists(folder / "tokenizer.model"))
+      return load_tokenizer(folder);
+    return load_gguf_tokenizer(model_dir);
+  }
   const auto sp_model = model_dir / "tokenizer.model";
   // tokenizer.json first, unless it is a SentencePiece-style one (Mixtral) with
   // the tokenizer.model it was converted from beside it.

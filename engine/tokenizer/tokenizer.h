@@ -29,7 +29,9 @@ class Tokenizer {
 };
 
 // Loads the tokenizer of a model directory: tokenizer.json when present, else
-// tokenizer.model. Throws EngineError naming the file when it is missing or broken.
+// tokenizer.model. For a .gguf file: those files in its folder when present, else
+// the GGUF's own tokenizer.ggml.* metadata (gguf_tokenizer.h). Throws EngineError naming the file
+// when it is missing or broken.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
 
 // `text` with each ill-formed UTF-8 sequence replaced by U+FFFD: what may go to a
