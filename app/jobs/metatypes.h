@@ -3,6 +3,7 @@
 // Call registerMetatypes() once before the first queued connection.
 #include <QMetaType>
 #include <QString>
+#include <QVector>
 #include <cstdint>
 
 #include "io/snapshot.h"
@@ -38,6 +39,11 @@ struct GenerationJob {
   bool chat = false;
   bool newChat = false;
   QString systemPrompt;
+  // Compare with experts off: the baseline run keeps its next-token
+  // distributions; the intervened run measures its own against them
+  // (RunStats::nextTokenKl).
+  enum class CompareRole { none, baseline, intervened };
+  CompareRole compareRole = CompareRole::none;
 };
 
 struct RunStats {
@@ -53,6 +59,12 @@ struct RunStats {
   bool chat = false;
   int reusedTokens = 0;     // chat: positions of the KV cache kept from earlier turns
   int discardedTokens = 0;  // chat: cached positions the new rendering did not match
+  // The intervened run of a comparison: KL(baseline ‖ intervened) in nats of
+  // the distributions generated token j was drawn from (model logits, before
+  // temperature and top-p), for every j both runs reached, at most
+  // maxComparedTokens. Empty for other runs.
+  QVector<double> nextTokenKl;
+  static constexpr int maxComparedTokens = 256;  // 100 MB of baseline logits at 102k vocab
 };
 
 Q_DECLARE_METATYPE(ModelSummary)

@@ -7,6 +7,7 @@
 #include "io/run_snapshot.h"
 #include "model/model_info.h"
 #include "run/generator.h"
+#include "threads/next_token_divergence.h"
 
 namespace {
 
@@ -94,18 +95,37 @@ void InferenceWorker::generate(const GenerationJob& job) {
     request.interventions = job.interventions;
     request.interventions.validate(model_->config());  // fail before the header goes out
 
+    using Role = GenerationJob::CompareRole;
+    request.capture_next_logits = job.compareRole != Role::none;
+    if (job.compareRole == Role::baseline) baselineLogits_.clear();
+
     emit runStarted(moescope::make_run_snapshot(*model_, backend_->name(), request, {}), job.tag);
     moescope::Generator generator(*backend_, *tokenizer_, model_->config());
     int count = 0;
+    int distributions = 0;  // next_logits seen: the one generated token j was drawn from is j
+    QVector<double> kl;
     const moescope::GenerationResult result = generator.generate(
         request,
         [&](const moescope::GeneratedToken& token) {
           tokens_->push({token.text, token.routing});
           emit tokenBuffered(++count, token.routing.is_prompt);
+          if (token.next_logits.empty() || distributions >= RunStats::maxComparedTokens) return;
+          if (job.compareRole == Role::baseline)
+            baselineLogits_.push_back(token.next_logits);
+          else if (distributions < int(baselineLogits_.size()))
+            kl << nextTokenKl(baselineLogits_[distributions], token.next_logits);
+          ++distributions;
         },
         cancel_);
 
-    emit runFinished(statsOf(result, job.tag));
+    RunStats stats = statsOf(result, job.tag);
+    if (job.compareRole == Role::intervened) {
+      // The last token's logits are for a token neither run generated.
+      stats.nextTokenKl = kl.mid(0, result.generated_tokens);
+      baselineLogits_.clear();
+      baselineLogits_.shrink_to_fit();
+    }
+    emit runFinished(stats);
   });
 }
 

@@ -72,6 +72,9 @@ class InferenceWorker : public QObject {
   // interventions make the next turn prefill the whole conversation again;
   // sampling settings do not touch the cache.
   std::unique_ptr<moescope::ChatSession> chat_;
+  // A comparison's baseline: the logits each generated token was drawn from,
+  // until its intervened twin has been measured against them.
+  std::vector<std::vector<float>> baselineLogits_;
 
   void runChatTurn(const GenerationJob& job);
 };

@@ -47,7 +47,8 @@ QString routingTooltip(const std::string& piece, const moescope::TokenRouting& r
     for (std::size_t j = 0; j < layer.expert_ids.size(); ++j)
       experts << QStringLiteral("e%1 %2")
                      .arg(layer.expert_ids[j])
-                     .arg(weightText(layer.gate_weights[j]));
+                     .arg(j < layer.gate_weights.size() ? weightText(layer.gate_weights[j])
+                                                        : QStringLiteral("#%1").arg(j + 1));
     rows << QStringLiteral("L%1: %2%3")
                 .arg(layer.layer)
                 .arg(experts.join(QStringLiteral(", ")))

@@ -108,10 +108,21 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
   layout->addWidget(controlBox);
   layout->addLayout(results, 1);
 
+  // An exported plot is titled with the experiment and its models.
+  const auto title = [this] {
+    if (!result_) return QString();
+    QStringList models;
+    for (const auto& model : result_->models) models << QString::fromStdString(model);
+    const QString heatmap = plot_->heatmapPlot()->isVisible()
+                                ? QStringLiteral(" · ") + viewBox_->currentText()
+                                : QString();
+    return QStringLiteral("%1 · %2%3")
+        .arg(QString::fromStdString(result_->title), models.join(QStringLiteral(", ")), heatmap);
+  };
   new ExportActions(
-      plot_->curvePlot(), [this] { return csvOf(result_); }, this);
+      plot_->curvePlot(), [this] { return csvOf(result_); }, this, title);
   new ExportActions(
-      plot_->heatmapPlot(), [this] { return csvOf(result_); }, this);
+      plot_->heatmapPlot(), [this] { return csvOf(result_); }, this, title);
 
   connect(experimentBox_, &QComboBox::currentIndexChanged, this, [this] {
     updateDescription();

@@ -54,9 +54,111 @@ QString saveSvg(QCustomPlot* plot, const QString& path) {
   return {};
 }
 
+// For the length of one export: a title row above the plot and, for slides,
+// black on white; the destructor puts the plot back as it was.
+class ExportStyle {
+ public:
+  ExportStyle(QCustomPlot* plot, const PlotExport::Options& options) : plot_(plot) {
+    if (options.whiteBackground) whiten();
+    if (!options.title.isEmpty()) {
+      plot_->plotLayout()->insertRow(0);
+      title_ = new QCPTextElement(plot_, options.title);
+      QFont font = plot_->font();
+      font.setPointSizeF(font.pointSizeF() * 1.1);
+      font.setBold(true);
+      title_->setFont(font);
+      title_->setTextColor(options.whiteBackground ? QColor(Qt::black)
+                                                   : plot_->palette().color(QPalette::WindowText));
+      plot_->plotLayout()->addElement(0, 0, title_);
+    }
+    plot_->replot(QCustomPlot::rpImmediateRefresh);
+  }
+  ~ExportStyle() {
+    if (title_) {
+      plot_->plotLayout()->remove(title_);
+      plot_->plotLayout()->simplify();  // the empty title row goes too
+    }
+    for (auto restore = restores_.rbegin(); restore != restores_.rend(); ++restore) (*restore)();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+  }
+  ExportStyle(const ExportStyle&) = delete;
+  ExportStyle& operator=(const ExportStyle&) = delete;
+
+ private:
+  template <typename Get, typename Set, typename Value>
+  void swap(Get get, Set set, const Value& value) {
+    restores_.push_back([set, old = get()] { set(old); });
+    set(value);
+  }
+
+  // What applyPlotPalette drew in the palette's colours, in black on white;
+  // other colours (experts, switched-off red) stay.
+  void whiten() {
+    const QBrush white(Qt::white);
+    const QColor black(Qt::black);
+    const QColor ink = plot_->palette().color(QPalette::WindowText);
+    restores_.push_back(
+        [this, brush = plot_->palette().brush(QPalette::Window)] { plot_->setBackground(brush); });
+    plot_->setBackground(white);
+    for (QCPAxisRect* rect : plot_->axisRects()) {
+      swap([rect] { return rect->backgroundBrush(); },
+           [rect](const QBrush& b) { rect->setBackground(b); }, white);
+      for (QCPAxis* axis : rect->axes()) whitenAxis(axis);
+    }
+    for (int i = 0; i < plot_->plotLayout()->elementCount(); ++i)
+      if (auto* scale = qobject_cast<QCPColorScale*>(plot_->plotLayout()->elementAt(i)))
+        whitenAxis(scale->axis());
+    for (int i = 0; i < plot_->plottableCount(); ++i) {
+      QCPAbstractPlottable* plottable = plot_->plottable(i);
+      if (plottable->pen().color() == ink) {
+        QPen pen = plottable->pen();
+        pen.setColor(black);
+        swap([plottable] { return plottable->pen(); },
+             [plottable](const QPen& p) { plottable->setPen(p); }, pen);
+      }
+      if (plottable->brush().color() == ink) {
+        QBrush brush = plottable->brush();
+        brush.setColor(black);
+        swap([plottable] { return plottable->brush(); },
+             [plottable](const QBrush& b) { plottable->setBrush(b); }, brush);
+      }
+    }
+    for (int i = 0; i < plot_->itemCount(); ++i) {
+      if (auto* text = qobject_cast<QCPItemText*>(plot_->item(i)); text && text->color() == ink)
+        swap([text] { return text->color(); }, [text](const QColor& c) { text->setColor(c); },
+             black);
+      if (auto* line = qobject_cast<QCPItemStraightLine*>(plot_->item(i));
+          line && line->pen().color() == ink) {
+        QPen pen = line->pen();
+        pen.setColor(black);
+        swap([line] { return line->pen(); }, [line](const QPen& p) { line->setPen(p); }, pen);
+      }
+    }
+  }
+
+  void whitenAxis(QCPAxis* axis) {
+    const QColor black(Qt::black);
+    swap([axis] { return axis->basePen(); }, [axis](const QPen& p) { axis->setBasePen(p); },
+         QPen(black));
+    swap([axis] { return axis->tickPen(); }, [axis](const QPen& p) { axis->setTickPen(p); },
+         QPen(black));
+    swap([axis] { return axis->subTickPen(); }, [axis](const QPen& p) { axis->setSubTickPen(p); },
+         QPen(black));
+    swap([axis] { return axis->tickLabelColor(); },
+         [axis](const QColor& c) { axis->setTickLabelColor(c); }, black);
+    swap([axis] { return axis->labelColor(); }, [axis](const QColor& c) { axis->setLabelColor(c); },
+         black);
+  }
+
+  QCustomPlot* plot_;
+  QCPTextElement* title_ = nullptr;
+  std::vector<std::function<void()>> restores_;  // each sets one old value back
+};
+
 }  // namespace
 
-QString savePlot(QCustomPlot* plot, const QString& path) {
+QString savePlot(QCustomPlot* plot, const QString& path, const Options& options) {
+  const ExportStyle style(plot, options);
   const QString suffix = QFileInfo(path).suffix().toLower();
   if (suffix == QLatin1String("png"))
     return writeViaTemporary(path, [plot](const QString& file) {
@@ -73,28 +175,35 @@ QString savePlot(QCustomPlot* plot, const QString& path) {
 
 }  // namespace PlotExport
 
-ExportActions::ExportActions(QCustomPlot* plot, std::function<CsvTable()> table, QWidget* parent)
-    : QObject(parent), plot_(plot), table_(std::move(table)), dialogParent_(parent) {
+ExportActions::ExportActions(QCustomPlot* plot, std::function<CsvTable()> table, QWidget* parent,
+                             std::function<QString()> title)
+    : QObject(parent),
+      plot_(plot),
+      table_(std::move(table)),
+      title_(std::move(title)),
+      dialogParent_(parent) {
   plotAction_ = new QAction(tr("Export plot…"), this);
-  connect(plotAction_, &QAction::triggered, this, &ExportActions::exportPlot);
+  connect(plotAction_, &QAction::triggered, this, [this] { exportPlot(false); });
+  slideAction_ = new QAction(tr("Export plot for slides (white background)…"), this);
+  connect(slideAction_, &QAction::triggered, this, [this] { exportPlot(true); });
   if (table_) {
     tableAction_ = new QAction(tr("Export table…"), this);
     connect(tableAction_, &QAction::triggered, this, &ExportActions::exportTable);
-    plot_->addAction(tableAction_);
   }
-  plot_->insertAction(tableAction_, plotAction_);  // the plot's right-click menu
+  plot_->addActions({plotAction_, slideAction_});  // the plot's right-click menu
+  if (tableAction_) plot_->addAction(tableAction_);
   plot_->setContextMenuPolicy(Qt::ActionsContextMenu);
 }
 
-void ExportActions::exportPlot() {
+void ExportActions::exportPlot(bool forSlides) {
   QString selected;
   QString path = QFileDialog::getSaveFileName(
-      dialogParent_, tr("Export plot"), QString(),
+      dialogParent_, forSlides ? tr("Export plot for slides") : tr("Export plot"), QString(),
       tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"), &selected);
   if (path.isEmpty()) return;
   if (QFileInfo(path).suffix().isEmpty())  // take the format from the chosen filter
     path += QLatin1Char('.') + selected.section(QLatin1String("*."), 1).chopped(1);
-  reportError(PlotExport::savePlot(plot_, path));
+  reportError(PlotExport::savePlot(plot_, path, {title(), forSlides}));
 }
 
 void ExportActions::exportTable() {

@@ -44,24 +44,28 @@ QString writeCsv(const CsvTable& table, const QString& path) {
   return {};
 }
 
-CsvTable layerExpertTable(const QVector<int>& layers, const QVector<QVector<double>>& values) {
+CsvTable layerExpertTable(const QString& metric, const QVector<int>& layers,
+                          const QVector<QVector<double>>& values) {
   CsvTable table;
-  table.header = expertHeader({QStringLiteral("layer")}, values.isEmpty() ? 0 : values[0].size());
+  table.header = expertHeader({QStringLiteral("metric"), QStringLiteral("layer")},
+                              values.isEmpty() ? 0 : values[0].size());
   for (int i = 0; i < values.size(); ++i) {
-    QStringList row{QString::number(layers.value(i))};
+    QStringList row{metric, QString::number(layers.value(i))};
     appendValues(row, values[i]);
     table.rows << row;
   }
   return table;
 }
 
-CsvTable tokenExpertTable(const std::vector<moescope::SnapshotToken>& tokens,
+CsvTable tokenExpertTable(const QString& metric, int layer,
+                          const std::vector<moescope::SnapshotToken>& tokens,
                           const QVector<QVector<double>>& values) {
   CsvTable table;
-  table.header = expertHeader({QStringLiteral("position"), QStringLiteral("token")},
+  table.header = expertHeader({QStringLiteral("metric"), QStringLiteral("layer"),
+                               QStringLiteral("position"), QStringLiteral("token")},
                               values.isEmpty() ? 0 : values[0].size());
   for (int i = 0; i < values.size() && i < int(tokens.size()); ++i) {
-    QStringList row{QString::number(tokens[i].routing.position),
+    QStringList row{metric, QString::number(layer), QString::number(tokens[i].routing.position),
                     QString::fromStdString(tokens[i].text)};
     appendValues(row, values[i]);
     table.rows << row;

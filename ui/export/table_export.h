@@ -20,11 +20,16 @@ QString toCsv(const CsvTable& table);
 // Writes through QSaveFile; returns an empty string or the error message.
 QString writeCsv(const CsvTable& table, const QString& path);
 
-// Header "layer,expert_0,...,expert_{n-1}"; one row per layer.
-CsvTable layerExpertTable(const QVector<int>& layers, const QVector<QVector<double>>& values);
+// Header "metric,layer,expert_0,...,expert_{n-1}"; one row per layer, each
+// naming `metric` ("token count", "selection score"), so a sheet opened later
+// still says what its numbers are.
+CsvTable layerExpertTable(const QString& metric, const QVector<int>& layers,
+                          const QVector<QVector<double>>& values);
 
-// Header "position,token,expert_0,..."; one row per token. values: [tokens][experts].
-CsvTable tokenExpertTable(const std::vector<moescope::SnapshotToken>& tokens,
+// Header "metric,layer,position,token,expert_0,..."; one row per token.
+// values: [tokens][experts], all at `layer`.
+CsvTable tokenExpertTable(const QString& metric, int layer,
+                          const std::vector<moescope::SnapshotToken>& tokens,
                           const QVector<QVector<double>>& values);
 
 }  // namespace TableExport

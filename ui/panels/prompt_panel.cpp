@@ -1,7 +1,6 @@
 #include "panels/prompt_panel.h"
 
 #include <QCheckBox>
-#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -9,8 +8,11 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
 
 PromptPanel::PromptPanel(QWidget* parent)
     : QWidget(parent),
@@ -25,7 +27,8 @@ PromptPanel::PromptPanel(QWidget* parent)
       topPSpin_(new QDoubleSpinBox),
       seedSpin_(new QSpinBox),
       maxTokensSpin_(new QSpinBox),
-      paceBox_(new QComboBox),
+      paceSlider_(new QSlider(Qt::Horizontal)),
+      paceLabel_(new QLabel),
       switchBanner_(new QLabel),
       switchNote_(new QLabel) {
   promptEdit_->setObjectName(QStringLiteral("promptEdit"));
@@ -63,15 +66,25 @@ PromptPanel::PromptPanel(QWidget* parent)
   maxTokensSpin_->setRange(1, 1 << 20);  // until a model says its context
   setSamplingSettings({.temperature = 0.7f, .top_p = 0.95f, .seed = 1, .max_tokens = 64});
 
-  paceBox_->setObjectName(QStringLiteral("paceBox"));
-  paceBox_->addItem(tr("Live"), 0.0);
-  paceBox_->addItem(tr("1 token/s"), 1.0);
-  paceBox_->addItem(tr("3 tokens/s"), 3.0);
-  paceBox_->addItem(tr("Step (→)"), -1.0);
-  paceBox_->setToolTip(
-      tr("How fast generated tokens appear, so a class can watch routing arrive. "
-         "Step: one token per press of → in the text (Esc shows the rest)."));
-  connect(paceBox_, &QComboBox::currentIndexChanged, this, &PromptPanel::paceChanged);
+  // One slider from Step (left) through 0.5 … 10 tokens/s to Live (right).
+  paceSlider_->setObjectName(QStringLiteral("paceSlider"));
+  paceSlider_->setRange(0, paceLive);
+  paceSlider_->setValue(paceLive);
+  paceSlider_->setPageStep(2);
+  paceSlider_->setMinimumWidth(50);
+  paceSlider_->setToolTip(
+      tr("How fast generated tokens appear, so a class can watch routing arrive: Live, a "
+         "number of tokens per second, or (far left) Step: one token per press of → in the "
+         "text (Esc shows the rest)."));
+  paceLabel_->setObjectName(QStringLiteral("paceLabel"));
+  paceLabel_->setMinimumWidth(paceLabel_->fontMetrics().horizontalAdvance(tr("10 tokens/s")));
+  connect(paceSlider_, &QSlider::valueChanged, this, [this] {
+    paceLabel_->setText(pace() == Pace::step   ? tr("Step (→)")
+                        : pace() == Pace::live ? tr("Live")
+                                               : tr("%1 tokens/s").arg(paceTokensPerSecond()));
+    emit paceChanged();
+  });
+  paceLabel_->setText(tr("Live"));
 
   switchBanner_->setObjectName(QStringLiteral("switchBanner"));
   switchBanner_->setWordWrap(true);
@@ -86,7 +99,10 @@ PromptPanel::PromptPanel(QWidget* parent)
   settings->addRow(tr("Top-p"), topPSpin_);
   settings->addRow(tr("Seed"), seedSpin_);
   settings->addRow(tr("Max tokens"), maxTokensSpin_);
-  settings->addRow(tr("Pace"), paceBox_);
+  auto* pace = new QHBoxLayout;
+  pace->addWidget(paceSlider_, 1);
+  pace->addWidget(paceLabel_);
+  settings->addRow(tr("Pace"), pace);
 
   auto* buttons = new QVBoxLayout;
   buttons->addWidget(generateButton_);
@@ -174,12 +190,19 @@ void PromptPanel::setSwitchBanner(const QString& switches, const QString& note) 
 }
 
 PromptPanel::Pace PromptPanel::pace() const {
-  const double rate = paceBox_->currentData().toDouble();
-  return rate < 0 ? Pace::step : rate > 0 ? Pace::perSecond : Pace::live;
+  const int value = paceSlider_->value();
+  return value == 0 ? Pace::step : value == paceLive ? Pace::live : Pace::perSecond;
 }
 
 double PromptPanel::paceTokensPerSecond() const {
-  return std::max(0.0, paceBox_->currentData().toDouble());
+  return pace() == Pace::perSecond ? paceSlider_->value() * 0.5 : 0.0;
+}
+
+void PromptPanel::setPace(Pace pace, double tokensPerSecond) {
+  paceSlider_->setValue(pace == Pace::step ? 0
+                        : pace == Pace::live
+                            ? paceLive
+                            : std::clamp(int(std::lround(tokensPerSecond * 2)), 1, paceLive - 1));
 }
 
 bool PromptPanel::chatMode() const {

@@ -6,12 +6,12 @@
 #include "run/sampling.h"
 
 class QCheckBox;
-class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
+class QSlider;
 class QSpinBox;
 
 class PromptPanel : public QWidget {
@@ -35,7 +35,8 @@ class PromptPanel : public QWidget {
   // How fast generated tokens appear: live, `tokensPerSecond`, or one per →.
   enum class Pace { live, perSecond, step };
   Pace pace() const;
-  double paceTokensPerSecond() const;
+  double paceTokensPerSecond() const;  // 0.5 … 10 in perSecond, else 0
+  void setPace(Pace pace, double tokensPerSecond = 2.0);
   // Chat mode: each Generate sends the prompt box as the next user turn of one
   // conversation in the model's chat template. Only for a model with a template
   // (`why` says otherwise, in the tooltip); unavailable unticks it.
@@ -66,7 +67,9 @@ class PromptPanel : public QWidget {
   QDoubleSpinBox* topPSpin_;
   QSpinBox* seedSpin_;
   QSpinBox* maxTokensSpin_;
-  QComboBox* paceBox_;
+  static constexpr int paceLive = 21;  // the slider's right end; 1..20 are 0.5..10 tokens/s
+  QSlider* paceSlider_;
+  QLabel* paceLabel_;
   QLabel* switchBanner_;
   QLabel* switchNote_;
 };

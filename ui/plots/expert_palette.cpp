@@ -1,5 +1,6 @@
 #include "plots/expert_palette.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ExpertPalette {
@@ -31,6 +32,20 @@ QCPColorGradient heatGradient() {
   gradient.setColorStopAt(0.75, QColor(94, 201, 98));
   gradient.setColorStopAt(1.00, QColor(253, 231, 37));
   gradient.setColorInterpolation(QCPColorGradient::ciRGB);
+  return gradient;
+}
+
+QCPColorGradient balanceGradient(double upper) {
+  const double centre = 1.0 / std::max(upper, 1.0 + 1e-9);  // where 1 lies in [0, upper]
+  QCPColorGradient gradient;
+  gradient.clearColorStops();
+  gradient.setColorStopAt(0.0, QColor(33, 102, 172));
+  gradient.setColorStopAt(centre / 2, QColor(146, 197, 222));
+  gradient.setColorStopAt(centre, QColor(247, 247, 247));
+  gradient.setColorStopAt(centre + (1 - centre) / 2, QColor(244, 165, 130));
+  gradient.setColorStopAt(1.0, QColor(178, 24, 43));
+  gradient.setColorInterpolation(QCPColorGradient::ciRGB);
+  gradient.setLevelCount(512);  // a fine centre: 1 sits in a narrow band when upper is large
   return gradient;
 }
 

@@ -19,6 +19,12 @@ QColor textColorOn(const QColor& background);
 // readable for colour-blind viewers and on both light and dark backgrounds.
 QCPColorGradient heatGradient();
 
+// Diverging gradient for "load relative to balance" on a data range [0, upper]
+// (upper > 1): dark blue for a dead expert (0), a pale neutral exactly at 1
+// (its fair share), dark red for the most overloaded — so balanced and dead
+// experts never look alike.
+QCPColorGradient balanceGradient(double upper);
+
 // Styles a plot's background, axes, grid and legend from a widget palette,
 // so plots follow a dark theme. Call after adding axis rects.
 void applyPlotPalette(QCustomPlot* plot, const QPalette& palette);

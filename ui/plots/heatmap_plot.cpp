@@ -162,7 +162,7 @@ void setProjectionFonts(QCustomPlot* plot) {
 }
 
 void HeatmapPlot::installIn(QWidget* panel, const QList<QWidget*>& controls,
-                            std::function<CsvTable()> table) {
+                            std::function<CsvTable()> table, std::function<QString()> title) {
   auto* row = new QHBoxLayout;
   for (QWidget* control : controls) row->addWidget(control);
   row->addStretch();
@@ -170,5 +170,5 @@ void HeatmapPlot::installIn(QWidget* panel, const QList<QWidget*>& controls,
   layout->addLayout(row);
   layout->addWidget(this, 1);
 
-  new ExportActions(this, std::move(table), panel);
+  new ExportActions(this, std::move(table), panel, std::move(title));
 }

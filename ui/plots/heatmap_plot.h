@@ -14,8 +14,9 @@ class HeatmapPlot : public QCustomPlot {
   explicit HeatmapPlot(QWidget* parent = nullptr);
 
   // Lays out `panel`: a row of controls above this plot, and a right-click
-  // menu exporting the plot and `table`.
-  void installIn(QWidget* panel, const QList<QWidget*>& controls, std::function<CsvTable()> table);
+  // menu exporting the plot (with the line `title` gives) and `table`.
+  void installIn(QWidget* panel, const QList<QWidget*>& controls, std::function<CsvTable()> table,
+                 std::function<QString()> title);
 
   QCPColorMap* colorMap() const { return colorMap_; }
   QCPColorScale* colorScale() const { return colorScale_; }

@@ -1,11 +1,22 @@
 #include "views/compare_view.h"
 
+#include <qcustomplot.h>
+
 #include <QGridLayout>
 #include <QLabel>
+#include <QScrollArea>
+#include <QSplitter>
 #include <QTextBrowser>
+#include <QVBoxLayout>
 #include <algorithm>
+#include <numeric>
 
 #include "document/token_format.h"
+#include "export/plot_export.h"
+#include "export/table_export.h"
+#include "plots/expert_palette.h"
+#include "plots/heatmap_plot.h"
+#include "views/routing_shift.h"
 
 namespace {
 
@@ -58,26 +69,102 @@ QString diffHtml(const std::vector<std::string>& pieces, const std::vector<bool>
 }  // namespace
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
-  summary_ = new QLabel(this);
-  QFont large = summary_->font();
+  header_ = new QLabel(this);
+  header_->setObjectName(QStringLiteral("compareHeader"));
+  header_->setWordWrap(true);
+  QFont large = header_->font();
   large.setPointSize(14);
-  summary_->setFont(large);
+  header_->setFont(large);
+  summary_ = new QLabel(this);
   summary_->setWordWrap(true);
   baseline_ = new QTextBrowser(this);
   intervened_ = new QTextBrowser(this);
-  auto* layout = new QGridLayout(this);
-  layout->addWidget(summary_, 0, 0, 1, 2);
-  layout->addWidget(new QLabel(tr("<b>Baseline</b>"), this), 1, 0);
-  layout->addWidget(new QLabel(tr("<b>With intervention</b>"), this), 1, 1);
-  layout->addWidget(baseline_, 2, 0);
-  layout->addWidget(intervened_, 2, 1);
-  layout->setRowStretch(2, 1);
+  shift_ = new QLabel(this);
+  shift_->setWordWrap(true);
+  shift_->setTextFormat(Qt::PlainText);
+  shift_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+  divergence_ = new QLabel(this);
+  divergence_->setWordWrap(true);
+  klPlot_ = new QCustomPlot(this);
+  klPlot_->setMinimumHeight(140);
+  klPlot_->yAxis->setLabel(tr("KL (nats)"));
+  klPlot_->xAxis->setLabel(tr("generated token"));
+  new ExportActions(
+      klPlot_, [this] { return divergenceTable(); }, this,
+      [this] { return tr("Next-token KL per generated token · %1").arg(header_->text()); });
+
+  // The two texts left; right, the routing per layer above the divergence plot.
+  auto* texts = new QWidget;
+  auto* textLayout = new QGridLayout(texts);
+  textLayout->setContentsMargins(0, 0, 0, 0);
+  textLayout->addWidget(new QLabel(tr("<b>Baseline</b>"), texts), 0, 0);
+  textLayout->addWidget(new QLabel(tr("<b>Switched</b>"), texts), 0, 1);
+  textLayout->addWidget(baseline_, 1, 0);
+  textLayout->addWidget(intervened_, 1, 1);
+  auto* analysis = new QWidget;
+  auto* analysisLayout = new QVBoxLayout(analysis);
+  analysisLayout->setContentsMargins(0, 0, 0, 0);
+  auto* loadTitle = new QLabel(
+      tr("<b>Where the load went</b> (share of each layer's choices, all tokens)"), analysis);
+  loadTitle->setWordWrap(true);
+  analysisLayout->addWidget(loadTitle);
+  analysisLayout->addWidget(shift_);
+  analysisLayout->addWidget(divergence_);
+  analysisLayout->addWidget(klPlot_, 1);
+  // It scrolls in a short dock (1280×720) instead of growing the window.
+  auto* analysisScroll = new QScrollArea;
+  analysisScroll->setWidget(analysis);
+  analysisScroll->setWidgetResizable(true);
+  analysisScroll->setFrameShape(QFrame::NoFrame);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(texts);
+  split->addWidget(analysisScroll);
+  split->setSizes({1000, 1000});  // halves, whatever the dock's width
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(header_);
+  layout->addWidget(summary_);
+  layout->addWidget(split, 1);
+  showNothingSwitchedOff();
+  header_->setText(
+      tr("Switch experts off (Expert switches, or a lesson), then press "
+         "\"Compare with experts off\": the same prompt and seed run with all "
+         "experts on and with your switches, side by side."));
+}
+
+void CompareView::showNothingSwitchedOff() {
+  header_->setText(
+      tr("Nothing is switched off, so both runs would be the same. Click experts "
+         "in Expert switches (or run a lesson step) first, then press "
+         "\"Compare with experts off\"."));
+  summary_->clear();
+  baseline_->clear();
+  intervened_->clear();
+  shiftLines_.clear();
+  shift_->clear();
+  showDivergence({});
+}
+
+void CompareView::showComparison(const Comparison& comparison) {
+  header_->setText(tr("Baseline (all experts on) vs %1").arg(comparison.interventionText));
+  setRuns(comparison.baseline, comparison.intervened);
+  shiftLines_.clear();
+  for (const auto& layer :
+       RoutingShift::perLayer(comparison.baseline, comparison.intervened, comparison.interventions,
+                              comparison.moeLayers, comparison.experts))
+    shiftLines_ << RoutingShift::describe(layer);
+  shift_->setText(shiftLines_.join(QLatin1Char('\n')));
+  showDivergence(comparison.nextTokenKl);
 }
 
 void CompareView::setRuns(const std::vector<moescope::SnapshotToken>& baseline,
                           const std::vector<moescope::SnapshotToken>& intervened) {
   const auto before = generatedPieces(baseline);
   const auto after = generatedPieces(intervened);
+  beforePieces_ = before;
+  afterPieces_ = after;
+  afterTokens_.clear();
+  for (const auto& token : intervened)
+    if (!token.routing.is_prompt) afterTokens_.push_back(token);
   std::vector<bool> keptBefore, keptAfter;
   longestCommonSubsequence(before, after, keptBefore, keptAfter);
   baseline_->setHtml(diffHtml(before, keptBefore,
@@ -88,6 +175,7 @@ void CompareView::setRuns(const std::vector<moescope::SnapshotToken>& baseline,
 
   std::size_t first = 0;
   while (first < before.size() && first < after.size() && before[first] == after[first]) ++first;
+  firstDivergence_ = int(first);
   const auto inserted = std::count(keptAfter.begin(), keptAfter.end(), false);
   const auto removed = std::count(keptBefore.begin(), keptBefore.end(), false);
   if (inserted == 0 && removed == 0) {
@@ -102,6 +190,86 @@ void CompareView::setRuns(const std::vector<moescope::SnapshotToken>& baseline,
                         .arg(removed));
 }
 
+void CompareView::showDivergence(const QVector<double>& kl) {
+  kl_ = kl;
+  klPlot_->clearPlottables();
+  klPlot_->clearItems();
+  if (kl.isEmpty()) {
+    divergence_->clear();
+    klPlot_->setVisible(false);
+    return;
+  }
+  klPlot_->setVisible(true);
+  auto* bars = new QCPBars(klPlot_->xAxis, klPlot_->yAxis);
+  bars->setPen(Qt::NoPen);
+  bars->setBrush(QColor(0xd0, 0x60, 0x10));
+  double top = 0.0;
+  int largest = 0;
+  for (int j = 0; j < kl.size(); ++j) {
+    bars->addData(j + 1, kl[j]);
+    if (kl[j] > top) top = kl[j], largest = j;
+  }
+  // Where the texts part, the two distributions stop sharing a context.
+  if (firstDivergence_ < kl.size()) {
+    auto* line = new QCPItemStraightLine(klPlot_);
+    line->point1->setCoords(firstDivergence_ + 0.5, 0);
+    line->point2->setCoords(firstDivergence_ + 0.5, 1);
+    line->setPen(QPen(palette().color(QPalette::WindowText), 1, Qt::DashLine));
+    auto* label = new QCPItemText(klPlot_);
+    label->position->setCoords(firstDivergence_ + 0.6, std::max(top, 1e-6) * 1.05);
+    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    label->setText(tr("texts part"));
+  }
+  klPlot_->xAxis->setRange(0.3, kl.size() + 0.7);
+  klPlot_->yAxis->setRange(0, std::max(top, 1e-6) * 1.15);
+  setProjectionFonts(klPlot_);
+  ExpertPalette::applyPlotPalette(klPlot_, palette());
+  klPlot_->replot(QCustomPlot::rpQueuedReplot);
+
+  const int shared = std::min(firstDivergence_, int(kl.size()));
+  const double sharedMean =
+      shared > 0 ? std::accumulate(kl.begin(), kl.begin() + shared, 0.0) / shared : 0.0;
+  const QString piece =
+      largest < int(afterTokens_.size()) ? TokenFormat::chipText(afterTokens_[largest]) : QString();
+  QString text = tr("How far the switches moved the next-token distribution, KL(baseline ‖ "
+                    "switched): largest %1 nats at generated token %2 (\"%3\")")
+                     .arg(top, 0, 'g', 3)
+                     .arg(largest + 1)
+                     .arg(piece);
+  if (shared > 0)
+    text += tr("; mean %1 nats over the %2 tokens before the texts part (the same context in "
+               "both runs)")
+                .arg(sharedMean, 0, 'g', 3)
+                .arg(shared);
+  divergence_->setText(text + QLatin1Char('.'));
+}
+
+QString CompareView::header() const {
+  return header_->text();
+}
+
 QString CompareView::summary() const {
   return summary_->text();
+}
+
+QStringList CompareView::routingShift() const {
+  return shiftLines_;
+}
+
+QString CompareView::divergenceSummary() const {
+  return divergence_->text();
+}
+
+CsvTable CompareView::divergenceTable() const {
+  CsvTable table;
+  table.header = {QStringLiteral("generated_token"), QStringLiteral("baseline_token"),
+                  QStringLiteral("switched_token"),
+                  QStringLiteral("next_token_kl_baseline_to_switched_nats")};
+  for (int j = 0; j < kl_.size(); ++j)
+    table.rows << QStringList{
+        QString::number(j + 1),
+        j < int(beforePieces_.size()) ? QString::fromStdString(beforePieces_[j]) : QString(),
+        j < int(afterPieces_.size()) ? QString::fromStdString(afterPieces_[j]) : QString(),
+        QString::number(kl_[j], 'g', 6)};
+  return table;
 }

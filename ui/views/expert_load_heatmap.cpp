@@ -4,8 +4,10 @@
 #include <QLabel>
 #include <numeric>
 
+#include "document/plot_title.h"
 #include "document/routing_document.h"
 #include "export/plot_export.h"
+#include "plots/expert_palette.h"
 #include "plots/heatmap_plot.h"
 
 using moescope::TokenFilter;
@@ -22,8 +24,13 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(RoutingDocument* document, QWidget* parent)
   plot_->setCellTooltip([this](int key, int value) { return cellTooltip(key, value); });
   plot_->setCellAxis(plot_->xAxis);
 
-  plot_->installIn(this, {new QLabel(tr("Show"), this), modeBox_, filterBox_},
-                   [this] { return table(); });
+  plot_->installIn(
+      this, {new QLabel(tr("Show"), this), modeBox_, filterBox_}, [this] { return table(); },
+      [this] {
+        return PlotTitle::of(document_->snapshot(),
+                             tr("expert load, every MoE layer · %1 · %2")
+                                 .arg(modeBox_->currentText(), filterBox_->currentText()));
+      });
 
   connect(modeBox_, &QComboBox::currentIndexChanged, this, &ExpertLoadHeatmap::redraw);
   connect(filterBox_, &QComboBox::currentIndexChanged, this, &ExpertLoadHeatmap::rebuild);
@@ -115,7 +122,15 @@ void ExpertLoadHeatmap::redraw() {
   }
   static const char* const titles[] = {"tokens", "share of gate weight", "load / balanced"};
   plot_->setScaleLabel(tr(titles[int(mode())]));
-  plot_->colorMap()->setDataRange(QCPRange(0, maximum > 0 ? maximum : 1));
+  if (mode() == Mode::balance) {
+    // 1 is the fair share: centred, with room above it for the busiest expert.
+    const double upper = std::max(2.0, maximum);
+    plot_->colorScale()->setGradient(ExpertPalette::balanceGradient(upper));
+    plot_->colorMap()->setDataRange(QCPRange(0, upper));
+  } else {
+    plot_->colorScale()->setGradient(ExpertPalette::heatGradient());
+    plot_->colorMap()->setDataRange(QCPRange(0, maximum > 0 ? maximum : 1));
+  }
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -131,5 +146,7 @@ QString ExpertLoadHeatmap::cellTooltip(int expert, int row) const {
 }
 
 CsvTable ExpertLoadHeatmap::table() const {
-  return TableExport::layerExpertTable(layers_, values_);
+  return TableExport::layerExpertTable(
+      QStringLiteral("%1 (%2)").arg(modeBox_->currentText(), filterBox_->currentText()), layers_,
+      values_);
 }

@@ -2,6 +2,9 @@
 // Tokens x routed experts at the document's focus layer: the gate weight of
 // each chosen expert (0 elsewhere) or every expert's selection score. Columns
 // grow with spare capacity, so appending a batch costs O(batch x experts).
+// A long run is zoomed to a window of tokens ("Show 50 tokens") and scrolled
+// with the bar below; at its end the window follows the newest tokens, and
+// it moves to a selected token out of view.
 #include <QVector>
 #include <QWidget>
 
@@ -11,6 +14,7 @@ class QComboBox;
 class QCPItemRect;
 class QCustomPlot;
 class QLabel;
+class QScrollBar;
 class HeatmapPlot;
 class RoutingDocument;
 
@@ -27,17 +31,26 @@ class TokenExpertHeatmap : public QWidget {
   QVector<QVector<double>> cellValues() const;  // [tokens][experts] as drawn
   CsvTable table() const;
 
+  // 0: every token; n: a window of n tokens, scrolled by scrollBar().
+  void setShownTokens(int tokens);
+  QPair<int, int> shownRange() const;  // [first, last] token in view
+  QScrollBar* scrollBar() const { return scroll_; }
+
  private:
   void rebuild();
   void addTokens(int first, int count);
   void updateAxes();
   void labelTokens();
   void updateSelection();
+  void showSelected();  // scrolls the selected token into view
+  int shownSpan() const;
   double value(int token, int expert) const;
   QString cellTooltip(int token, int expert) const;
 
   RoutingDocument* document_;
   QComboBox* valueBox_;
+  QComboBox* spanBox_;
+  QScrollBar* scroll_;
   QLabel* title_;
   HeatmapPlot* plot_;
   QCPItemRect* selection_;

@@ -4,8 +4,12 @@
 
 #include <QLabel>
 #include <QScrollArea>
+#include <QStringList>
 #include <QVBoxLayout>
+#include <cmath>
 
+#include "document/choice_change.h"
+#include "document/plot_title.h"
 #include "document/routing_document.h"
 #include "document/token_format.h"
 #include "export/plot_export.h"
@@ -16,6 +20,7 @@
 namespace {
 constexpr int rowHeight = 170;    // pixels per layer row, room for the vertical labels
 constexpr double barShare = 0.4;  // bars use the lower 40% of a row, labels the rest
+const QColor offColour(0xd0, 0x10, 0x10);
 
 // Vertical labels are about three experts wide at 64 experts: of two chosen
 // experts that close, the lower id's label goes left of its bar and the
@@ -31,6 +36,22 @@ Qt::Alignment labelSide(const std::vector<int>& chosen, int expert, int experts)
   if (lowerNeighbour && !higherNeighbour) return Qt::AlignTop;     // rotated: right of the bar
   return Qt::AlignVCenter;
 }
+
+// The shared scale's top: the token's highest score in any layer, rounded up
+// to a twentieth so that the tick labels read as plain numbers.
+double scaleTopFor(const moescope::TokenRouting* routing) {
+  double top = 0.0;
+  if (routing)
+    for (const auto& layer : routing->layers)
+      for (float score : layer.scores) top = std::max(top, double(score));
+  return std::clamp(std::ceil(top * 20.0 - 1e-9) / 20.0, 0.05, 1.0);
+}
+
+QString expertList(const std::vector<int>& experts) {
+  QStringList names;
+  for (int e : experts) names << QStringLiteral("e%1").arg(e);
+  return names.join(QStringLiteral(", "));
+}
 }  // namespace
 
 TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
@@ -40,6 +61,14 @@ TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
   large.setPointSize(14);
   header_->setFont(large);
   header_->setTextFormat(Qt::PlainText);
+  legend_ = new QLabel(this);
+  legend_->setObjectName(QStringLiteral("inspectorLegend"));
+  legend_->setWordWrap(true);
+  legend_->setText(
+      tr("<b>Bar height</b>: selection score (the router's probability, one scale for all "
+         "layers) · <b>number</b>: gate weight (share of the output) · grey: not chosen · "
+         "hatched: shared experts, with their weight · <b style='color:#d01010'>✕</b>: "
+         "switched off"));
   plot_ = new QCustomPlot;
   plot_->plotLayout()->clear();
   plot_->plotLayout()->setRowSpacing(0);
@@ -48,10 +77,20 @@ TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
   scroll->setWidgetResizable(true);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
+  layout->addWidget(legend_);
   layout->addWidget(scroll, 1);
 
   new ExportActions(
-      plot_, [this] { return table(); }, this);
+      plot_, [this] { return table(); }, this,
+      [this] {
+        if (shownToken_ < 0) return PlotTitle::of(document_->snapshot(), tr("token inspector"));
+        const auto& token = document_->snapshot().tokens[shownToken_];
+        return PlotTitle::of(document_->snapshot(),
+                             tr("token \"%1\" (position %2) · every MoE layer · bar height: "
+                                "selection score, label: gate weight")
+                                 .arg(TokenFormat::chipText(token))
+                                 .arg(token.routing.position));
+      });
 
   connect(document_, &RoutingDocument::documentReset, this, &TokenInspector::rebuildRows);
   connect(document_, &RoutingDocument::selectedTokenChanged, this, &TokenInspector::showToken);
@@ -62,6 +101,7 @@ void TokenInspector::rebuildRows() {
   plot_->clearPlottables();
   plot_->clearItems();
   plot_->plotLayout()->clear();
+  qDeleteAll(plot_->findChildren<QCPMarginGroup*>(Qt::FindDirectChildrenOnly));
   rows_.clear();
   const auto& config = document_->config();
   const int experts = config.n_routed_experts;
@@ -69,6 +109,8 @@ void TokenInspector::rebuildRows() {
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   for (int e = 0; e < experts; e += experts <= 16 ? 1 : 8) ticker->addTick(e, QString::number(e));
   if (shared > 0) ticker->addTick(experts + 0.5 + shared / 2.0, tr("shared"));
+  // One left margin for every row, so their shared scales line up.
+  auto* margins = new QCPMarginGroup(plot_);
   for (int layer : document_->moeLayers()) {
     Row row;
     row.layer = layer;
@@ -80,15 +122,19 @@ void TokenInspector::rebuildRows() {
     x->setRange(-1, experts + shared + (shared > 0 ? 2.5 : 0.5));
     x->grid()->setVisible(false);
     y->setLabel(tr("L%1").arg(layer));
-    y->setTickLabels(false);
-    y->setTicks(false);
+    y->setSubTicks(false);
     row.rect->setMinimumMargins(QMargins(70, 4, 10, 4));
+    row.rect->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
     row.scores = new QCPBars(x, y);
     row.scores->setWidth(0.8);
     row.scores->setPen(Qt::NoPen);
     row.scores->setBrush(QColor(128, 128, 128, 150));
     row.shared = new QCPBars(x, y);
     row.shared->setWidth(0.8);
+    row.off = new QCPBars(x, y);
+    row.off->setWidth(0.9);
+    row.off->setPen(QPen(offColour, 1.5));
+    row.off->setBrush(QBrush(offColour, Qt::DiagCrossPattern));
     rows_ << row;
   }
   plot_->setMinimumHeight(int(rows_.size()) * rowHeight);
@@ -109,6 +155,9 @@ QCPBars* TokenInspector::chosenBars(Row& row, int rank) {
 void TokenInspector::showToken(int index) {
   shownToken_ = index >= 0 && index < document_->tokenCount() ? index : -1;
   plot_->clearItems();
+  const auto* routing =
+      shownToken_ >= 0 ? &document_->snapshot().tokens[shownToken_].routing : nullptr;
+  scaleTop_ = scaleTopFor(routing);
   if (shownToken_ < 0) {
     header_->setText(tr("Select a token to inspect its routing."));
   } else {
@@ -128,25 +177,58 @@ void TokenInspector::fillRow(Row& row, int index) {
       index >= 0 ? TokenFormat::findLayer(document_->snapshot().tokens[index].routing, row.layer)
                  : nullptr;
   row.filled = routing != nullptr;
-  row.scores->data()->clear();
-  row.shared->data()->clear();
+  row.changeNote.clear();
+  row.sharedLabel.clear();
+  for (QCPBars* bars : {row.scores, row.shared, row.off}) bars->data()->clear();
   for (QCPBars* bars : row.chosen) bars->data()->clear();
+  QCPAxis* y = row.scores->valueAxis();
+  auto yTicks = QSharedPointer<QCPAxisTickerText>::create();
+  for (double tick : {0.0, scaleTop_ / 2, scaleTop_})
+    yTicks->addTick(tick, QString::number(tick, 'g', 3));
+  y->setTicker(yTicks);
+  y->setRange(0, scaleTop_ / barShare);
   if (!routing) return;
 
-  const int experts = int(routing->scores.size());
-  double top = 1e-6;
-  for (int e = 0; e < experts; ++e) {
-    row.scores->addData(e, routing->scores[e]);
-    top = std::max(top, double(routing->scores[e]));
-  }
-  QCPAxis* y = row.scores->valueAxis();
-  y->setRange(0, top / barShare);
+  // A served model's records hold the chosen ids alone (RoutingDetail::ids_only):
+  // no grey scores then, the chosen bars stepped down by rank, no weights.
+  const int experts = document_->config().n_routed_experts;
+  const bool scored = int(routing->scores.size()) == experts;
+  const auto heightOf = [&](int expert, int rank) {
+    return scored ? double(routing->scores[expert]) : scaleTop_ * (1.0 - 0.12 * rank);
+  };
+  for (int e = 0; scored && e < experts; ++e) row.scores->addData(e, routing->scores[e]);
 
   const QColor text = palette().color(QPalette::WindowText);
-  for (int s = 0; s < document_->config().n_shared_experts; ++s)
-    row.shared->addData(experts + 1 + s, top);
-  row.shared->setPen(QPen(text, 1.5, routing->shared_active ? Qt::SolidLine : Qt::DashLine));
-  row.shared->setBrush(routing->shared_active ? QBrush(text, Qt::Dense4Pattern) : Qt::NoBrush);
+  const int shared = document_->config().n_shared_experts;
+  if (shared > 0) {
+    for (int s = 0; s < shared; ++s) row.shared->addData(experts + 1 + s, scaleTop_);
+    row.shared->setPen(QPen(text, 1.5, routing->shared_active ? Qt::SolidLine : Qt::DashLine));
+    row.shared->setBrush(routing->shared_active ? QBrush(text, Qt::Dense4Pattern) : Qt::NoBrush);
+    // Their output is added with this weight to every token's, beside the routed experts'.
+    row.sharedLabel =
+        routing->shared_active
+            ? tr("shared · weight %1").arg(TokenFormat::weightText(routing->shared_gate))
+            : tr("shared off");
+    // Upward from the bar's foot: over the hatching, clear of the row's top.
+    labelBar(row, experts + 0.5 + shared / 2.0, scaleTop_ * 0.02, row.sharedLabel,
+             routing->shared_active ? palette().color(QPalette::Window) : offColour,
+             Qt::AlignVCenter);
+  }
+
+  // The experts the run had switched off here: crossed bars and a red ✕ above.
+  const moescope::Interventions& switches = document_->snapshot().interventions;
+  for (int e = 0; e < experts; ++e) {
+    if (!switches.expert_disabled(row.layer, e)) continue;
+    const double height = std::max(scored ? double(routing->scores[e]) : 0.0, scaleTop_ * 0.06);
+    row.off->addData(e, height);
+    auto* cross = new QCPItemText(plot_);
+    cross->setClipAxisRect(row.rect);
+    cross->position->setAxes(row.scores->keyAxis(), y);
+    cross->position->setCoords(e, height);
+    cross->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+    cross->setText(QStringLiteral("✕"));
+    cross->setColor(offColour);
+  }
 
   for (int rank = 0; rank < int(routing->expert_ids.size()); ++rank) {
     const int expert = routing->expert_ids[rank];
@@ -154,38 +236,76 @@ void TokenInspector::fillRow(Row& row, int index) {
     QCPBars* bars = chosenBars(row, rank);
     bars->setBrush(colour);
     bars->setPen(QPen(text, 1));
-    bars->addData(expert, routing->scores[expert]);
-    // Bars are a few pixels wide, so the label stands vertically above its bar.
-    auto* label = new QCPItemText(plot_);
-    label->setClipAxisRect(row.rect);
-    label->position->setAxes(row.scores->keyAxis(), y);
-    label->position->setCoords(expert, routing->scores[expert] + top * 0.04);
-    label->setPositionAlignment(Qt::AlignLeft | labelSide(routing->expert_ids, expert, experts));
-    label->setRotation(-90);
-    label->setText(QStringLiteral("e%1 %2").arg(expert).arg(
-        TokenFormat::weightText(routing->gate_weights[rank])));
-    label->setBrush(colour);
-    label->setColor(ExpertPalette::textColorOn(colour));
-    label->setPadding(QMargins(2, 0, 2, 0));
+    bars->addData(expert, heightOf(expert, rank));
+    const QString weight = rank < int(routing->gate_weights.size())
+                               ? TokenFormat::weightText(routing->gate_weights[rank])
+                               : tr("#%1").arg(rank + 1);
+    labelBar(row, expert, heightOf(expert, rank) + scaleTop_ * 0.04,
+             QStringLiteral("e%1 %2").arg(expert).arg(weight), colour,
+             labelSide(routing->expert_ids, expert, experts));
   }
 
-  // The shared experts' state goes beside the layer name, clear of the bar labels.
-  const bool hasShared = document_->config().n_shared_experts > 0;
-  y->setLabel(
-      hasShared
-          ? tr("L%1 · shared %2").arg(row.layer).arg(routing->shared_active ? tr("on") : tr("off"))
-          : tr("L%1").arg(row.layer));
   if (routing->mask_changed) {
+    const auto change = ChoiceChange::of(*routing, document_->config().num_experts_per_tok);
+    QStringList parts;
+    if (!change.lost.empty()) parts << tr("lost %1").arg(expertList(change.lost));
+    if (!change.replacements.empty())
+      parts << tr("in its place %1").arg(expertList(change.replacements));
+    row.changeNote = parts.join(QStringLiteral(" · "));
     auto* note = new QCPItemText(plot_);
     note->setClipAxisRect(row.rect);
     note->position->setType(QCPItemPosition::ptAxisRectRatio);
     note->position->setAxisRect(row.rect);
     note->position->setCoords(0.99, 0.05);
     note->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
-    note->setText(tr("⚠ mask changed this choice"));
+    note->setText(tr("⚠ a switch changed this choice\n%1").arg(parts.join(QLatin1Char('\n'))));
     note->setBrush(QColor(255, 170, 0));
     note->setColor(Qt::black);
+    note->setPadding(QMargins(3, 1, 3, 1));
   }
+}
+
+void TokenInspector::labelBar(Row& row, double key, double foot, const QString& text,
+                              const QColor& colour, Qt::Alignment side) {
+  // Bars are a few pixels wide, so the label stands vertically above its bar.
+  auto* label = new QCPItemText(plot_);
+  label->setClipAxisRect(row.rect);
+  label->position->setAxes(row.scores->keyAxis(), row.scores->valueAxis());
+  label->position->setCoords(key, foot);
+  label->setPositionAlignment(Qt::AlignLeft | side);
+  label->setRotation(-90);
+  label->setText(text);
+  label->setBrush(colour);
+  label->setColor(ExpertPalette::textColorOn(colour));
+  label->setPadding(QMargins(2, 0, 2, 0));
+}
+
+const TokenInspector::Row* TokenInspector::findRow(int layer) const {
+  for (const Row& row : rows_)
+    if (row.layer == layer) return &row;
+  return nullptr;
+}
+
+QString TokenInspector::legendText() const {
+  return legend_->text();
+}
+
+QString TokenInspector::changeNote(int layer) const {
+  const Row* row = findRow(layer);
+  return row ? row->changeNote : QString();
+}
+
+QString TokenInspector::sharedLabel(int layer) const {
+  const Row* row = findRow(layer);
+  return row ? row->sharedLabel : QString();
+}
+
+QVector<int> TokenInspector::switchedOffMarks(int layer) const {
+  QVector<int> experts;
+  if (const Row* row = findRow(layer))
+    for (auto it = row->off->data()->constBegin(); it != row->off->data()->constEnd(); ++it)
+      experts << int(it->key);
+  return experts;
 }
 
 CsvTable TokenInspector::table() const {
@@ -197,7 +317,12 @@ CsvTable TokenInspector::table() const {
       layers << layer.layer;
       scores << QVector<double>(layer.scores.begin(), layer.scores.end());
     }
-  return TableExport::layerExpertTable(layers, scores);
+  const QString metric =
+      shownToken_ < 0 ? tr("selection score")
+                      : tr("selection score of token %1 \"%2\"")
+                            .arg(document_->snapshot().tokens[shownToken_].routing.position)
+                            .arg(TokenFormat::chipText(document_->snapshot().tokens[shownToken_]));
+  return TableExport::layerExpertTable(metric, layers, scores);
 }
 
 QVector<int> TokenInspector::shownLayers() const {

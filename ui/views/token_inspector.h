@@ -1,8 +1,11 @@
 #pragma once
-// The selected token's routing, one bar row per MoE layer: every routed
-// expert's selection score in grey, the chosen top-k in their expert colours
-// with the gate weight written on them, the shared experts as always-on bars
-// (outlined when disabled) and a mark where a mask changed the choice.
+// The selected token's routing, one bar row per MoE layer on one shared,
+// labelled scale: every routed expert's selection score in grey, the chosen
+// top-k in their expert colours with the gate weight written on them, the
+// shared experts as a labelled bar with their weight (outlined when off),
+// switched-off experts crossed in red, and where a switch changed the choice
+// which experts the token lost and which took their place. A legend above
+// says what height and number mean.
 #include <QVector>
 #include <QWidget>
 
@@ -24,6 +27,14 @@ class TokenInspector : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   CsvTable table() const;  // the shown token's scores, layers x experts, for export
 
+  // What the rows show, for tests: every row's value axis runs to scaleTop(),
+  // whose tick labels read in selection-score units.
+  double scaleTop() const { return scaleTop_; }
+  QString legendText() const;
+  QString changeNote(int layer) const;             // "lost e38 · in its place e12"; empty if none
+  QVector<int> switchedOffMarks(int layer) const;  // experts drawn as switched off
+  QString sharedLabel(int layer) const;  // "shared · weight 1", "shared off"; empty if none
+
  protected:
   void changeEvent(QEvent* event) override;
 
@@ -32,19 +43,28 @@ class TokenInspector : public QWidget {
     int layer = 0;
     QCPAxisRect* rect = nullptr;
     QCPBars* scores = nullptr;  // [n_routed] all selection scores
-    QCPBars* shared = nullptr;  // [n_shared] constant-height "always on" bars
-    QVector<QCPBars*> chosen;   // one per rank, each holding the chosen expert's bar
+    QCPBars* shared = nullptr;  // [n_shared] full-height "always on" bars
+    QCPBars* off = nullptr;     // the switched-off experts, crossed in red
+    QString changeNote;
+    QString sharedLabel;
+    QVector<QCPBars*> chosen;  // one per rank, each holding the chosen expert's bar
     bool filled = false;
   };
 
   void rebuildRows();
   void showToken(int index);
   void fillRow(Row& row, int index);
+  // A vertical label reading upward from `foot` (value-axis units) at `key`.
+  void labelBar(Row& row, double key, double foot, const QString& text, const QColor& colour,
+                Qt::Alignment side);
+  const Row* findRow(int layer) const;
   QCPBars* chosenBars(Row& row, int rank);
 
   RoutingDocument* document_;
   QLabel* header_;
+  QLabel* legend_;
   QCustomPlot* plot_;
   QVector<Row> rows_;
   int shownToken_ = -1;
+  double scaleTop_ = 1.0;
 };

@@ -19,6 +19,7 @@
 #include "document/routing_document.h"
 #include "document/token_format.h"
 #include "plots/expert_palette.h"
+#include "views/start_card.h"
 
 // Lays tokens out like wrapped text and paints them. Layout is incremental:
 // appended tokens continue from the last box; only a width change or a reset
@@ -53,6 +54,10 @@ class TokenCanvas : public QWidget {
   }
 
   void layOut(int first, int count) {
+    // Tokens a relayout (a resize) already placed are not placed twice.
+    const int end = first + count;
+    first = std::max(first, int(rects_.size()));
+    count = end - first;
     const QFontMetrics metrics(textFont());
     const int lineHeight = metrics.height() + 2 * padY;
     const int width = std::max(this->width(), 200);
@@ -184,6 +189,7 @@ TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
   layerBox_ = new QComboBox(this);
   canvas_ = new TokenCanvas(document, this);
   scrollArea_ = new QScrollArea(this);
+  scrollArea_->setObjectName(QStringLiteral("tokenTextScroll"));
   scrollArea_->setWidget(canvas_);
   scrollArea_->setWidgetResizable(true);
   scrollArea_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -194,9 +200,19 @@ TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
   controls->setContentsMargins(0, 0, 0, 0);
   controls->addWidget(new QLabel(tr("Colour by top expert at"), layerRow_));
   controls->addWidget(layerBox_);
-  controls->addStretch();
+  legend_ = new QLabel(layerRow_);
+  legend_->setObjectName(QStringLiteral("tokenColourLegend"));
+  legend_->setWordWrap(true);
+  controls->addWidget(legend_, 1);
+  // The card scrolls rather than making the window taller than a 720-pixel screen.
+  startCard_ = new StartCard;
+  startScroll_ = new QScrollArea(this);
+  startScroll_->setWidget(startCard_);
+  startScroll_->setWidgetResizable(true);
+  startScroll_->setFrameShape(QFrame::NoFrame);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(layerRow_);
+  layout->addWidget(startScroll_, 1);
   layout->addWidget(scrollArea_, 1);
 
   // The text is made of the tokens' pieces: copy it whole, or the selected piece.
@@ -222,15 +238,22 @@ TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
   connect(document_, &RoutingDocument::documentReset, this, [this] {
     fillLayerBox();
     canvas_->relayout();
+    topExpertCounts_.clear();
+    countTopExperts(0, document_->tokenCount());
+    showStartCardIfEmpty();
   });
   connect(document_, &RoutingDocument::tokensAppended, this, [this](int first, int count) {
     QScrollBar* bar = scrollArea_->verticalScrollBar();
     const bool following = bar->value() == bar->maximum();  // keep the newest token in view
     canvas_->layOut(first, count);
+    countTopExperts(first, count);
+    showStartCardIfEmpty();  // the first tokens: the canvas shows, and may lay out afresh
     if (following) scrollArea_->ensureVisible(0, canvas_->tokenRect(first + count - 1).bottom());
   });
   connect(document_, &RoutingDocument::focusLayerChanged, this, [this](int layer) {
     layerBox_->setCurrentIndex(layerBox_->findData(layer));
+    topExpertCounts_.clear();
+    countTopExperts(0, document_->tokenCount());
     canvas_->update();
   });
   connect(document_, &RoutingDocument::selectedTokenChanged, this, [this](int index) {
@@ -239,6 +262,50 @@ TokenTextView::TokenTextView(RoutingDocument* document, QWidget* parent)
     if (!rect.isNull()) scrollArea_->ensureVisible(rect.center().x(), rect.center().y(), 0, 40);
   });
   fillLayerBox();
+  showStartCardIfEmpty();
+}
+
+void TokenTextView::showStartCardIfEmpty() {
+  startScroll_->setVisible(document_->isEmpty());
+  scrollArea_->setVisible(!document_->isEmpty());
+}
+
+void TokenTextView::countTopExperts(int first, int count) {
+  const auto& tokens = document_->snapshot().tokens;
+  for (int i = first; i < first + count; ++i)
+    if (const auto* routing = TokenFormat::findLayer(tokens[i].routing, document_->focusLayer()))
+      if (!routing->expert_ids.empty()) ++topExpertCounts_[routing->expert_ids.front()];
+  updateLegend();
+}
+
+void TokenTextView::updateLegend() {
+  // The most frequent top experts as coloured chips with their token counts.
+  constexpr int shown = 8;
+  QList<std::pair<int, int>> byCount;  // (tokens, expert)
+  for (auto it = topExpertCounts_.cbegin(); it != topExpertCounts_.cend(); ++it)
+    byCount << std::pair{it.value(), it.key()};
+  std::stable_sort(byCount.begin(), byCount.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  QStringList chips;
+  for (int i = 0; i < std::min(shown, int(byCount.size())); ++i) {
+    const QColor colour = ExpertPalette::expertColor(byCount[i].second);
+    chips << QStringLiteral("<span style='background:%1; color:%2'>&nbsp;e%3&nbsp;</span> %4")
+                 .arg(colour.name(), ExpertPalette::textColorOn(colour).name())
+                 .arg(byCount[i].second)
+                 .arg(byCount[i].first);
+  }
+  if (byCount.size() > shown) chips << tr("+%1 more").arg(byCount.size() - shown);
+  legend_->setText(chips.isEmpty() ? QString()
+                                   : tr("colour = top expert (tokens): %1 · dotted: prompt")
+                                         .arg(chips.join(QStringLiteral(" "))));
+}
+
+QWidget* TokenTextView::canvas() const {
+  return canvas_;
+}
+
+QString TokenTextView::legendText() const {
+  return legend_->text();
 }
 
 QString TokenTextView::text() const {

@@ -24,23 +24,27 @@
 #include "document/routing_document.h"
 #include "experiments/experiment_panel.h"
 #include "export/plot_export.h"
+#include "export/widget_export.h"
 #include "panels/expert_mask_panel.h"
 #include "panels/help_panel.h"
 #include "panels/lesson_panel.h"
 #include "panels/prompt_panel.h"
+#include "panels/switch_summary.h"
 #include "threads/experiment_runner.h"
 #include "threads/inference_controller.h"
 #include "views/compare_view.h"
 #include "views/expert_load_heatmap.h"
+#include "views/start_card.h"
 #include "views/token_expert_heatmap.h"
 #include "views/token_inspector.h"
 #include "views/token_text_view.h"
 #include "window/backend_menu.h"
 #include "window/dialog_folders.h"
+#include "window/status_field.h"
 #include "window/status_texts.h"
 
 namespace {
-constexpr int maxRecentModels = 8;
+constexpr int maxRecentEntries = 10;  // model folders and snapshot files
 const auto recentKey = QStringLiteral("recentModels");
 const auto geometryKey = QStringLiteral("window/geometry");
 const auto stateKey = QStringLiteral("window/state");
@@ -65,9 +69,9 @@ MainWindow::MainWindow(QWidget* parent)
       experimentRunner_(new ExperimentRunner(this)),
       lessonPanel_(new LessonPanel),
       snapshotReader_(new QFutureWatcher<SnapshotReading>(this)),
-      backendLabel_(new QLabel(tr("No model"))),
-      modelLabel_(new QLabel),
-      speedLabel_(new QLabel),
+      backendLabel_(new StatusField(tr("No model"))),
+      modelLabel_(new StatusField),
+      speedLabel_(new StatusField),
       screenLabel_(new QLabel),
       loadProgress_(new QProgressBar),
       cancelLoadButton_(new QPushButton(tr("Cancel"))) {
@@ -110,6 +114,16 @@ MainWindow::MainWindow(QWidget* parent)
                          promptPanel_->paceTokensPerSecond());
   });
   connect(tokenView_, &TokenTextView::stepRequested, controller_, &InferenceController::stepToken);
+  // First launch: the start card leads to Lesson 1 or runs an example prompt.
+  connect(tokenView_->startCard(), &StartCard::lessonRequested, this, [this] {
+    lessonPanel_->showLesson(0);
+    lessonPanel_->parentWidget()->show();
+    lessonPanel_->parentWidget()->raise();
+  });
+  connect(tokenView_->startCard(), &StartCard::promptChosen, this, [this](const QString& prompt) {
+    promptPanel_->setPrompt(prompt);
+    if (controller_->model() && !controller_->isBusy()) generate();
+  });
   // A paced run's newest token is the one to look at: the inspector follows it.
   connect(document_, &RoutingDocument::tokensAppended, this, [this] {
     if (controller_->pace() != TokenPacer::Mode::live && controller_->isBusy())
@@ -170,6 +184,7 @@ void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &Model…"), QKeySequence::Open, this, &MainWindow::chooseModel);
   recentMenu_ = file->addMenu(tr("Open &Recent"));
+  recentMenu_->setObjectName(QStringLiteral("recentMenu"));
   openSnapshotAction_ = file->addAction(tr("Open S&napshot…"), this, &MainWindow::chooseSnapshot);
   saveSnapshotAction_ =
       file->addAction(tr("&Save Snapshot…"), QKeySequence::Save, this, &MainWindow::saveSnapshot);
@@ -219,10 +234,22 @@ void MainWindow::addExportMenu(QMenu* menu) {
     QMenu* panelMenu = menu->addMenu(dock->windowTitle());
     for (ExportActions* exporter : exporters) {
       panelMenu->addAction(exporter->plotAction());
+      panelMenu->addAction(exporter->slideAction());
       if (exporter->tableAction()) panelMenu->addAction(exporter->tableAction());
     }
   }
-  menu->setEnabled(!menu->isEmpty());
+  // Views that are not plots, as pictures for slides.
+  menu->addSeparator();
+  menu->addAction(tr("Token text as picture…"), this,
+                  [this] {
+                    WidgetExport::saveWithDialog(tokenView_->canvas(), tr("Export token text"),
+                                                 this);
+                  })
+      ->setObjectName(QStringLiteral("exportTokenTextAction"));
+  menu->addAction(
+          tr("Compare view as picture…"), this,
+          [this] { WidgetExport::saveWithDialog(compareView_, tr("Export Compare view"), this); })
+      ->setObjectName(QStringLiteral("exportCompareAction"));
 }
 
 void MainWindow::createStatusBar() {
@@ -234,12 +261,16 @@ void MainWindow::createStatusBar() {
   for (QLabel* label : {screenLabel_, modelLabel_, speedLabel_, backendLabel_})
     label->setContentsMargins(8, 0, 16, 0);
   screenLabel_->setObjectName(QStringLiteral("screenLabel"));
+  screenLabel_->setWordWrap(true);  // a long line wraps; it must not widen the window past 1280
   QFont bold = screenLabel_->font();
   bold.setBold(true);
   screenLabel_->setFont(bold);
   speedLabel_->setObjectName(QStringLiteral("speedLabel"));
+  modelLabel_->setObjectName(QStringLiteral("modelLabel"));
+  backendLabel_->setObjectName(QStringLiteral("backendLabel"));
+  // StatusFields shrink and elide rather than run off a 1280-pixel window.
   statusBar()->addWidget(modelLabel_);
-  statusBar()->addWidget(speedLabel_);
+  statusBar()->addWidget(speedLabel_, 1);
   statusBar()->addPermanentWidget(loadProgress_);
   statusBar()->addPermanentWidget(cancelLoadButton_);
   statusBar()->addPermanentWidget(backendLabel_);
@@ -305,9 +336,17 @@ void MainWindow::generate() {
 }
 
 void MainWindow::compareWithExpertsOff() {
-  // Baseline first; onRunFinished starts the intervened run with the same seed.
   baselineTokens_.clear();
-  controller_->generate(makeJob(QStringLiteral("baseline"), false));
+  if (maskPanel_->interventions().empty()) {  // both runs would be the same one
+    compareView_->showNothingSwitchedOff();
+    compareDock_->show();
+    compareDock_->raise();
+    return;
+  }
+  // Baseline first; onRunFinished starts the intervened run with the same seed.
+  GenerationJob job = makeJob(QStringLiteral("baseline"), false);
+  job.compareRole = GenerationJob::CompareRole::baseline;
+  controller_->generate(job);
 }
 
 void MainWindow::onRunFinished(const RunStats& stats) {
@@ -323,10 +362,19 @@ void MainWindow::onRunFinished(const RunStats& stats) {
   }
   if (stats.tag == QLatin1String("baseline") && !cancelled) {
     baselineTokens_ = document_->snapshot().tokens;
-    controller_->generate(makeJob(QStringLiteral("intervened"), true));
+    GenerationJob job = makeJob(QStringLiteral("intervened"), true);
+    job.compareRole = GenerationJob::CompareRole::intervened;
+    controller_->generate(job);
   } else if (stats.tag == QLatin1String("intervened") && !cancelled) {
-    compareView_->setRuns(baselineTokens_, document_->snapshot().tokens);
-    baselineTokens_.clear();
+    CompareView::Comparison comparison;
+    comparison.baseline = std::exchange(baselineTokens_, {});
+    comparison.intervened = document_->snapshot().tokens;
+    comparison.interventions = document_->snapshot().interventions;
+    comparison.interventionText = SwitchSummary::describe(comparison.interventions);
+    comparison.nextTokenKl = stats.nextTokenKl;
+    comparison.moeLayers = document_->moeLayers();
+    comparison.experts = document_->config().n_routed_experts;
+    compareView_->showComparison(comparison);
     compareDock_->show();
     compareDock_->raise();
   }
@@ -365,7 +413,7 @@ void MainWindow::connectExperiments() {
 
 void MainWindow::onModelLoaded(const ModelSummary& summary) {
   statusBar()->clearMessage();
-  modelLabel_->setText(tr("%1 · %2 M parameters (%3 M active)")
+  modelLabel_->setText(tr("%1 · %2 M params (%3 M active)")
                            .arg(summary.name)
                            .arg(summary.totalParameters / 1e6, 0, 'f', 1)
                            .arg(summary.activeParameters / 1e6, 0, 'f', 1));
@@ -379,7 +427,11 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   if (!unknown.isEmpty())
     modelLabel_->setText(modelLabel_->text() +
                          tr(" · %n config key(s) not understood", "", unknown.size()));
-  backendLabel_->setText(backendStatusText(summary.backendName, summary.backendReason));
+  // Automatic: the backend alone, why in the tooltip (room at 1280 px); a
+  // backend asked for by name and not got says why in the bar itself.
+  backendLabel_->setText(backendMenu_->choice() == QLatin1String("auto")
+                             ? summary.backendName
+                             : backendStatusText(summary.backendName, summary.backendReason));
   backendLabel_->setToolTip(summary.backendReason);
   loadedDir_ = summary.dir;
   maskPanel_->setModelConfig(summary.config);
@@ -414,20 +466,27 @@ void MainWindow::chooseModel() {
   openModel(dir);
 }
 
-void MainWindow::rememberRecent(const QString& dir) {
+void MainWindow::rememberRecent(const QString& path) {
   QSettings settings;
   QStringList recent = settings.value(recentKey).toStringList();
-  recent.removeAll(dir);
-  recent.prepend(dir);
-  settings.setValue(recentKey, recent.mid(0, maxRecentModels));
+  recent.removeAll(path);
+  recent.prepend(path);
+  settings.setValue(recentKey, recent.mid(0, maxRecentEntries));
   updateRecentMenu();
 }
 
 void MainWindow::updateRecentMenu() {
+  // Model folders and snapshot files in one list, newest first.
   recentMenu_->clear();
   const QStringList recent = QSettings().value(recentKey).toStringList();
-  for (const QString& dir : recent)
-    recentMenu_->addAction(dir, this, [this, dir] { openModel(dir); });
+  for (const QString& path : recent) {
+    if (QFileInfo(path).isDir() || !QFileInfo::exists(path)) {
+      recentMenu_->addAction(tr("Model: %1").arg(path), this, [this, path] { openModel(path); });
+    } else {
+      recentMenu_->addAction(tr("Snapshot: %1").arg(path), this,
+                             [this, path] { openSnapshot(path); });
+    }
+  }
   recentMenu_->setEnabled(!recent.isEmpty());
 }
 

@@ -90,15 +90,15 @@ class MainWindow : public QMainWindow {
   void applyDefaultDockSizes();
   void createMenus();
   void createViewMenu();
-  void fitToScreen();         // a saved geometry larger than this screen, or off it
-  void updateCaption();       // title and status bar from onScreen_
-  void updateSwitchBanner();  // the switches beside Generate, and a stale-text note
-  void addExportMenu(QMenu* menu);
+  void fitToScreen();               // a saved geometry larger than this screen, or off it
+  void updateCaption();             // title and status bar from onScreen_
+  void updateSwitchBanner();        // the switches beside Generate, and a stale-text note
+  void addExportMenu(QMenu* menu);  // every plot, for screen or slides; token text, Compare
   void createStatusBar();
   void connectController();
   void connectExperiments();
   void updateRecentMenu();
-  void rememberRecent(const QString& dir);
+  void rememberRecent(const QString& path);  // a model folder or a snapshot file
   void updateActions();
   GenerationJob makeJob(const QString& tag, bool withInterventions) const;
 
@@ -131,8 +131,8 @@ class MainWindow : public QMainWindow {
   QByteArray beforePresentation_;  // the docks when presentation mode began
   bool presenting_ = false;
   double zoom_ = 1.0;
-  QLabel* screenLabel_;  // above the tokens: what they are
-  QMenu* recentMenu_ = nullptr;
+  QLabel* screenLabel_;          // above the tokens: what they are
+  QMenu* recentMenu_ = nullptr;  // File ▸ Open Recent: models and snapshots
   BackendMenu* backendMenu_ = nullptr;
   QString loadedDir_;  // the model Generate uses; reloaded when the backend changes
   QAction* saveSnapshotAction_ = nullptr;

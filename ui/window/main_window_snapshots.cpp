@@ -88,6 +88,7 @@ void MainWindow::showSnapshot() {
   updateCaption();
   speedLabel_->setText(tr("Snapshot: %1 tokens").arg(document_->tokenCount()));
   statusBar()->showMessage(tr("Opened snapshot %1").arg(path), 5000);
+  rememberRecent(QFileInfo(path).absoluteFilePath());
   emit snapshotOpened(true);
 }
 
@@ -106,6 +107,7 @@ void MainWindow::saveSnapshot() {
   try {
     moescope::write_snapshot(document_->snapshot(), path.toStdString());  // atomic rename
     statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+    rememberRecent(QFileInfo(path).absoluteFilePath());
   } catch (const std::exception& e) {
     QMessageBox::warning(this, tr("Cannot save snapshot"), QString::fromUtf8(e.what()));
   }

@@ -17,7 +17,7 @@ QString runFinished(const RunStats& stats, int contextLength) {
   if (stats.generatedTokens > 0 && stats.decodeSeconds > 0)
     text += tr(" · %1 tokens/s").arg(stats.tokensPerSecond, 0, 'f', 1);
   if (stats.promptTokens > 0)
-    text += tr(" · prompt %1 tokens in %2 s")
+    text += tr(" · prompt %1 in %2 s")
                 .arg(stats.promptTokens)
                 .arg(stats.prefillSeconds, 0, 'f', stats.prefillSeconds < 0.1 ? 3 : 2);
   const QString stopped = stats.stopReason == QLatin1String("context full")

@@ -5,6 +5,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "document/routing_document.h"
 #include "support/lateness_probe.h"
 #include "threads/inference_controller.h"
+#include "threads/next_token_divergence.h"
 
 namespace {
 
@@ -58,6 +60,35 @@ class TestInferenceWorker : public QObject {
   void cleanup() {
     controller_.reset();
     document_.reset();
+  }
+
+  // KL of (0.5, 0.5) from (0.25, 0.75) is ½ ln(4/3); logits are shifted freely.
+  void nextTokenKlByHand() {
+    const float p[] = {0.0f, 0.0f};
+    const float q[] = {5.0f, 5.0f + float(std::log(3.0))};
+    QVERIFY(std::abs(nextTokenKl(p, q) - 0.5 * std::log(4.0 / 3.0)) < 1e-6);
+    QCOMPARE(nextTokenKl(q, q), 0.0);
+  }
+
+  // Compare's twin runs: the intervened one measures each generated token's
+  // distribution against the baseline's — zero with nothing switched off (the
+  // same run), positive once the busiest expert is off.
+  void comparisonMeasuresNextTokenKl() {
+    GenerationJob baseline = makeJob(6, QStringLiteral("baseline"));
+    baseline.compareRole = GenerationJob::CompareRole::baseline;
+    GenerationJob twin = makeJob(6, QStringLiteral("intervened"));
+    twin.compareRole = GenerationJob::CompareRole::intervened;
+    QVERIFY(runToEnd(*controller_, baseline).nextTokenKl.isEmpty());
+    const RunStats same = runToEnd(*controller_, twin);
+    QCOMPARE(same.nextTokenKl.size(), same.generatedTokens);
+    for (double kl : same.nextTokenKl) QCOMPARE(kl, 0.0);
+
+    QVERIFY(runToEnd(*controller_, makeJob(6)).nextTokenKl.isEmpty());  // a plain run
+    runToEnd(*controller_, baseline);
+    for (int e = 0; e < 8; ++e) twin.interventions.disabled_experts.insert({-1, e});
+    const RunStats off = runToEnd(*controller_, twin);
+    QCOMPARE(off.nextTokenKl.size(), off.generatedTokens);
+    QVERIFY(off.nextTokenKl.first() > 1e-6);
   }
 
   void streamsEveryTokenWithRouting() {

@@ -1,39 +1,57 @@
-// CSV contents, plot files in every format, and failures that leave no file.
+// CSV contents (each row naming its metric and layer), plot files in every
+// format, slide exports (a title, black on white, the plot left as it was),
+// views saved as pictures, and failures that leave no file.
 #include <qcustomplot.h>
 
+#include <QLabel>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "export/plot_export.h"
 #include "export/table_export.h"
+#include "export/widget_export.h"
 #include "support/synthetic_run.h"
+
+namespace {
+
+// The file holds its format's magic bytes: first, or for SVG after the XML declaration.
+bool startsAsItShould(const QString& path, const QByteArray& magic) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) return false;
+  const QByteArray bytes = file.readAll();
+  return path.endsWith(QLatin1String("svg")) ? bytes.contains(magic) : bytes.startsWith(magic);
+}
+
+}  // namespace
 
 class TestExports : public QObject {
   Q_OBJECT
 
  private slots:
   void layerExpertCsv() {
-    const CsvTable table = TableExport::layerExpertTable({1, 2}, {{3, 0, 1.5}, {0.25, 2, 0}});
-    QCOMPARE(TableExport::toCsv(table), QStringLiteral("layer,expert_0,expert_1,expert_2\n"
-                                                       "1,3,0,1.5\n"
-                                                       "2,0.25,2,0\n"));
+    const CsvTable table = TableExport::layerExpertTable(QStringLiteral("token count"), {1, 2},
+                                                         {{3, 0, 1.5}, {0.25, 2, 0}});
+    QCOMPARE(TableExport::toCsv(table), QStringLiteral("metric,layer,expert_0,expert_1,expert_2\n"
+                                                       "token count,1,3,0,1.5\n"
+                                                       "token count,2,0.25,2,0\n"));
   }
 
   void tokenExpertCsvQuotesPieces() {
     const auto tokens = synthetic::tokens(4, 4);  // " said", "\n", " \"hi\"", " go"
-    const CsvTable table =
-        TableExport::tokenExpertTable(tokens, {{1, 0}, {0, 0.5}, {0, 0}, {1, 1}});
-    QCOMPARE(TableExport::toCsv(table), QStringLiteral("position,token,expert_0,expert_1\n"
-                                                       "4, said,1,0\n"
-                                                       "5,\"\n\",0,0.5\n"
-                                                       "6,\" \"\"hi\"\"\",0,0\n"
-                                                       "7, go,1,1\n"));
+    const CsvTable table = TableExport::tokenExpertTable(QStringLiteral("gate weight"), 3, tokens,
+                                                         {{1, 0}, {0, 0.5}, {0, 0}, {1, 1}});
+    QCOMPARE(TableExport::toCsv(table),
+             QStringLiteral("metric,layer,position,token,expert_0,expert_1\n"
+                            "gate weight,3,4, said,1,0\n"
+                            "gate weight,3,5,\"\n\",0,0.5\n"
+                            "gate weight,3,6,\" \"\"hi\"\"\",0,0\n"
+                            "gate weight,3,7, go,1,1\n"));
   }
 
   void writesCsvFile() {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("load.csv"));
-    const CsvTable table = TableExport::layerExpertTable({1}, {{1, 2}});
+    const CsvTable table = TableExport::layerExpertTable(QStringLiteral("score"), {1}, {{1, 2}});
     QCOMPARE(TableExport::writeCsv(table, path), QString());
     QFile file(path);
     QVERIFY(file.open(QIODevice::ReadOnly));
@@ -58,14 +76,7 @@ class TestExports : public QObject {
     QTemporaryDir dir;
     const QString path = dir.filePath(name);
     QCOMPARE(PlotExport::savePlot(&plot, path), QString());
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::ReadOnly));
-    const QByteArray bytes = file.readAll();
-    QVERIFY(!bytes.isEmpty());
-    if (name.endsWith(QLatin1String("svg")))
-      QVERIFY(bytes.contains(magic));  // after the XML declaration
-    else
-      QVERIFY(bytes.startsWith(magic));
+    QVERIFY(startsAsItShould(path, magic));
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{name});
   }
 
@@ -83,11 +94,52 @@ class TestExports : public QObject {
     plot.resize(200, 100);
     const QString error =
         name.endsWith(QLatin1String("csv"))
-            ? TableExport::writeCsv(TableExport::layerExpertTable({1}, {{1}}), path)
+            ? TableExport::writeCsv(TableExport::layerExpertTable({}, {1}, {{1}}), path)
             : PlotExport::savePlot(&plot, path);
     QVERIFY(!error.isEmpty());
     QVERIFY2(error.contains(path), qPrintable(error));
     QVERIFY(!QFile::exists(path));
+  }
+
+  // For slides: the title is in the file, the ground is white even under a
+  // dark plot; afterwards the plot on screen is as it was.
+  void slideExportHasTitleOnWhite() {
+    QCustomPlot plot;
+    plot.resize(400, 300);
+    plot.setBackground(QBrush(Qt::black));
+    plot.axisRect()->setBackground(QBrush(Qt::black));
+    plot.xAxis->setTickLabelColor(Qt::white);
+    plot.addGraph()->setData({0, 1, 2}, {1, 3, 2});
+    plot.rescaleAxes();
+    const int elements = plot.plotLayout()->elementCount();
+    QTemporaryDir dir;
+    const PlotExport::Options slide{QStringLiteral("tiny · “Once upon” · layer 1 · gate weight"),
+                                    true};
+    const QString svg = dir.filePath(QStringLiteral("slide.svg"));
+    QCOMPARE(PlotExport::savePlot(&plot, svg, slide), QString());
+    QFile file(svg);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QVERIFY(QString::fromUtf8(file.readAll()).contains(QStringLiteral("layer 1 · gate weight")));
+    const QString png = dir.filePath(QStringLiteral("slide.png"));
+    QCOMPARE(PlotExport::savePlot(&plot, png, slide), QString());
+    const QImage image(png);
+    QCOMPARE(QColor(image.pixel(3, 3)), QColor(Qt::white));
+    QCOMPARE(plot.plotLayout()->elementCount(), elements);  // the title row is gone again
+    QCOMPARE(plot.axisRect()->backgroundBrush().color(), QColor(Qt::black));
+    QCOMPARE(plot.xAxis->tickLabelColor(), QColor(Qt::white));
+  }
+
+  void savesWidget_data() { savesPlot_data(); }
+  void savesWidget() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, magic);
+    QLabel label(QStringLiteral("coloured token text"));
+    label.resize(300, 80);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(name);
+    QCOMPARE(WidgetExport::save(&label, path), QString());
+    QVERIFY(startsAsItShould(path, magic));
+    QVERIFY(!WidgetExport::save(&label, dir.filePath(QStringLiteral("x.bmp"))).isEmpty());
   }
 
   void rejectsUnknownFormat() {

@@ -1,12 +1,15 @@
 // The prompt panel's chat mode: available only for a model with a chat
 // template, "New chat" and ticking either way ask for a new conversation,
 // and "Compare with experts off" (plain prompts) is off while chatting; the
-// system prompt field shows in chat mode and editing it starts a new chat.
+// system prompt field shows in chat mode and editing it starts a new chat;
+// the pace slider from Step to Live.
 #include <QApplication>
 #include <QCheckBox>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QTest>
 
 #include "panels/prompt_panel.h"
@@ -15,6 +18,30 @@ class TestPromptPanel : public QObject {
   Q_OBJECT
 
  private slots:
+  // One slider: Step at the far left, 0.5 … 10 tokens/s, Live at the right.
+  void paceSliderRunsFromStepToLive() {
+    PromptPanel panel;
+    auto* slider = panel.findChild<QSlider*>(QStringLiteral("paceSlider"));
+    auto* label = panel.findChild<QLabel*>(QStringLiteral("paceLabel"));
+    QVERIFY(slider && label);
+    QCOMPARE(panel.pace(), PromptPanel::Pace::live);
+    QSignalSpy changed(&panel, &PromptPanel::paceChanged);
+    slider->setValue(0);
+    QCOMPARE(panel.pace(), PromptPanel::Pace::step);
+    QCOMPARE(label->text(), QStringLiteral("Step (→)"));
+    slider->setValue(3);
+    QCOMPARE(panel.pace(), PromptPanel::Pace::perSecond);
+    QCOMPARE(panel.paceTokensPerSecond(), 1.5);
+    QCOMPARE(label->text(), QStringLiteral("1.5 tokens/s"));
+    slider->setValue(slider->maximum() - 1);
+    QCOMPARE(panel.paceTokensPerSecond(), 10.0);
+    QCOMPARE(changed.count(), 3);
+    panel.setPace(PromptPanel::Pace::perSecond, 4.0);
+    QCOMPARE(slider->value(), 8);
+    panel.setPace(PromptPanel::Pace::live);
+    QCOMPARE(label->text(), QStringLiteral("Live"));
+  }
+
   void chatModeNeedsATemplate() {
     PromptPanel panel;
     auto* chat = panel.findChild<QCheckBox*>(QStringLiteral("chatCheck"));

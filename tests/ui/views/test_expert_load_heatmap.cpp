@@ -3,6 +3,7 @@
 #include <QtTest>
 
 #include "document/routing_document.h"
+#include "plots/heatmap_plot.h"
 #include "support/synthetic_run.h"
 #include "views/expert_load_heatmap.h"
 
@@ -100,6 +101,31 @@ class TestExpertLoadHeatmap : public QObject {
       document.appendTokens(synthetic::tokens(document.tokenCount(), batch));
       compareCells(heatmap.cellValues(), expected(document.snapshot().tokens, mode, filter));
     }
+  }
+
+  // Load vs balance diverges around 1: a dead expert blue, a balanced one a
+  // pale neutral, the busiest red; the other modes keep the sequential scale.
+  void balanceIsCentredOnOne() {
+    RoutingDocument document;
+    auto snapshot = synthetic::header();
+    snapshot.tokens = synthetic::tokens(0, 8);
+    document.reset(snapshot);
+    ExpertLoadHeatmap heatmap(&document);
+    heatmap.setMode(Mode::balance);
+    QCPColorMap* map = qobject_cast<HeatmapPlot*>(heatmap.plot())->colorMap();
+    const QCPRange range = map->dataRange();
+    QCOMPARE(range.lower, 0.0);
+    QVERIFY(range.upper >= 2.0);
+    const QColor dead = QColor::fromRgb(map->gradient().color(0.0, range));
+    const QColor fair = QColor::fromRgb(map->gradient().color(1.0, range));
+    const QColor busiest = QColor::fromRgb(map->gradient().color(range.upper, range));
+    QVERIFY(dead.blue() > dead.red() + 80);
+    QVERIFY(busiest.red() > busiest.blue() + 80);
+    QVERIFY(fair.lightness() > 230);
+    QVERIFY(std::abs(fair.red() - fair.blue()) < 12);  // neither side's hue
+    heatmap.setMode(Mode::counts);
+    const QColor low = QColor::fromRgb(map->gradient().color(range.lower, map->dataRange()));
+    QCOMPARE(low, QColor(68, 1, 84));  // viridis again
   }
 
   void emptyDocumentHasZeroCells() {

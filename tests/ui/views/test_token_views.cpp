@@ -1,10 +1,14 @@
 // Token text view selection by click, the inspector's rows, the compare summary.
+#include <qcustomplot.h>
+
+#include <QScrollBar>
 #include <QtTest>
 
 #include "document/routing_document.h"
 #include "export/table_export.h"
 #include "support/synthetic_run.h"
 #include "views/compare_view.h"
+#include "views/routing_shift.h"
 #include "views/token_expert_heatmap.h"
 #include "views/token_inspector.h"
 #include "views/token_text_view.h"
@@ -62,8 +66,10 @@ class TestTokenViews : public QObject {
     const CsvTable table = inspector.table();
     QCOMPARE(table.rows.size(), 3);
     const auto& routing = document_.snapshot().tokens[2].routing.layers[1];
-    QCOMPARE(table.rows[1].first(), QString::number(routing.layer));
-    QCOMPARE(table.rows[1].size(), 1 + int(routing.scores.size()));
+    QCOMPARE(table.header.first(), QStringLiteral("metric"));
+    QCOMPARE(table.rows[1][0], QStringLiteral("selection score of token 2 \",\""));
+    QCOMPARE(table.rows[1][1], QString::number(routing.layer));
+    QCOMPARE(table.rows[1].size(), 2 + int(routing.scores.size()));
   }
 
   void tokenHeatmapFollowsFocusLayer() {
@@ -78,6 +84,31 @@ class TestTokenViews : public QObject {
     double total = 0;
     for (double value : cells[70]) total += value;
     QCOMPARE(total, double(routing.gate_weights[0] + routing.gate_weights[1]));
+  }
+
+  // A 305-token run zoomed to 50 tokens: the axis spans 50, the bar scrolls
+  // the rest, streaming tokens stay in view at the end, a selected token out
+  // of view is brought into it.
+  void tokenHeatmapZoomsAndScrolls() {
+    TokenExpertHeatmap heatmap(&document_);
+    document_.setFocusLayer(1);
+    document_.appendTokens(synthetic::tokens(5, 300));
+    QCOMPARE(heatmap.shownRange(), qMakePair(0, 304));
+    QVERIFY(heatmap.scrollBar()->isHidden());
+    heatmap.setShownTokens(50);
+    QVERIFY(!heatmap.scrollBar()->isHidden());
+    QCOMPARE(heatmap.scrollBar()->maximum(), 255);
+    QCOMPARE(heatmap.plot()->xAxis->range().size(), 50.0);
+    heatmap.scrollBar()->setValue(100);
+    QCOMPARE(heatmap.shownRange(), qMakePair(100, 149));
+    QCOMPARE(heatmap.plot()->xAxis->range().lower, 99.5);
+    document_.setSelectedToken(20);
+    QVERIFY(heatmap.shownRange().first <= 20 && heatmap.shownRange().second >= 20);
+    heatmap.scrollBar()->setValue(heatmap.scrollBar()->maximum());
+    document_.appendTokens(synthetic::tokens(305, 10));  // at the end: follows
+    QCOMPARE(heatmap.shownRange(), qMakePair(265, 314));
+    heatmap.setShownTokens(0);
+    QCOMPARE(heatmap.shownRange(), qMakePair(0, 314));
   }
 
   void compareSummary_data() {
@@ -102,6 +133,57 @@ class TestTokenViews : public QObject {
     CompareView view;
     view.setRuns(run(baseline), run(intervened));
     QCOMPARE(view.summary(), summary);
+  }
+
+  // Expert 0 had half of layer 1's choices; switched off, expert 3 took them all.
+  void routingShiftSaysWhereTheLoadWent() {
+    const auto chose = [](std::vector<std::vector<int>> choices) {
+      std::vector<moescope::SnapshotToken> tokens;
+      for (const auto& ids : choices) {
+        moescope::SnapshotToken token;
+        token.routing.layers.push_back({});
+        token.routing.layers.back().layer = 1;
+        token.routing.layers.back().expert_ids = ids;
+        tokens.push_back(token);
+      }
+      return tokens;
+    };
+    moescope::Interventions off;
+    off.disabled_experts = {{1, 0}};
+    const auto layers =
+        RoutingShift::perLayer(chose({{0, 1}, {0, 2}}), chose({{3, 1}, {3, 2}}), off, {1, 2}, 4);
+    QCOMPARE(int(layers.size()), 2);
+    QCOMPARE(layers[0].before, (std::vector<double>{0.5, 0.25, 0.25, 0.0}));
+    QCOMPARE(layers[0].after, (std::vector<double>{0.0, 0.25, 0.25, 0.5}));
+    QCOMPARE(RoutingShift::describe(layers[0]),
+             QStringLiteral("L1 · off: e0 (had 50.0% of the choices) → e3 +50.0 pts"));
+    QCOMPARE(RoutingShift::describe(layers[1]),
+             QStringLiteral("L2 · nothing off here · no expert's share moved"));
+  }
+
+  // The header names the switch; with nothing off the view says what to do.
+  void compareNamesTheSwitch() {
+    CompareView view;
+    CompareView::Comparison comparison;
+    comparison.baseline = run({"a", "b"});
+    comparison.intervened = run({"a", "c"});
+    comparison.interventionText = QStringLiteral("expert 2 off in every layer");
+    comparison.nextTokenKl = {0.0, 0.5};
+    comparison.moeLayers = {1};
+    comparison.experts = 8;
+    view.showComparison(comparison);
+    QCOMPARE(view.header(), QStringLiteral("Baseline (all experts on) vs expert 2 off in every "
+                                           "layer"));
+    QVERIFY2(view.divergenceSummary().contains(
+                 QLatin1String("largest 0.5 nats at generated token 2 (\"c\")")),
+             qPrintable(view.divergenceSummary()));
+    QVERIFY(view.divergenceSummary().contains(QLatin1String("mean 0 nats over the 1 tokens")));
+    QCOMPARE(view.divergenceTable().header.last(),
+             QStringLiteral("next_token_kl_baseline_to_switched_nats"));
+    QCOMPARE(view.divergenceTable().rows[1], (QStringList{"2", "b", "c", "0.5"}));
+    view.showNothingSwitchedOff();
+    QVERIFY(view.header().startsWith(QLatin1String("Nothing is switched off")));
+    QVERIFY(view.routingShift().isEmpty());
   }
 
  private:

@@ -10,6 +10,7 @@
 #include "plots/heatmap_plot.h"
 #include "support/synthetic_run.h"
 #include "views/expert_load_heatmap.h"
+#include "views/start_card.h"
 #include "views/token_expert_heatmap.h"
 #include "views/token_text_view.h"
 
@@ -56,8 +57,11 @@ class TestViewStates : public QObject {
       QVERIFY(!plotIn(view)->colorMap()->visible());
       QVERIFY(!plotIn(view)->xAxis->tickLabels());
     }
+    // The start card instead of "Colour by top expert at" over an empty box.
+    QVERIFY(text.startCard()->isVisible());
     for (QLabel* label : text.findChildren<QLabel*>())
-      QVERIFY2(!label->isVisible(), qPrintable(label->text()));  // "Colour by top expert at"
+      if (!text.startCard()->isAncestorOf(label))
+        QVERIFY2(!label->isVisible(), qPrintable(label->text()));
 
     auto snapshot = synthetic::header();
     document.reset(snapshot);  // a live run starts: still no tokens
@@ -68,6 +72,7 @@ class TestViewStates : public QObject {
       QVERIFY(plotIn(view)->colorMap()->visible());
     }
     QVERIFY(text.findChild<QComboBox*>()->isVisible());
+    QVERIFY(!text.startCard()->isVisible());
   }
 
   // The colour bar's title fits its height (it was clipped at both ends).

@@ -13,6 +13,7 @@
 #include <QScreen>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -25,6 +26,7 @@
 #include "panels/prompt_panel.h"
 #include "plots/heatmap_plot.h"
 #include "threads/inference_controller.h"
+#include "ui/window/window_steps.h"
 #include "views/token_text_view.h"
 #include "window/dialog_folders.h"
 #include "window/main_window.h"
@@ -37,20 +39,8 @@ const QString bundled = QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/");
 const QString fixture = QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32");
 constexpr int timeoutMs = 120000;
 
-bool load(MainWindow& window, const QString& dir) {
-  QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
-  window.openModel(dir);
-  return loaded.wait(timeoutMs);
-}
-
-bool generate(MainWindow& window, int maxTokens) {
-  auto sampling = window.promptPanel()->samplingSettings();
-  sampling.max_tokens = maxTokens;
-  window.promptPanel()->setSamplingSettings(sampling);
-  QSignalSpy finished(window.controller(), &InferenceController::runFinished);
-  window.generate();
-  return finished.wait(timeoutMs);
-}
+using window_steps::generate;
+using window_steps::load;
 
 bool openSnapshot(MainWindow& window, const QString& path) {
   QSignalSpy opened(&window, &MainWindow::snapshotOpened);
@@ -149,7 +139,7 @@ class TestClassroom : public QObject {
     stats.tokensPerSecond = 30.0;
     stats.stopReason = QStringLiteral("token limit");
     QCOMPARE(StatusTexts::runFinished(stats, 1024),
-             QStringLiteral("30 tokens · 30.0 tokens/s · prompt 128 tokens in 0.002 s · "
+             QStringLiteral("30 tokens · 30.0 tokens/s · prompt 128 in 0.002 s · "
                             "stopped: token limit"));
     stats.stopReason = QStringLiteral("context full");
     QVERIFY(StatusTexts::runFinished(stats, 1024)
@@ -279,7 +269,7 @@ class TestClassroom : public QObject {
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QVERIFY(load(window, fixture));
-    window.findChild<QComboBox*>(QStringLiteral("paceBox"))->setCurrentIndex(3);  // Step
+    window.findChild<QSlider*>(QStringLiteral("paceSlider"))->setValue(0);  // Step
     window.promptPanel()->setPrompt(QStringLiteral("One step"));
     auto sampling = window.promptPanel()->samplingSettings();
     sampling.max_tokens = 6;
