@@ -9,7 +9,8 @@ Written as llama.cpp's convert_hf_to_gguf.py writes a `gpt2` vocabulary: tokens 
 special else USER_DEFINED, merges as "left right" strings, the pre-tokenizer's name
 (llama.cpp's names: deepseek-llm, qwen2, olmo), the special-token ids and add_bos /
 add_eos from tokenizer_config.json, and its chat template. Also one file naming a
-pre-tokenizer moescope does not map ("falcon"), which must be refused.
+pre-tokenizer moescope does not map ("falcon"), which must be refused, and a
+seven-token one as the fuzz_gguf corpus seed (tests/fuzz/corpus/gguf/tokenizer.gguf).
 """
 from __future__ import annotations
 
@@ -70,11 +71,28 @@ def write(source: str, pre: str, out: Path) -> None:
     w.close()
 
 
+def write_fuzz_seed(out: Path) -> None:
+    w = GGUFWriter(str(out), "deepseek", use_temp_file=False)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("qwen2")
+    w.add_token_list(["a", "b", "\u0120", "ab", "\u0120ab", "<s>", "[PAD6]"])
+    w.add_token_types([TokenType.NORMAL] * 5 + [TokenType.CONTROL, TokenType.UNUSED])
+    w.add_token_merges(["a b", "\u0120 ab"])
+    w.add_bos_token_id(5)
+    w.add_add_bos_token(True)
+    w.add_chat_template("{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main() -> None:
     out = ROOT / "tests/fixtures/gguf"
     for pre, source in SOURCES.items():
         write(source, pre, out / f"tokenizer-{pre}.gguf")
     write("qwen1.5-moe", "falcon", out / "tokenizer-unknown-pre.gguf")
+    write_fuzz_seed(ROOT / "tests/fuzz/corpus/gguf/tokenizer.gguf")
 
 
 if __name__ == "__main__":
