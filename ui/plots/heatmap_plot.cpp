@@ -59,6 +59,7 @@ void HeatmapPlot::resizeCells(int keys, int values) {
 
 void HeatmapPlot::setEmptyMessage(const QString& message) {
   const bool empty = !message.isEmpty();
+  emptyMessage_ = message;
   emptyText_->setText(message);
   emptyText_->setVisible(empty);
   colorMap_->setVisible(!empty);
@@ -71,7 +72,26 @@ void HeatmapPlot::setEmptyMessage(const QString& message) {
 }
 
 QString HeatmapPlot::emptyMessage() const {
-  return emptyText_->visible() ? emptyText_->text() : QString();
+  return emptyText_->visible() ? emptyMessage_ : QString();
+}
+
+QString HeatmapPlot::shownEmptyText() const {
+  return emptyText_->text();
+}
+
+void HeatmapPlot::wrapEmptyMessage() {
+  // Broken into lines as wide as the plot, so a narrow dock shows all of it.
+  const QFontMetrics metrics(emptyText_->font());
+  const int width = std::max(60, axisRect()->width() - 32);
+  QStringList lines;
+  for (const QString& word : emptyMessage_.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+    const QString joined = lines.isEmpty() ? word : lines.last() + QLatin1Char(' ') + word;
+    if (!lines.isEmpty() && metrics.horizontalAdvance(joined) <= width)
+      lines.last() = joined;
+    else
+      lines << word;
+  }
+  emptyText_->setText(lines.join(QLatin1Char('\n')));
 }
 
 void HeatmapPlot::setScaleLabel(const QString& label) {
@@ -91,6 +111,7 @@ int HeatmapPlot::labelStep(int count, int pixels, int labelPixels) {
 }
 
 void HeatmapPlot::fitAxesToSize() {
+  if (emptyText_->visible()) wrapEmptyMessage();
   for (QCPAxis* axis : cellAxes_) {
     auto ticker = axis->ticker().dynamicCast<QCPAxisTickerFixed>();
     if (!ticker) continue;

@@ -34,6 +34,7 @@ class HeatmapPlot : public QCustomPlot {
   // message shows the map again.
   void setEmptyMessage(const QString& message);
   QString emptyMessage() const;
+  QString shownEmptyText() const;  // the message as drawn: wrapped to the plot's width
 
   // The colour scale's title; shortened with "…" to the scale's height at each
   // replot, so it is never clipped.
@@ -54,10 +55,12 @@ class HeatmapPlot : public QCustomPlot {
  private:
   void fitAxesToSize();  // before each replot: the cell axes' label steps
   void fitScaleLabel();  // after each layout: the scale's title to the bar's length
+  void wrapEmptyMessage();
 
   QCPColorMap* colorMap_;
   QCPColorScale* colorScale_;
   QCPItemText* emptyText_;
+  QString emptyMessage_;
   QString scaleLabel_;
   QList<QCPAxis*> cellAxes_;
   std::function<QString(int, int)> tooltip_;

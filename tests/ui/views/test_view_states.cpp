@@ -75,6 +75,25 @@ class TestViewStates : public QObject {
     QVERIFY(!text.startCard()->isVisible());
   }
 
+  // In a narrow dock (1280×720) the empty plot's message wraps: every line fits the plot.
+  void emptyMessageWrapsToThePlot() {
+    RoutingDocument document;
+    ExpertLoadHeatmap load(&document);
+    load.resize(330, 260);
+    load.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&load));
+    HeatmapPlot* plot = plotIn(&load);
+    plot->replot();
+    plot->replot();  // the second sees the laid-out axis rect
+    const QStringList lines = plot->shownEmptyText().split(QLatin1Char('\n'));
+    QVERIFY(lines.size() > 1);
+    QCOMPARE(lines.join(QLatin1Char(' ')), plot->emptyMessage());
+    load.resize(900, 260);  // wide again: one line
+    QTRY_VERIFY(plot->axisRect()->width() > 600);
+    plot->replot();
+    QCOMPARE(plot->shownEmptyText(), plot->emptyMessage());
+  }
+
   // The colour bar's title fits its height (it was clipped at both ends).
   void colourBarTitleFits_data() {
     QTest::addColumn<int>("height");
