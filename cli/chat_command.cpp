@@ -28,9 +28,9 @@ int chat_turns(const std::vector<ChatMessage>& messages) {
 // cache carries over, so each turn runs only what its rendering adds.
 void run_chat(const ChatOptions& options) {
   const auto model = load_model(options.model);
-  const auto tokenizer = load_tokenizer(model->dir());
+  const auto tokenizer = load_tokenizer(model_path(options.model));
   BackendSelection selection = load_backend(*model, options.model);
-  ChatSession chat(*selection.backend, *tokenizer, model->config(), model->dir());
+  ChatSession chat(*selection.backend, *tokenizer, model->config(), model_path(options.model));
   chat.clear(options.system_prompt);
   GenerationRequest request;
   request.sampling = options.sampling;

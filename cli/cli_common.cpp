@@ -67,9 +67,12 @@ CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_pro
                             "a system role)");
 }
 
+std::filesystem::path model_path(const ModelOptions& options) {
+  return options.model_dir.empty() ? default_model_dir() : std::filesystem::path(options.model_dir);
+}
+
 std::unique_ptr<Model> load_model(const ModelOptions& options) {
-  return Model::load(options.model_dir.empty() ? default_model_dir()
-                                               : std::filesystem::path(options.model_dir));
+  return Model::load(model_path(options));
 }
 
 BackendSelection load_backend(const Model& model, const ModelOptions& options) {

@@ -36,6 +36,9 @@ CLI::Validator whole_number_in(long long min, long long max);
 // --system: the chat's system message (empty: none).
 CLI::Option* add_system_prompt_option(CLI::App& command, std::string& system_prompt);
 
+// --model's directory or .gguf file (the bundled default when empty): where the
+// tokenizer and chat template are read from (a .gguf may carry its own).
+std::filesystem::path model_path(const ModelOptions& options);
 std::unique_ptr<Model> load_model(const ModelOptions& options);
 BackendSelection load_backend(const Model& model, const ModelOptions& options);
 

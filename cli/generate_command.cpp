@@ -36,7 +36,7 @@ void run_generate(const GenerateOptions& options) {
     return run_server_generate(options.server, options.model.model_dir, options.prompt,
                                options.sampling, options.json_path, options.summary);
   const auto model = load_model(options.model);
-  const auto tokenizer = load_tokenizer(model->dir());
+  const auto tokenizer = load_tokenizer(model_path(options.model));
   BackendSelection selection = load_backend(*model, options.model);
 
   GenerationRequest request;
@@ -57,7 +57,7 @@ void run_generate(const GenerateOptions& options) {
   if (options.chat) {
     // The prompt as one user turn in the model's own template; the snapshot
     // and the summary then show the rendered conversation that ran.
-    ChatSession chat(*selection.backend, *tokenizer, model->config(), model->dir());
+    ChatSession chat(*selection.backend, *tokenizer, model->config(), model_path(options.model));
     chat.clear(options.system_prompt);
     std::vector<ChatMessage> conversation = chat.messages();
     conversation.push_back({"user", options.prompt});

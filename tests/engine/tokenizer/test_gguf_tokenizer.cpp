@@ -3,6 +3,7 @@
 // text of each family's cases.json exactly transformers' ids, and the same decode and
 // special-token handling as the tokenizer.json they were written from. Refusals name
 // the file and the key.
+#include <QTemporaryDir>
 #include <QTest>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -61,6 +62,21 @@ class TestGgufTokenizer : public QObject {
     }
     for (int id = 0; id < original->vocab_size(); ++id)
       QCOMPARE(gguf->piece(id), original->piece(id));
+  }
+
+  // Tokenizer files beside the .gguf win over its metadata (as the original checkpoint's).
+  void files_beside_the_gguf_come_first() {
+    QTemporaryDir tmp;
+    const fs::path dir = tmp.path().toStdString();
+    const fs::path deepseek = fixtures / "tokenizers" / "deepseek-moe-16b";
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
+      fs::copy_file(deepseek / name, dir / name);
+    fs::copy_file(gguf_of("olmo"), dir / "model.gguf");
+    const std::string text = "Hello world";
+    QCOMPARE(load_tokenizer(dir / "model.gguf")->encode(text),
+             load_bpe_tokenizer(deepseek)->encode(text));
+    QVERIFY(load_tokenizer(dir / "model.gguf")->encode(text) !=
+            load_gguf_tokenizer(dir / "model.gguf")->encode(text));
   }
 
   // tokenizer.chat_template: tokenizer_config.json's chat_template, where it has one.
