@@ -49,7 +49,10 @@ ExperimentSettings small_settings() {
 // A token whose single MoE layer chose `ids`, first choice first.
 TokenRouting routed(int position, int token_id, std::vector<int> ids) {
   TokenRouting t{position, token_id, false, {}};
-  t.layers.push_back({1, {}, std::move(ids), {}, true, false});
+  LayerRouting layer;
+  layer.layer = 1;
+  layer.expert_ids = std::move(ids);
+  t.layers.push_back(std::move(layer));
   return t;
 }
 
