@@ -31,10 +31,7 @@ std::int32_t block_sum(const std::int8_t* w, const std::int8_t* x) {
 
 // Q4_0's nibbles as the signed integers they stand for, in weight order.
 void unpack(const BlockQ4_0& b, std::int8_t* w) {
-  for (int j = 0; j < 16; ++j) {
-    w[j] = std::int8_t((b.qs[j] & 0x0f) - 8);
-    w[j + 16] = std::int8_t((b.qs[j] >> 4) - 8);
-  }
+  for (int i = 0; i < 32; ++i) w[i] = std::int8_t(integer(b, i));
 }
 
 const std::int8_t* integers_of(const BlockQ8_0& b, std::int8_t*) {

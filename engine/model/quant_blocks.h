@@ -64,15 +64,15 @@ inline float block_scale(std::uint16_t d) {
 #endif
 }
 
-// The blocks with one scale for all 32 weights: integer i (exact as a float). The CPU
-// dot products multiply these into the activations before the scale.
-inline float integer(const BlockQ8_0& b, int i) {
-  return float(b.qs[i]);
+// The blocks with one scale for all 32 weights: weight i is d * integer(b, i). The CPU's
+// integer dot products (cpu/integer_dot.cpp) read the same integers.
+inline int integer(const BlockQ8_0& b, int i) {
+  return b.qs[i];
 }
 
 // Byte j holds weight j in its low nibble and j + 16 in its high one.
-inline float integer(const BlockQ4_0& b, int i) {
-  return float(i < 16 ? int(b.qs[i] & 0x0f) - 8 : int(b.qs[i - 16] >> 4) - 8);
+inline int integer(const BlockQ4_0& b, int i) {
+  return i < 16 ? int(b.qs[i] & 0x0f) - 8 : int(b.qs[i - 16] >> 4) - 8;
 }
 
 template <typename Block>
@@ -81,7 +81,7 @@ requires requires(const Block& b) {
 }
 inline void dequantize(const Block& b, float* out) {
   const float d = block_scale(b.d);
-  for (int i = 0; i < Block::elements; ++i) out[i] = d * integer(b, i);
+  for (int i = 0; i < Block::elements; ++i) out[i] = d * float(integer(b, i));
 }
 
 // Sub-block s's 6-bit scale and minimum: s < 4 in the low 6 bits of bytes s and s + 4;
