@@ -5,7 +5,7 @@
       --out tests/fixtures/golden/deepseekmoe-tiny.plain.json
 
 Computed in float64 from the exported (f16-rounded) weights by the independent
-reference tools/reference/deepseek_ref.py, and cross-checked against this
+reference tools/reference/deepseek_ref.py (deepseek_v2_v3_ref.py for deepseekv3-tiny), and cross-checked against this
 trainer's own model (tools/train/moe.py) run in float64 on the same weights:
 logits must agree to 1e-9 and the chosen experts must be identical. The prompt
 is the first of PROMPTS whose top-k decisions all have a score gap
@@ -19,7 +19,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
 from moe import Spm, load_hf_model  # noqa: E402
-import deepseek_ref as ref  # noqa: E402  (read-only use)
+import deepseek_ref  # noqa: E402  (read-only use)
+import deepseek_v2_v3_ref  # noqa: E402
 
 N_TOKENS = 8
 MIN_GAP = 1e-6
@@ -38,6 +39,8 @@ def main():
     ap.add_argument("--tokens", type=int, default=N_TOKENS)
     a = ap.parse_args()
     name = os.path.basename(os.path.normpath(a.model))
+    family = json.load(open(os.path.join(a.model, "config.json")))["model_type"]
+    ref = deepseek_v2_v3_ref if family == "deepseek_v3" else deepseek_ref
     model = ref.load_model(a.model)
     cfg = model.cfg
     mine, _ = load_hf_model(a.model, torch.float64)
@@ -46,8 +49,9 @@ def main():
         tokens = ([1] + sp.encode_docs([prompt])[0])[:a.tokens]
         res = ref.forward(model, tokens)
         k = cfg.num_experts_per_tok
-        gap = min(sorted(r.scores, reverse=True)[k - 1] - sorted(r.scores, reverse=True)[k]
-                  for rs in res.routing for r in rs)
+        def ranked(r):  # what the choice ranks: V3's biased selection scores
+            return sorted(getattr(r, "selection_scores", None) or r.scores, reverse=True)
+        gap = min(ranked(r)[k - 1] - ranked(r)[k] for rs in res.routing for r in rs)
         # cross-check with the trainer's model
         stats = []
         with torch.no_grad():

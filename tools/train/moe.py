@@ -6,6 +6,14 @@ without biases, SiLU-gated MLPs down(silu(gate x) * up x), layer 0.. <
 first_k_dense_replace dense, then MoE: softmax gate over routed experts, top-k,
 weights = raw probabilities (norm_topk_prob false), shared experts (one MLP of
 width moe_intermediate_size * n_shared_experts) added for every token.
+
+`model_type: deepseek_v3` (HF DeepseekV3, one group: n_group 1) swaps in
+multi-head latent attention (q_proj, kv_a_proj_with_mqa -> normed latent +
+one shared RoPE key on interleaved pairs, kv_b_proj -> per-head keys/values)
+and the sigmoid gate: experts are selected by score + e_score_correction_bias,
+weighted by the unbiased scores renormalised, times routed_scaling_factor. The
+bias is no parameter: `update_bias` moves it after every step
+(auxiliary-loss-free balancing, DeepSeek-V3 paper eq. 16-17).
 """
 import json, math, os, struct
 import numpy as np
@@ -31,6 +39,18 @@ def rope_cos_sin(seq, head_dim, theta, dtype):
     freqs = torch.outer(t, inv)
     emb = torch.cat([freqs, freqs], -1)
     return emb.cos().to(dtype), emb.sin().to(dtype)
+
+
+def rope_pairs_cos_sin(seq, rope_dim, theta, dtype):
+    """One angle per interleaved pair (x0, x1), (x2, x3), ...: [seq, rope_dim / 2]."""
+    inv = 1.0 / (theta ** (torch.arange(0, rope_dim, 2, dtype=torch.float64) / rope_dim))
+    freqs = torch.outer(torch.arange(seq, dtype=torch.float64), inv)
+    return freqs.cos().to(dtype), freqs.sin().to(dtype)
+
+
+def rotate_pairs(x, cos, sin):
+    a, b = x[..., 0::2], x[..., 1::2]
+    return torch.stack([a * cos - b * sin, b * cos + a * sin], dim=-1).flatten(-2)
 
 
 def rotate_half(x):
@@ -61,6 +81,34 @@ class Attention(nn.Module):
         return self.o_proj(y)
 
 
+class LatentAttention(nn.Module):
+    """Multi-head latent attention without the q low-rank path (q_lora_rank null)."""
+
+    def __init__(self, c):
+        super().__init__()
+        H, nh = c["hidden_size"], c["num_attention_heads"]
+        self.nh, self.nope, self.rope = nh, c["qk_nope_head_dim"], c["qk_rope_head_dim"]
+        self.vd, self.lora = c["v_head_dim"], c["kv_lora_rank"]
+        self.q_proj = nn.Linear(H, nh * (self.nope + self.rope), bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(H, self.lora + self.rope, bias=False)
+        self.kv_a_layernorm = RMSNorm(self.lora, c["rms_norm_eps"])
+        self.kv_b_proj = nn.Linear(self.lora, nh * (self.nope + self.vd), bias=False)
+        self.o_proj = nn.Linear(nh * self.vd, H, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.nh, self.nope + self.rope).transpose(1, 2)
+        compressed = self.kv_a_proj_with_mqa(x)
+        kv = self.kv_b_proj(self.kv_a_layernorm(compressed[..., :self.lora]))
+        kv = kv.view(B, T, self.nh, self.nope + self.vd).transpose(1, 2)
+        k_pe = rotate_pairs(compressed[..., self.lora:], cos, sin).unsqueeze(1)  # [B, 1, T, rope]
+        q = torch.cat([q[..., :self.nope], rotate_pairs(q[..., self.nope:], cos, sin)], -1)
+        k = torch.cat([kv[..., :self.nope], k_pe.expand(B, self.nh, T, self.rope)], -1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.nope + self.rope) + mask
+        y = (att.softmax(-1) @ kv[..., self.nope:]).transpose(1, 2).reshape(B, T, self.nh * self.vd)
+        return self.o_proj(y)
+
+
 class MLP(nn.Module):
     def __init__(self, H, I):
         super().__init__()
@@ -79,7 +127,11 @@ class MoE(nn.Module):
         super().__init__()
         H, E, w = c["hidden_size"], c["n_routed_experts"], c["moe_intermediate_size"]
         self.E, self.k, self.norm_topk = E, c["num_experts_per_tok"], c["norm_topk_prob"]
+        self.sigmoid = c.get("scoring_func") == "sigmoid"
+        self.scaling = c.get("routed_scaling_factor", 1.0)
         self.gate = nn.Linear(H, E, bias=False)  # [E, H]
+        if self.sigmoid:
+            self.gate.register_buffer("e_score_correction_bias", torch.zeros(E))
         std = 0.02
         self.w_gate = nn.Parameter(torch.randn(E, w, H) * std)
         self.w_up = nn.Parameter(torch.randn(E, w, H) * std)
@@ -94,10 +146,16 @@ class MoE(nn.Module):
         logits = self.gate(x)  # [N, E]
         if logits.dtype in (torch.float16, torch.bfloat16):
             logits = logits.float()
-        scores = logits.softmax(-1)  # [N, E]
-        topw, topi = scores.topk(self.k, dim=-1)  # [N, k]
+        if self.sigmoid:
+            scores = logits.sigmoid()  # [N, E]
+            topi = (scores + self.gate.e_score_correction_bias).topk(self.k, dim=-1).indices
+            topw = scores.gather(-1, topi)
+        else:
+            scores = logits.softmax(-1)  # [N, E]
+            topw, topi = scores.topk(self.k, dim=-1)  # [N, k]
         if self.norm_topk:
-            topw = topw / topw.sum(-1, keepdim=True)
+            topw = topw / (topw.sum(-1, keepdim=True) + 1e-20)
+        topw = topw * self.scaling
         flat_e = topi.reshape(-1)
         order = flat_e.argsort()
         tok = order // self.k  # token index of each sorted (token, slot) pair
@@ -119,11 +177,18 @@ class MoE(nn.Module):
             out = out + self.shared_experts(x)
         # expert-level balance loss (DeepSeekMoE eq. 12-14): f_i = E/(K T) count_i
         f = counts.float() * (self.E / (self.k * N))
-        P = scores.mean(0)
+        # V3's scores do not sum to 1: P from the normalised scores, as its sequence-wise loss
+        P = (scores / scores.sum(-1, keepdim=True) if self.sigmoid else scores).mean(0)
         aux = (f * P).sum()
         if stats is not None:
             stats.append({"ids": topi, "weights": topw, "scores": scores})
         return out.view(shp), aux, counts
+
+    @torch.no_grad()
+    def update_bias(self, counts, rate):
+        """bias += rate * sign(mean load - load): under-loaded experts become easier to select."""
+        c = counts.float()
+        self.gate.e_score_correction_bias += rate * torch.sign(c.mean() - c)
 
 
 class Block(nn.Module):
@@ -131,7 +196,7 @@ class Block(nn.Module):
         super().__init__()
         self.input_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.post_attention_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
-        self.self_attn = Attention(c)
+        self.self_attn = LatentAttention(c) if c["model_type"] == "deepseek_v3" else Attention(c)
         self.is_moe = (c["n_routed_experts"] is not None and i >= c["first_k_dense_replace"]
                        and i % c["moe_layer_freq"] == 0)
         self.mlp = MoE(c) if self.is_moe else MLP(c["hidden_size"], c["intermediate_size"])
@@ -170,8 +235,12 @@ class DeepseekLM(nn.Module):
     def forward(self, idx, stats=None):
         B, T = idx.shape
         x = self.embed_tokens(idx)
-        hd = self.c["hidden_size"] // self.c["num_attention_heads"]
-        cos, sin = (t.to(x.device) for t in rope_cos_sin(T, hd, self.c["rope_theta"], x.dtype))
+        if self.c["model_type"] == "deepseek_v3":
+            tables = rope_pairs_cos_sin(T, self.c["qk_rope_head_dim"], self.c["rope_theta"], x.dtype)
+        else:
+            tables = rope_cos_sin(T, self.c["hidden_size"] // self.c["num_attention_heads"],
+                                  self.c["rope_theta"], x.dtype)
+        cos, sin = (t.to(x.device) for t in tables)
         mask = torch.full((T, T), float("-inf"), dtype=x.dtype, device=x.device).triu(1)
         auxes, counts = [], []
         for b in self.layers:
@@ -182,10 +251,22 @@ class DeepseekLM(nn.Module):
         return logits, (torch.stack(auxes).sum() if auxes else x.new_zeros(())), counts
 
 
+def attention_params(c):
+    """Attention weights plus the block's two norms."""
+    H = c["hidden_size"]
+    if c["model_type"] != "deepseek_v3":
+        return 4 * H * H + 2 * H
+    nh, nope, rope, vd, lora = (c["num_attention_heads"], c["qk_nope_head_dim"], c["qk_rope_head_dim"],
+                                c["v_head_dim"], c["kv_lora_rank"])
+    return (H * nh * (nope + rope) + H * (lora + rope) + lora + lora * nh * (nope + vd)
+            + nh * vd * H + 2 * H)
+
+
 def count_params(c):
+    """Trainable parameters (V3's selection bias is a buffer, not counted)."""
     H, V, L, I = c["hidden_size"], c["vocab_size"], c["num_hidden_layers"], c["intermediate_size"]
     E, w, k, ns = c["n_routed_experts"], c["moe_intermediate_size"], c["num_experts_per_tok"], c["n_shared_experts"] or 0
-    attn = 4 * H * H + 2 * H
+    attn = attention_params(c)
     n_dense = c["first_k_dense_replace"]
     dense = attn + 3 * H * I
     expert = 3 * H * w
@@ -237,12 +318,15 @@ def load_hf_into(model, tensors):
 
 
 def write_safetensors(path, tensors, dtype="F16"):
-    np_dt = {"F16": "<f2", "F32": "<f4"}[dtype]
+    """Every tensor in `dtype`, except V3's selection biases, kept in F32 as DeepSeek's
+    checkpoints keep them (a step of the bias update is 1e-3, near f16's resolution)."""
+    np_dts = {"F16": "<f2", "F32": "<f4"}
     header, blobs, off = {}, [], 0
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name].numpy().astype(np_dt))
+        dt = "F32" if name.endswith("e_score_correction_bias") else dtype
+        a = np.ascontiguousarray(tensors[name].numpy().astype(np_dts[dt]))
         b = a.tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b); off += len(b)
     header["__metadata__"] = {"format": "pt"}
     hj = json.dumps(header, separators=(",", ":")).encode()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train deepseekmoe-tiny / gshard-tiny on the moescope corpus (CPU, PyTorch).
+"""Train deepseekmoe-tiny / gshard-tiny / deepseekv3-tiny on the moescope corpus (CPU, PyTorch).
 
   /usr/bin/python3 tools/train/train.py --prepare            # tokenize corpus -> tools/train/out/data.npz
   /usr/bin/python3 tools/train/train.py --model deepseekmoe-tiny --preset full --time-budget 2400
@@ -21,16 +21,19 @@ TOKENIZER = os.path.join(CORPUS, "out", "tokenizer.model")
 
 PRESETS = {
     # hidden, layers, heads, dense width, expert width w (deepseek), seq, batch, steps
+    # bias_rate: deepseek_v3's selection-bias step per training step (the paper's gamma)
     "smoke": dict(hidden=64, layers=3, heads=4, inter=256, w=16, seq=64, batch=9, steps=40,
-                  warmup=10, lr=3e-3),
+                  warmup=10, lr=3e-3, bias_rate=1e-3),
     "full": dict(hidden=128, layers=4, heads=4, inter=512, w=32, seq=128, batch=18, steps=3000,
-                 warmup=100, lr=3e-3),
+                 warmup=100, lr=3e-3, bias_rate=1e-3),
     "full192": dict(hidden=192, layers=5, heads=6, inter=768, w=48, seq=128, batch=18, steps=3000,
-                    warmup=150, lr=2e-3),
+                    warmup=150, lr=2e-3, bias_rate=1e-3),
 }
 
 
 def make_config(name, p, vocab):
+    if name == "deepseekv3-tiny":
+        return make_v3_config(p, vocab)
     ds = name.startswith("deepseek")
     return {
         "architectures": ["DeepseekForCausalLM"],
@@ -64,6 +67,56 @@ def make_config(name, p, vocab):
         "bos_token_id": 1,
         "eos_token_id": 2,
         "pretraining_tp": 1,
+        "torch_dtype": "float16",
+    }
+
+
+def make_v3_config(p, vocab):
+    """deepseekmoe-tiny's sizes (64 x 32 routed, 2 shared, top-6, 1 dense layer) in the
+    DeepSeek-V3 layout: MLA with a latent of half the hidden size, one group, sigmoid gate
+    balanced by the selection bias alone (no auxiliary loss)."""
+    heads = p["heads"]
+    head_dim = p["hidden"] // heads
+    return {
+        "architectures": ["DeepseekV3ForCausalLM"],
+        "model_type": "deepseek_v3",
+        "vocab_size": vocab,
+        "hidden_size": p["hidden"],
+        "intermediate_size": p["inter"],
+        "moe_intermediate_size": p["w"],
+        "num_hidden_layers": p["layers"],
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "q_lora_rank": None,
+        "kv_lora_rank": p["hidden"] // 2,
+        "qk_nope_head_dim": head_dim,
+        "qk_rope_head_dim": head_dim // 2,
+        "v_head_dim": head_dim,
+        "rope_interleave": True,
+        "n_routed_experts": 64,
+        "n_shared_experts": 2,
+        "num_experts_per_tok": 6,
+        "first_k_dense_replace": 1,
+        "moe_layer_freq": 1,
+        "n_group": 1,
+        "topk_group": 1,
+        "topk_method": "noaux_tc",
+        "scoring_func": "sigmoid",
+        "norm_topk_prob": True,
+        "routed_scaling_factor": 1.0,
+        "aux_loss_alpha": 0.0,
+        "hidden_act": "silu",
+        "max_position_embeddings": 1024,
+        "initializer_range": 0.02,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 10000.0,
+        "rope_scaling": None,
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "tie_word_embeddings": False,
+        "use_cache": True,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
         "torch_dtype": "float16",
     }
 
@@ -168,7 +221,7 @@ def main():
     ap.add_argument("--tokenizer", default=TOKENIZER)
     ap.add_argument("--data", default=os.path.join(OUT, "data.npz"), help="the tokenized corpus (--prepare writes it)")
     ap.add_argument("--work-dir", help="checkpoints and summary (default tools/train/out/<model>-<preset>)")
-    ap.add_argument("--model", choices=["deepseekmoe-tiny", "gshard-tiny"])
+    ap.add_argument("--model", choices=["deepseekmoe-tiny", "gshard-tiny", "deepseekv3-tiny"])
     ap.add_argument("--preset", default="full", choices=list(PRESETS))
     ap.add_argument("--steps", type=int)
     ap.add_argument("--time-budget", type=float, default=1e9, help="seconds; stop+save when hit")
@@ -216,6 +269,8 @@ def main():
     assert pc["total"] == sum(q.numel() for q in model.parameters()), (pc, sum(q.numel() for q in model.parameters()))
     print(json.dumps({"model": a.model, "preset": a.preset, "params": pc, "preset_values": p}), flush=True)
     alpha = cfg["aux_loss_alpha"]
+    moe_blocks = [b.mlp for b in model.layers if b.is_moe]
+    bias_balanced = cfg.get("scoring_func") == "sigmoid"
     n_moe = cfg["num_hidden_layers"] - cfg["first_k_dense_replace"]
     last_ck, t_train = time.time(), 0.0
     stopped_early = False
@@ -277,6 +332,9 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if bias_balanced:
+            for m, c in zip(moe_blocks, counts):
+                m.update_bias(c, p["bias_rate"])
         dt = time.time() - t0
         t_train += dt
         step_times.append(dt)
