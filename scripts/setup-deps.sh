@@ -12,6 +12,7 @@ packages=(
   python3
   clang-14 libclang-rt-14-dev llvm-14
   libcurl4-openssl-dev libcpp-httplib-dev
+  qtkeychain-qt6-dev libqt6keychain1
 )
 
 missing=()
