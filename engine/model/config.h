@@ -92,6 +92,8 @@ struct ModelConfig {
   float routed_scaling_factor = 1.0f;  // deepseek_v2/v3: gate weights times this
   bool score_correction_bias = false;  // deepseek_v3: e_score_correction_bias steers selection
 
+  // DeepSeek-V2/V3: a token reaches only the experts of its topk_group best groups.
+  bool routes_by_groups() const { return topk_method != TopkMethod::greedy && n_group > 1; }
   bool is_moe_layer(int layer) const;
   std::vector<int> moe_layers() const;  // layer ids, in order
   int num_moe_layers() const { return static_cast<int>(moe_layers().size()); }

@@ -97,7 +97,7 @@ void Interventions::validate(const ModelConfig& config) const {
     throw EngineError(
         "--select-without-bias: this model's gate has no e_score_correction_bias "
         "(only DeepSeek-V3's does)");
-  if (no_group_limit && !(config.topk_method != TopkMethod::greedy && config.n_group > 1))
+  if (no_group_limit && !config.routes_by_groups())
     throw EngineError("--no-group-limit: this model does not route by groups of experts");
 
   const int n = config.n_routed_experts;

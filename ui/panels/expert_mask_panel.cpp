@@ -43,10 +43,20 @@ ExpertMaskPanel::ExpertMaskPanel(QWidget* parent)
       layerCombo_(new QComboBox),
       grid_(new QGridLayout),
       sharedToggle_(new QCheckBox(tr("Shared experts on"))),
+      biasToggle_(new QCheckBox(tr("Select with the balancing bias"))),
+      groupToggle_(new QCheckBox(tr("Group limit"))),
       topKSpin_(new QSpinBox),
       summary_(new QLabel) {
   layerCombo_->setObjectName(QStringLiteral("layerCombo"));
   sharedToggle_->setObjectName(QStringLiteral("sharedToggle"));
+  biasToggle_->setObjectName(QStringLiteral("biasToggle"));
+  biasToggle_->setToolTip(
+      tr("DeepSeek-V3 ranks experts by score + a per-expert bias that training moved to balance "
+         "the load. Off: the raw scores select (the gate weights stay the same)."));
+  groupToggle_->setObjectName(QStringLiteral("groupToggle"));
+  groupToggle_->setToolTip(
+      tr("The gate first keeps the best groups of experts and picks the top-k inside them. "
+         "Off: every expert is reachable."));
   topKSpin_->setObjectName(QStringLiteral("topKSpin"));
   topKSpin_->setSpecialValueText(tr("model default"));
   topKSpin_->setToolTip(tr("How many routed experts each token uses (0 = the model's own k)"));
@@ -65,12 +75,24 @@ ExpertMaskPanel::ExpertMaskPanel(QWidget* parent)
   grid_->setSpacing(2);
   layout->addLayout(grid_);
   layout->addWidget(sharedToggle_);
+  layout->addWidget(biasToggle_);
+  layout->addWidget(groupToggle_);
   layout->addWidget(resetButton);
   layout->addWidget(summary_);
   layout->addStretch();
 
   connect(layerCombo_, &QComboBox::currentIndexChanged, this, &ExpertMaskPanel::refresh);
   connect(sharedToggle_, &QCheckBox::toggled, this, &ExpertMaskPanel::toggleShared);
+  connect(biasToggle_, &QCheckBox::toggled, this, [this](bool on) {
+    interventions_.select_without_bias = !on;
+    refresh();
+    emit interventionsChanged();
+  });
+  connect(groupToggle_, &QCheckBox::toggled, this, [this](bool on) {
+    interventions_.no_group_limit = !on;
+    refresh();
+    emit interventionsChanged();
+  });
   connect(topKSpin_, &QSpinBox::valueChanged, this, [this](int k) {
     if (k == 0)
       interventions_.top_k.reset();
@@ -157,6 +179,17 @@ void ExpertMaskPanel::refresh() {
     const QSignalBlocker blocker(sharedToggle_);
     sharedToggle_->setChecked(!interventions_.disabled_shared.count(layer));
     sharedToggle_->setVisible(config_.n_shared_experts > 0);
+  }
+  // Whole-gate switches: the same in every layer, shown only where the gate has them.
+  {
+    const QSignalBlocker blocker(biasToggle_);
+    biasToggle_->setChecked(!interventions_.select_without_bias);
+    biasToggle_->setVisible(config_.score_correction_bias);
+  }
+  {
+    const QSignalBlocker blocker(groupToggle_);
+    groupToggle_->setChecked(!interventions_.no_group_limit);
+    groupToggle_->setVisible(config_.routes_by_groups());
   }
   {
     const QSignalBlocker blocker(topKSpin_);

@@ -1,6 +1,7 @@
 #pragma once
 // Switches routed experts off, per MoE layer or in all layers at once, drops
-// the shared experts, and overrides the number of active experts (k). The
+// the shared experts, overrides the number of active experts (k), and for
+// DeepSeek-V2/V3 gates drops the balancing bias or the group limit. The
 // result is a moescope::Interventions the next generation run uses.
 #include <QWidget>
 #include <vector>
@@ -43,6 +44,8 @@ class ExpertMaskPanel : public QWidget {
   QGridLayout* grid_;
   std::vector<QPushButton*> expertButtons_;
   QCheckBox* sharedToggle_;
+  QCheckBox* biasToggle_;   // checked: V3 selects by score + bias, as trained
+  QCheckBox* groupToggle_;  // checked: only the best groups are reachable, as trained
   QSpinBox* topKSpin_;
   QLabel* summary_;
 };

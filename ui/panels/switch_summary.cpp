@@ -57,6 +57,8 @@ QString describe(const Interventions& interventions) {
     parts << tr(shared.size() == 1 ? "shared off in layer %1" : "shared off in layers %1")
                  .arg(numberList(shared));
   if (interventions.top_k) parts << tr("k = %1").arg(*interventions.top_k);
+  if (interventions.select_without_bias) parts << tr("selecting without the bias");
+  if (interventions.no_group_limit) parts << tr("no group limit");
   if (interventions.disable_top_scoring > 0)
     parts << tr("top %1 out of reach")
                  .arg(counted(interventions.disable_top_scoring, "scoring expert",

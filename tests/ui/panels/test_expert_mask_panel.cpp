@@ -160,6 +160,38 @@ class TestExpertMaskPanel : public QObject {
     QVERIFY(!panel_->interventions().top_k);
   }
 
+  void gateSwitchesOnlyWhereTheGateHasThem() {
+    // The fixture's gate (softmax, no groups): neither switch is offered.
+    QVERIFY(find<QCheckBox>("biasToggle")->isHidden());
+    QVERIFY(find<QCheckBox>("groupToggle")->isHidden());
+
+    moescope::ModelConfig v3;
+    v3.num_hidden_layers = 2;
+    v3.first_k_dense_replace = 1;
+    v3.n_routed_experts = 16;
+    v3.num_experts_per_tok = 4;
+    v3.score_correction_bias = true;
+    v3.topk_method = moescope::TopkMethod::noaux_tc;
+    v3.n_group = 4;
+    v3.topk_group = 2;
+    panel_->setModelConfig(v3);
+    auto* bias = find<QCheckBox>("biasToggle");
+    auto* groups = find<QCheckBox>("groupToggle");
+    QVERIFY(!bias->isHidden() && bias->isChecked());
+    QVERIFY(!groups->isHidden() && groups->isChecked());
+    QSignalSpy changed(panel_.get(), &ExpertMaskPanel::interventionsChanged);
+    QTest::mouseClick(bias, Qt::LeftButton, {}, QPoint(8, bias->height() / 2));
+    QVERIFY(panel_->interventions().select_without_bias);
+    QTest::mouseClick(groups, Qt::LeftButton, {}, QPoint(8, groups->height() / 2));
+    QVERIFY(panel_->interventions().no_group_limit);
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(find<QLabel>("switchSummary")->text(),
+             QStringLiteral("selecting without the bias · no group limit"));
+    click("resetButton");
+    QVERIFY(bias->isChecked() && groups->isChecked());
+    QVERIFY(panel_->interventions().empty());
+  }
+
   void resetClearsEverything() {
     click("expert1");
     find<QSpinBox>("topKSpin")->setValue(3);
