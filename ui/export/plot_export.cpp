@@ -11,6 +11,8 @@
 #include <QTemporaryFile>
 #include <cstdio>
 
+#include "export/vector_cells.h"
+
 namespace PlotExport {
 namespace {
 
@@ -45,6 +47,7 @@ QString saveSvg(QCustomPlot* plot, const QString& path) {
   generator.setSize(plot->size());
   generator.setViewBox(QRect(QPoint(0, 0), plot->size()));
   generator.setTitle(QFileInfo(path).completeBaseName());
+  const VectorCells cells(plot);  // sharp at any zoom, unlike an embedded bitmap
   QCPPainter painter;
   if (!painter.begin(&generator))
     return QStringLiteral("Cannot write %1: SVG painter failed").arg(path);

@@ -1,5 +1,6 @@
 #pragma once
-// Saving plots as PNG (2x), PDF and SVG, atomically, and the "Export plot…" /
+// Saving plots as PNG (2x), PDF and SVG (heatmap cells as vector rectangles),
+// atomically, and the "Export plot…" /
 // "Export plot for slides…" / "Export table…" actions every plot panel offers.
 // A slide export carries a title line (model, prompt excerpt, layer, metric)
 // and is drawn black on white whatever the desktop's theme.

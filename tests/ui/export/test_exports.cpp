@@ -129,6 +129,39 @@ class TestExports : public QObject {
     QCOMPARE(plot.xAxis->tickLabelColor(), QColor(Qt::white));
   }
 
+  // A heatmap's SVG holds one vector rectangle per cell, in the cell's colour,
+  // and no bitmap a viewer would scale up blurred; the map is back afterwards.
+  void svgHeatmapCellsAreVectors() {
+    QCustomPlot plot;
+    plot.resize(500, 300);
+    auto* map = new QCPColorMap(plot.xAxis, plot.yAxis);
+    constexpr int tokens = 30, experts = 8;
+    map->data()->setSize(tokens, experts);
+    map->data()->setRange(QCPRange(0, tokens - 1), QCPRange(0, experts - 1));
+    for (int t = 0; t < tokens; ++t)
+      for (int e = 0; e < experts; ++e) map->data()->setCell(t, e, (t * experts + e) % 17 / 16.0);
+    map->setGradient(QCPColorGradient::gpThermal);
+    map->setDataRange(QCPRange(0, 1));
+    map->setInterpolate(false);
+    plot.xAxis->setRange(-0.5, tokens - 0.5);
+    plot.yAxis->setRange(-0.5, experts - 0.5);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("heatmap.svg"));
+    QCOMPARE(PlotExport::savePlot(&plot, path), QString());
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString svg = QString::fromUtf8(file.readAll());
+    QVERIFY2(svg.count(QLatin1String("<rect")) >= tokens * experts,
+             qPrintable(QString::number(svg.count(QLatin1String("<rect")))));
+    QVERIFY(!svg.contains(QLatin1String("<image")));
+    QCPColorGradient gradient(QCPColorGradient::gpThermal);
+    for (double value : {0.0, 0.5, 1.0})
+      QVERIFY(
+          svg.contains(QColor(gradient.color(value, QCPRange(0, 1))).name(), Qt::CaseInsensitive));
+    QVERIFY(map->visible());
+    QVERIFY(!plot.layer(QStringLiteral("vectorCells")));
+  }
+
   void savesWidget_data() { savesPlot_data(); }
   void savesWidget() {
     QFETCH(QString, name);
