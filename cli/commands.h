@@ -12,6 +12,7 @@ void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 void add_routing_file_commands(CLI::App& app);  // import-routing, export-routing
 
 }  // namespace moescope::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   moescope::cli::add_bench_command(app);
   moescope::cli::add_experiment_command(app);
   moescope::cli::add_check_command(app);
+  moescope::cli::add_quantize_command(app);
   moescope::cli::add_routing_file_commands(app);
   try {
     app.parse(argc, argv);

@@ -68,6 +68,16 @@ std::string supported_types() {
   return s;
 }
 
+}  // namespace
+
+std::uint32_t ggml_type_id(DType t) {
+  return std::find_if(std::begin(ggml_types), std::end(ggml_types),
+                      [t](const GgmlType& g) { return g.dtype == t; })
+      ->id;
+}
+
+namespace {
+
 // Bounds-checked little-endian reads from the mapped bytes; every failure names the file
 // and what was being read.
 class Reader {

@@ -31,6 +31,9 @@ enum class GgufType : std::uint32_t {
 };
 std::string_view gguf_type_name(GgufType t);  // "uint32", "string", ...
 
+// ggml's number of a tensor type (F32 0, F16 1, Q4_0 2, Q8_0 8, ...), as tensor infos store it.
+std::uint32_t ggml_type_id(DType t);
+
 // Unsigned integers widen to uint64, signed ones to int64, floats to double.
 using GgufScalar = std::variant<std::uint64_t, std::int64_t, double, bool, std::string>;
 

@@ -1,12 +1,12 @@
 #include "model/gguf_model.h"
 
-#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/error.h"
 #include "model/gguf.h"
+#include "model/gguf_names.h"
 
 namespace moescope {
 namespace {
@@ -134,56 +134,6 @@ ModelConfig deepseek_config(const Metadata& m, const GgufFile& file) {
   if (m.count("expert_gating_func", 0, 1 << 8, 1) != 1)  // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
     m.fail(m.key("expert_gating_func"), "is not softmax (the only gating supported)");
   return c;
-}
-
-// The safetensors name the binder asks for, in llama.cpp's spelling: "blk.N.<what>".
-struct GgufName {
-  std::string name;
-  int expert = -1;             // a routed expert: a slice of the stacked `name`
-  bool rope_permuted = false;  // attn_q / attn_k: rows permuted by the converter
-};
-
-std::optional<GgufName> gguf_name_of(const std::string& hf) {
-  static const std::pair<const char*, const char*> top[] = {
-      {"model.embed_tokens.weight", "token_embd.weight"},
-      {"model.norm.weight", "output_norm.weight"},
-      {"lm_head.weight", "output.weight"}};
-  for (const auto& [from, to] : top)
-    if (hf == from) return GgufName{to};
-  const std::string prefix = "model.layers.";
-  if (!hf.starts_with(prefix)) return std::nullopt;
-  const std::size_t dot = hf.find('.', prefix.size());
-  if (dot == std::string::npos) return std::nullopt;
-  const std::string layer = hf.substr(prefix.size(), dot - prefix.size());
-  const std::string rest = hf.substr(dot + 1);
-  const std::string blk = "blk." + layer + ".";
-  static const std::pair<const char*, const char*> per_layer[] = {
-      {"input_layernorm.weight", "attn_norm.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},
-      {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},
-      {"mlp.gate.weight", "ffn_gate_inp.weight"},
-      {"mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"},
-      {"mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"},
-      {"mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"}};
-  for (const auto& [from, to] : per_layer)
-    if (rest == from)
-      return GgufName{blk + to, -1,
-                      rest == "self_attn.q_proj.weight" || rest == "self_attn.k_proj.weight"};
-  const std::string experts = "mlp.experts.";
-  if (!rest.starts_with(experts)) return std::nullopt;
-  const std::size_t end = rest.find('.', experts.size());
-  if (end == std::string::npos) return std::nullopt;
-  int e = -1;  // the binder's own names: always a valid index
-  std::from_chars(rest.data() + experts.size(), rest.data() + end, e);
-  const std::string proj = rest.substr(end + 1);            // "gate_proj.weight"
-  const std::string kind = proj.substr(0, proj.find('_'));  // gate, up, down
-  return GgufName{blk + "ffn_" + kind + "_exps.weight", e};
 }
 
 // The binder's tensors, found in the file under llama.cpp's names: routed experts as

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "model/gguf.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/gguf_token_type.h"
 
 namespace moescope {
 namespace {
@@ -29,15 +30,7 @@ const std::map<std::string, const char*>& pipelines() {
   return known;
 }
 
-// llama.cpp's token types (gguf-py TokenType).
-enum TokenType : std::int64_t {
-  normal = 1,
-  unknown = 2,
-  control = 3,
-  user_defined = 4,
-  unused = 5,
-  byte = 6
-};
+using namespace gguf_token;
 
 class Reader {
  public:

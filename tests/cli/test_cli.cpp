@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "io/snapshot.h"
 #ifdef MOESCOPE_CONTRACT_SERVER
@@ -577,6 +578,63 @@ class TestCli : public QObject {
              qPrintable(describe(dense)));
   }
 
+  // DeepSeek-V3's gate switches on the bundled deepseekv3-tiny: with the bias, each layer's
+  // top-k are the best selection scores (score + bias), which the snapshot keeps; with
+  // --select-without-bias the best raw scores, no selection scores, and the switch recorded.
+  void v3_gate_switches() {
+    const fs::path v3 = fs::path(MOESCOPE_RESOURCES_DIR) / "models" / "deepseekv3-tiny";
+    QTemporaryDir out;
+    QVERIFY(out.isValid());
+    const auto generate = [&](const QString& name, const QStringList& flags) {
+      const fs::path json = fs::path(out.path().toStdString()) / name.toStdString();
+      const Run r =
+          run_cli(QStringList{"generate", "--model", q(v3), "--backend", "cpu", "--prompt",
+                              "In the beginning God created", "--max-tokens", "8", "--temperature",
+                              "0", "--no-summary", "--json", q(json)} +
+                  flags);
+      if (r.code != 0) qWarning("%s", qPrintable(describe(r)));
+      return read_snapshot(json);
+    };
+    // Ids in rank order must be the k best of `ranked` (ties broken by the lower id).
+    const auto ranks_best = [](const LayerRouting& l, const std::vector<float>& ranked) {
+      std::vector<int> order(ranked.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return ranked[a] > ranked[b]; });
+      order.resize(l.expert_ids.size());
+      return order == l.expert_ids;
+    };
+    const RoutingSnapshot biased = generate("biased.json", {});
+    const RoutingSnapshot raw = generate("raw.json", {"--select-without-bias"});
+    QVERIFY(!biased.interventions.select_without_bias);
+    QVERIFY(raw.interventions.select_without_bias);
+    QCOMPARE(biased.tokens.size(), raw.tokens.size());
+    int differing = 0;
+    for (std::size_t t = 0; t < biased.tokens.size(); ++t)
+      for (std::size_t l = 0; l < biased.tokens[t].routing.layers.size(); ++l) {
+        const LayerRouting& b = biased.tokens[t].routing.layers[l];
+        const LayerRouting& r = raw.tokens[t].routing.layers[l];
+        QCOMPARE(int(b.selection_scores.size()), 64);
+        QVERIFY(ranks_best(b, b.selection_scores));
+        QVERIFY(r.selection_scores.empty());
+        QVERIFY(ranks_best(r, r.scores));
+        if (t < 6) differing += b.expert_ids != r.expert_ids;  // the same prompt tokens
+      }
+    QVERIFY2(differing > 0, "the bias changed no choice of the prompt's tokens");
+
+    // Switches the gate does not have are refused by name.
+    const Run groups =
+        run_cli({"generate", "--model", q(v3), "--prompt", "Hi", "--no-group-limit"});
+    QCOMPARE(groups.code, 1);
+    QVERIFY2(groups.err.contains("--no-group-limit: this model does not route by groups"),
+             qPrintable(groups.err));
+    const Run bias =
+        run_cli({"generate", "--model", q(model_dir), "--prompt", "Hi", "--select-without-bias"});
+    QCOMPARE(bias.code, 1);
+    QVERIFY2(bias.err.contains("--select-without-bias: this model's gate has no"),
+             qPrintable(bias.err));
+  }
+
   // Each mistake: exit code 1 (not a signal, not an unexpected error), and
   // exactly one "moescope-cli: error:" line, the last on stderr, naming the problem.
   void errors_data() {
@@ -634,6 +692,31 @@ class TestCli : public QObject {
     for (const QString& part : says)
       QVERIFY2(error.contains(part),
                qPrintable(QStringLiteral("'%1' not in '%2'").arg(part, error)));
+  }
+  // quantize: a GGUF file that info reads as Q4_0 weights; never over its input (a copy
+  // of the bundled model, so that a broken refusal could harm nothing committed).
+  void quantize() {
+    const fs::path tiny = fs::path(MOESCOPE_RESOURCES_DIR) / "models" / "deepseekmoe-tiny";
+    const QString out = tmp_.filePath("tiny.q4_0.gguf");
+    const Run r = run_cli({"quantize", "--model", q(tiny), "--type", "Q4_0", "--out", out});
+    QVERIFY2(r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("Q4_0") && QFileInfo(out).size() > 0, qPrintable(describe(r)));
+    const Run info = run_cli({"info", "--model", out});
+    QVERIFY2(info.code == 0 && info.out.contains("weights dtype:  Q4_0"),
+             qPrintable(describe(info)));
+
+    const fs::path copy = fs::path(tmp_.path().toStdString()) / "tiny-copy";
+    fs::create_directory(copy);
+    for (const char* file : {"config.json", "model.safetensors", "tokenizer.model"})
+      fs::copy_file(tiny / file, copy / file);
+    const auto size = fs::file_size(copy / "model.safetensors");
+    const Run refused = run_cli(
+        {"quantize", "--model", q(copy), "--type", "Q8_0", "--out", q(copy / "model.safetensors")});
+    QVERIFY2(refused.code == 1 && refused.err.contains("refusing to overwrite it"),
+             qPrintable(describe(refused)));
+    QCOMPARE(fs::file_size(copy / "model.safetensors"), size);
+    const Run bad_type = run_cli({"quantize", "--model", q(copy), "--type", "Q5_K", "--out", out});
+    QVERIFY2(bad_type.code != 0 && bad_type.err.contains("Q5_K"), qPrintable(describe(bad_type)));
   }
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A DeepSeekMoE checkpoint (HF `model_type: deepseek`) as llama.cpp's `deepseek` GGUF.
 
-    convert_to_gguf.py MODEL_DIR OUT.gguf --outtype f32|f16|q8_0
+    convert_to_gguf.py MODEL_DIR OUT.gguf --outtype f32|f16|q8_0|q4_0
 
 Needs PyPI's `gguf` (0.19.0 tested). Written from the facts of llama.cpp's
 convert_hf_to_gguf.py (DeepseekModel), so that moescope reads what people download:
@@ -15,8 +15,8 @@ convert_hf_to_gguf.py (DeepseekModel), so that moescope reads what people downlo
   own converter does not write it for `deepseek`); tokenizer.ggml.bos/eos_token_id;
 - q_proj and k_proj rows permuted per head into the interleaved RoPE layout;
 - each layer's routed experts stacked into ffn_{gate,up,down}_exps [experts, rows, cols];
-- 1-D tensors and the router (ffn_gate_inp) in F32, the rest in --outtype (a Q8_0 matrix
-  whose rows are not whole blocks of 32 falls back to F16, as llama.cpp does).
+- 1-D tensors and the router (ffn_gate_inp) in F32, the rest in --outtype (a Q8_0 or Q4_0
+  matrix whose rows are not whole blocks of 32 falls back to F16, as llama.cpp does).
 
 No tokenizer is written: moescope reads the one in the folder beside the .gguf.
 """
@@ -62,8 +62,9 @@ def add(w: GGUFWriter, name: str, x: np.ndarray, outtype: str) -> None:
     x = x.astype(np.float32)
     if x.ndim == 1 or name.endswith("ffn_gate_inp.weight") or outtype == "f32":
         w.add_tensor(name, x)
-    elif outtype == "q8_0" and x.shape[-1] % 32 == 0:
-        w.add_tensor(name, quants.quantize(x, T.Q8_0), raw_dtype=T.Q8_0)
+    elif outtype in ("q8_0", "q4_0") and x.shape[-1] % 32 == 0:
+        qtype = T.Q8_0 if outtype == "q8_0" else T.Q4_0
+        w.add_tensor(name, quants.quantize(x, qtype), raw_dtype=qtype)
     else:
         w.add_tensor(name, x.astype(np.float16))
 
@@ -72,7 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
     ap.add_argument("out")
-    ap.add_argument("--outtype", choices=["f32", "f16", "q8_0"], required=True)
+    ap.add_argument("--outtype", choices=["f32", "f16", "q8_0", "q4_0"], required=True)
     args = ap.parse_args()
     c = json.loads((Path(args.model_dir) / "config.json").read_text())
     assert c["model_type"] == "deepseek", "only DeepSeekMoE checkpoints"

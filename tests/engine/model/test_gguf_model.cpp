@@ -14,6 +14,7 @@
 #include "cpu/cpu_backend.h"
 #include "model/gguf_model.h"
 #include "model/model.h"
+#include "support/batch_run.h"
 #include "support/expect_error.h"
 
 using namespace moescope;
@@ -22,18 +23,9 @@ namespace {
 
 const std::vector<int> tokens = {5, 100, 300, 7, 42, 511, 1};
 
-struct Run {
-  std::vector<float> logits;  // [tokens, vocab]
-  std::vector<TokenRouting> routing;
-};
-
-Run run(const Model& model) {
+BatchRun run(const Model& model) {
   CpuBackend backend(model);
-  Run r;
-  r.routing.resize(tokens.size());
-  const auto logits = backend.forward_batch(tokens, 0, {}, r.routing, LogitsWanted::all);
-  r.logits.assign(logits.begin(), logits.end());
-  return r;
+  return run_batch(backend, tokens);
 }
 
 std::filesystem::path fixture(const char* name) {
@@ -74,7 +66,7 @@ class TestGgufModel : public QObject {
     QCOMPARE(g.stop_token_ids, r.stop_token_ids);
     QCOMPARE(from_gguf->dir(), std::filesystem::absolute(fixture("gguf")));
 
-    const Run a = run(*from_gguf), b = run(*reference);
+    const BatchRun a = run(*from_gguf), b = run(*reference);
     const float scale =
         std::abs(*std::max_element(b.logits.begin(), b.logits.end(),
                                    [](float x, float y) { return std::abs(x) < std::abs(y); }));
