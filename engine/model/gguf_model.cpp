@@ -1,5 +1,6 @@
 #include "model/gguf_model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -81,14 +82,29 @@ class Metadata {
   std::string arch_;
 };
 
-// llama.cpp's `deepseek` (DeepSeekMoE, convert_hf_to_gguf.py DeepseekModel): every layer
-// from leading_dense_block_count on is MoE, softmax scores, raw top-k weights unless
-// expert_weights_norm.
-ModelConfig deepseek_config(const Metadata& m, const GgufFile& file) {
+// llama.cpp's architectures that are the engine's families (convert_hf_to_gguf.py:
+// DeepseekModel, LlamaModel for Mixtral, Qwen2MoeModel, OlmoeModel). Its converter
+// permutes q and k rows for the architectures whose RoPE it runs interleaved.
+struct Architecture {
+  const char* name;
+  Family family;
+  const char* model_type;
+  const char* hf_architecture;
+  bool rope_permuted;
+};
+constexpr Architecture architectures[] = {
+    {"deepseek", Family::deepseek, "deepseek", "DeepseekForCausalLM", true},
+    {"llama", Family::mixtral, "mixtral", "MixtralForCausalLM", true},
+    {"qwen2moe", Family::qwen2_moe, "qwen2_moe", "Qwen2MoeForCausalLM", false},
+    {"olmoe", Family::olmoe, "olmoe", "OlmoeForCausalLM", false},
+};
+
+// The keys every architecture spells alike: attention, RoPE, vocabulary, special tokens.
+ModelConfig common_config(const Metadata& m, const GgufFile& file, const Architecture& arch) {
   ModelConfig c;
-  c.model_type = "deepseek";
-  c.family = Family::deepseek;
-  c.architecture = "DeepseekForCausalLM";
+  c.model_type = arch.model_type;
+  c.family = arch.family;
+  c.architecture = arch.hf_architecture;
   c.num_hidden_layers = m.required_count("block_count", 1, 1 << 10);
   c.hidden_size = m.required_count("embedding_length", 1, 1 << 16);
   c.intermediate_size = m.required_count("feed_forward_length", 1, 1 << 20);
@@ -119,21 +135,55 @@ ModelConfig deepseek_config(const Metadata& m, const GgufFile& file) {
   c.eos_token_id = m.token_id("tokenizer.ggml.eos_token_id");
   if (c.eos_token_id) c.stop_token_ids = {*c.eos_token_id};
   c.torch_dtype = std::string(dtype_name(embed->second.dtype));
+  return c;
+}
 
+// The experts: softmax scores (the only gating llama.cpp gives these architectures), top
+// expert_used_count, every layer MoE but deepseek's leading dense ones.
+void read_experts(const Metadata& m, ModelConfig& c) {
   c.n_routed_experts = *m.count("expert_count", 0, 1 << 13, 0);
-  c.norm_single_expert = false;  // as config.json's deepseek
-  if (c.n_routed_experts == 0) return c;
+  if (c.n_routed_experts == 0) {
+    if (c.family == Family::deepseek) return;  // a dense DeepSeek layout is still one
+    m.fail(m.key("expert_count"), "is missing or 0: not a mixture of experts");
+  }
   c.num_experts_per_tok = m.required_count("expert_used_count", 1, c.n_routed_experts);
-  c.moe_intermediate_size = m.required_count("expert_feed_forward_length", 1, 1 << 20);
-  c.n_shared_experts = *m.count("expert_shared_count", 0, 1 << 8, 0);
-  c.shared_expert_intermediate_size = c.moe_intermediate_size * c.n_shared_experts;
-  c.first_k_dense_replace = *m.count("leading_dense_block_count", 0, c.num_hidden_layers, 0);
-  c.norm_topk_prob = m.flag("expert_weights_norm").value_or(false);
   if (m.number("expert_weights_scale").value_or(1.0) != 1.0)
     m.fail(m.key("expert_weights_scale"), "other than 1 is not supported");
   if (m.count("expert_gating_func", 0, 1 << 8, 1) != 1)  // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
     m.fail(m.key("expert_gating_func"), "is not softmax (the only gating supported)");
-  return c;
+  c.norm_topk_prob = m.flag("expert_weights_norm").value_or(false);
+  switch (c.family) {
+    case Family::deepseek:           // DeepSeekMoE: shared experts, leading dense layers
+      c.norm_single_expert = false;  // as config.json's deepseek
+      c.moe_intermediate_size = m.required_count("expert_feed_forward_length", 1, 1 << 20);
+      c.n_shared_experts = *m.count("expert_shared_count", 0, 1 << 8, 0);
+      c.shared_expert_intermediate_size = c.moe_intermediate_size * c.n_shared_experts;
+      c.first_k_dense_replace = *m.count("leading_dense_block_count", 0, c.num_hidden_layers, 0);
+      break;
+    case Family::mixtral:  // llama.cpp's llama always renormalises the top-k weights
+      c.moe_intermediate_size = c.intermediate_size;
+      c.norm_topk_prob = true;
+      break;
+    case Family::qwen2_moe:  // q/k/v biases, one shared expert behind a sigmoid gate
+      c.moe_intermediate_size = m.required_count("expert_feed_forward_length", 1, 1 << 20);
+      c.shared_expert_intermediate_size =
+          m.required_count("expert_shared_feed_forward_length", 1, 1 << 20);
+      c.n_shared_experts = 1;
+      c.shared_expert_gated = true;
+      c.qkv_bias = true;
+      break;
+    case Family::olmoe:  // RMSNorm over the q and k projections, q/k/v clamped
+      c.moe_intermediate_size = c.intermediate_size;
+      c.qk_norm = true;
+      if (const auto clamp = m.number("attention.clamp_kqv")) {
+        if (!(*clamp > 0 && *clamp < 1e30))
+          m.fail(m.key("attention.clamp_kqv"), "must be positive");
+        c.clip_qkv = float(*clamp);
+      }
+      break;
+    default:
+      break;
+  }
 }
 
 // The binder's tensors, found in the file under llama.cpp's names: routed experts as
@@ -141,8 +191,8 @@ ModelConfig deepseek_config(const Metadata& m, const GgufFile& file) {
 // converter's RoPE permutation undone (copied; everything else stays in the map).
 class GgufTensors final : public TensorMaker {
  public:
-  GgufTensors(std::unique_ptr<GgufFile> file, const ModelConfig& c)
-      : file_(std::move(file)), config_(c) {}
+  GgufTensors(std::unique_ptr<GgufFile> file, const ModelConfig& c, bool rope_permuted)
+      : file_(std::move(file)), config_(c), rope_permuted_(rope_permuted) {}
 
   TensorView make(const std::string& hf_name, const std::vector<std::int64_t>& shape) override {
     const std::optional<GgufName> g = gguf_name_of(hf_name);
@@ -152,7 +202,13 @@ class GgufTensors final : public TensorMaker {
       fail("tensor '" + g->name + "' is missing (expected shape " + shape_string(shape) + ")");
     const TensorView& t = it->second;
     if (g->expert >= 0) return expert_slice(t, g->expert);
-    if (g->rope_permuted && t.shape == shape) return unpermuted(t, hf_name);
+    if (rope_permuted_ && g->rope_permuted && t.shape == shape) return unpermuted(t, hf_name);
+    // llama.cpp stores a [1, n] tensor (Qwen2-MoE's shared expert gate) also as [n].
+    if (shape.size() == 2 && shape[0] == 1 && t.shape == std::vector<std::int64_t>{shape[1]}) {
+      TensorView row = t;
+      row.shape = shape;
+      return row;
+    }
     return t;
   }
 
@@ -192,6 +248,7 @@ class GgufTensors final : public TensorMaker {
 
   std::unique_ptr<GgufFile> file_;
   ModelConfig config_;
+  bool rope_permuted_;
   std::vector<std::vector<std::uint8_t>> copies_;
   std::size_t copied_ = 0;
 };
@@ -215,15 +272,22 @@ std::unique_ptr<Model> load_gguf_model(const std::filesystem::path& file,
   const Metadata general(*gguf, "general");
   const auto arch = general.text("general.architecture");
   if (!arch) general.fail("general.architecture", "is missing");
-  if (*arch != "deepseek")
+  const auto known = std::find_if(std::begin(architectures), std::end(architectures),
+                                  [&](const Architecture& a) { return *arch == a.name; });
+  if (known == std::end(architectures))
     general.fail("general.architecture",
-                 "\"" + *arch + "\" is not supported (supported: \"deepseek\")");
-  const ModelConfig config = deepseek_config(Metadata(*gguf, *arch), *gguf);
+                 "\"" + *arch +
+                     "\" is not supported (supported: \"deepseek\", \"llama\" with experts, "
+                     "\"qwen2moe\", \"olmoe\")");
+  const Metadata m(*gguf, *arch);
+  ModelConfig config = common_config(m, *gguf, *known);
+  read_experts(m, config);
   std::string json = metadata_json(*gguf);
   const std::string name = file.filename().string();
   auto folder = std::filesystem::absolute(file).parent_path();
   return Model::build(name, config, std::move(json),
-                      std::make_unique<GgufTensors>(std::move(gguf), config), folder, progress);
+                      std::make_unique<GgufTensors>(std::move(gguf), config, known->rope_permuted),
+                      folder, progress);
 }
 
 }  // namespace moescope

@@ -32,19 +32,36 @@ std::optional<GgufName> gguf_name_of(const std::string& hf) {
       {"mlp.gate.weight", "ffn_gate_inp.weight"},
       {"mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"},
       {"mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"},
-      {"mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"}};
+      {"mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"},
+      // Qwen2-MoE: q/k/v biases, one shared expert and its sigmoid gate
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight"},
+      {"mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight"},
+      {"mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight"},
+      {"mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight"},
+      // OLMoE: RMSNorm over the q and k projections
+      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+      // Mixtral's router
+      {"block_sparse_moe.gate.weight", "ffn_gate_inp.weight"}};
   for (const auto& [from, to] : per_layer)
     if (rest == from)
       return GgufName{blk + to, -1,
                       rest == "self_attn.q_proj.weight" || rest == "self_attn.k_proj.weight"};
-  const std::string experts = "mlp.experts.";
+  // Routed experts: mlp.experts.E.gate_proj, or Mixtral's block_sparse_moe.experts.E.w1
+  // (gate), w3 (up), w2 (down).
+  const bool mixtral = rest.starts_with("block_sparse_moe.experts.");
+  const std::string experts = mixtral ? "block_sparse_moe.experts." : "mlp.experts.";
   if (!rest.starts_with(experts)) return std::nullopt;
   const std::size_t end = rest.find('.', experts.size());
   if (end == std::string::npos) return std::nullopt;
   int e = -1;  // the binder's own names: always a valid index
   std::from_chars(rest.data() + experts.size(), rest.data() + end, e);
-  const std::string proj = rest.substr(end + 1);            // "gate_proj.weight"
-  const std::string kind = proj.substr(0, proj.find('_'));  // gate, up, down
+  const std::string proj = rest.substr(end + 1);      // "gate_proj.weight", "w1.weight"
+  std::string kind = proj.substr(0, proj.find('_'));  // gate, up, down
+  if (mixtral) kind = proj == "w1.weight" ? "gate" : proj == "w3.weight" ? "up" : "down";
   return GgufName{blk + "ffn_" + kind + "_exps.weight", e};
 }
 

@@ -13,7 +13,8 @@ struct GgufName {
   bool rope_permuted = false;  // attn_q / attn_k: rows permuted by the converter
 };
 
-// nullopt for a name llama.cpp's `deepseek` layout has no tensor for.
+// nullopt for a name llama.cpp's deepseek, llama, qwen2moe and olmoe layouts have no
+// tensor for.
 std::optional<GgufName> gguf_name_of(const std::string& hf);
 
 }  // namespace moescope

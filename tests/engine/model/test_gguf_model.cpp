@@ -13,6 +13,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "model/gguf_model.h"
+#include "model/gguf_writer.h"
 #include "model/model.h"
 #include "support/batch_run.h"
 #include "support/expect_error.h"
@@ -23,9 +24,12 @@ namespace {
 
 const std::vector<int> tokens = {5, 100, 300, 7, 42, 511, 1};
 
+// `tokens`, folded into the model's vocabulary (the t5 fixtures have 96 tokens).
 BatchRun run(const Model& model) {
+  std::vector<int> ids;
+  for (const int t : tokens) ids.push_back(t % model.config().vocab_size);
   CpuBackend backend(model);
-  return run_batch(backend, tokens);
+  return run_batch(backend, ids);
 }
 
 std::filesystem::path fixture(const char* name) {
@@ -46,6 +50,13 @@ class TestGgufModel : public QObject {
                          << "models/dense-lead-f32" << 0.0;
     QTest::newRow("F16, linear RoPE") << "gguf/nodense-f16.f16.gguf"
                                       << "models/nodense-f16" << 0.0;
+    // llama.cpp's other MoE architectures, converted by gguf-py (convert_to_gguf.py).
+    QTest::newRow("llama with experts (Mixtral), linear RoPE") << "gguf/mixtral-t5.f32.gguf"
+                                                               << "models/mixtral-t5" << 0.0;
+    QTest::newRow("qwen2moe") << "gguf/qwen2moe-t5.f32.gguf"
+                              << "models/qwen2moe-t5" << 0.0;
+    QTest::newRow("olmoe, linear RoPE, clamped q/k/v") << "gguf/olmoe-t5.f32.gguf"
+                                                       << "models/olmoe-t5" << 0.0;
     // Q8_0 keeps ~2.5 significant digits per weight, and its products quantize the
     // activations to int8 per 32 values (integer dot products, as llama.cpp computes
     // Q8_0): measured 2.8% here (0.7% with f32 activations).
@@ -64,6 +75,12 @@ class TestGgufModel : public QObject {
     QCOMPARE(g.n_shared_experts, r.n_shared_experts);
     QCOMPARE(g.rope_linear_factor, r.rope_linear_factor);
     QCOMPARE(g.stop_token_ids, r.stop_token_ids);
+    QCOMPARE(g.model_type, r.model_type);
+    QCOMPARE(g.norm_topk_prob, r.norm_topk_prob);
+    QCOMPARE(g.shared_expert_gated, r.shared_expert_gated);
+    QCOMPARE(g.qkv_bias, r.qkv_bias);
+    QCOMPARE(g.qk_norm, r.qk_norm);
+    QCOMPARE(g.clip_qkv, r.clip_qkv);
     QCOMPARE(from_gguf->dir(), std::filesystem::absolute(fixture("gguf")));
 
     const BatchRun a = run(*from_gguf), b = run(*reference);
@@ -107,11 +124,29 @@ class TestGgufModel : public QObject {
       }
   }
 
+  // llama.cpp's `llama` holds dense models too: moescope opens it only with experts.
+  void refuses_a_llama_without_experts() {
+    QTemporaryDir dir;
+    const std::filesystem::path file =
+        std::filesystem::path(dir.path().toStdString()) / "dense.gguf";
+    GgufWriter w("llama");
+    w.add("llama.block_count", gguf_u32(1));
+    w.add("llama.embedding_length", gguf_u32(32));
+    w.add("llama.feed_forward_length", gguf_u32(64));
+    w.add("llama.attention.head_count", gguf_u32(4));
+    w.add_tensor("token_embd.weight", DType::f32, {8, 32},
+                 [](std::uint8_t* out) { std::fill_n(out, 8 * 32 * 4, std::uint8_t(0)); });
+    w.write(file);
+    QVERIFY_CONTAINS(engine_error_of([&] { Model::load(file); }),
+                     "dense.gguf: metadata 'llama.expert_count' is missing or 0: not a mixture "
+                     "of experts");
+  }
+
   void refuses_other_architectures() {
     // types.gguf's general.architecture is "test".
     QVERIFY_CONTAINS(engine_error_of([] { Model::load(fixture("gguf/types.gguf")); }),
                      "types.gguf: metadata 'general.architecture' \"test\" is not supported "
-                     "(supported: \"deepseek\")");
+                     "(supported: \"deepseek\", \"llama\" with experts, \"qwen2moe\", \"olmoe\")");
   }
 };
 
