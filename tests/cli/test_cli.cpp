@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "io/snapshot.h"
 #ifdef MOESCOPE_CONTRACT_SERVER
@@ -575,6 +576,63 @@ class TestCli : public QObject {
                  "--texts", q(dir / "prose.txt"), "--layer", "0", "--tokens-per-text", "16"});
     QVERIFY2(dense.code == 1 && dense.err.contains("--layer 0: not an MoE layer of dense-lead-f32"),
              qPrintable(describe(dense)));
+  }
+
+  // DeepSeek-V3's gate switches on the bundled deepseekv3-tiny: with the bias, each layer's
+  // top-k are the best selection scores (score + bias), which the snapshot keeps; with
+  // --select-without-bias the best raw scores, no selection scores, and the switch recorded.
+  void v3_gate_switches() {
+    const fs::path v3 = fs::path(MOESCOPE_RESOURCES_DIR) / "models" / "deepseekv3-tiny";
+    QTemporaryDir out;
+    QVERIFY(out.isValid());
+    const auto generate = [&](const QString& name, const QStringList& flags) {
+      const fs::path json = fs::path(out.path().toStdString()) / name.toStdString();
+      const Run r =
+          run_cli(QStringList{"generate", "--model", q(v3), "--backend", "cpu", "--prompt",
+                              "In the beginning God created", "--max-tokens", "8", "--temperature",
+                              "0", "--no-summary", "--json", q(json)} +
+                  flags);
+      if (r.code != 0) qWarning("%s", qPrintable(describe(r)));
+      return read_snapshot(json);
+    };
+    // Ids in rank order must be the k best of `ranked` (ties broken by the lower id).
+    const auto ranks_best = [](const LayerRouting& l, const std::vector<float>& ranked) {
+      std::vector<int> order(ranked.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return ranked[a] > ranked[b]; });
+      order.resize(l.expert_ids.size());
+      return order == l.expert_ids;
+    };
+    const RoutingSnapshot biased = generate("biased.json", {});
+    const RoutingSnapshot raw = generate("raw.json", {"--select-without-bias"});
+    QVERIFY(!biased.interventions.select_without_bias);
+    QVERIFY(raw.interventions.select_without_bias);
+    QCOMPARE(biased.tokens.size(), raw.tokens.size());
+    int differing = 0;
+    for (std::size_t t = 0; t < biased.tokens.size(); ++t)
+      for (std::size_t l = 0; l < biased.tokens[t].routing.layers.size(); ++l) {
+        const LayerRouting& b = biased.tokens[t].routing.layers[l];
+        const LayerRouting& r = raw.tokens[t].routing.layers[l];
+        QCOMPARE(int(b.selection_scores.size()), 64);
+        QVERIFY(ranks_best(b, b.selection_scores));
+        QVERIFY(r.selection_scores.empty());
+        QVERIFY(ranks_best(r, r.scores));
+        if (t < 6) differing += b.expert_ids != r.expert_ids;  // the same prompt tokens
+      }
+    QVERIFY2(differing > 0, "the bias changed no choice of the prompt's tokens");
+
+    // Switches the gate does not have are refused by name.
+    const Run groups =
+        run_cli({"generate", "--model", q(v3), "--prompt", "Hi", "--no-group-limit"});
+    QCOMPARE(groups.code, 1);
+    QVERIFY2(groups.err.contains("--no-group-limit: this model does not route by groups"),
+             qPrintable(groups.err));
+    const Run bias =
+        run_cli({"generate", "--model", q(model_dir), "--prompt", "Hi", "--select-without-bias"});
+    QCOMPARE(bias.code, 1);
+    QVERIFY2(bias.err.contains("--select-without-bias: this model's gate has no"),
+             qPrintable(bias.err));
   }
 
   // Each mistake: exit code 1 (not a signal, not an unexpected error), and
