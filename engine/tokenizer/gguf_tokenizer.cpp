@@ -1,5 +1,6 @@
 #include "tokenizer/gguf_tokenizer.h"
 
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -10,6 +11,8 @@
 #include "model/gguf.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/gguf_token_type.h"
+#include "tokenizer/sentencepiece_proto.h"
+#include "tokenizer/tokenizer.h"
 
 namespace moescope {
 namespace {
@@ -75,10 +78,6 @@ class Reader {
 };
 
 json tokenizer_spec(const Reader& r) {
-  const std::string model = r.text("tokenizer.ggml.model");
-  if (model != "gpt2")
-    r.fail("tokenizer.ggml.model",
-           "\"" + model + "\" is not supported (supported: \"gpt2\", byte-level BPE)");
   const std::string pre = r.text("tokenizer.ggml.pre");
   const auto pipeline = pipelines().find(pre);
   if (pipeline == pipelines().end())
@@ -118,9 +117,57 @@ json tokenizer_spec(const Reader& r) {
 
 }  // namespace
 
+// llama.cpp's `llama` vocabulary (SentencePiece): pieces, scores and types as a
+// SentencePiece BPE model, byte fallback through its BYTE pieces; llama.cpp's defaults
+// (UNK 0, BOS 1, EOS 2, BOS added, a space prefixed) where a key is absent.
+std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const Reader& r, const std::string& source) {
+  SentencePieceVocabulary v;
+  const auto& tokens = r.array("tokenizer.ggml.tokens", GgufType::string);
+  if (tokens.empty() || tokens.size() > (1u << 22))
+    r.fail("tokenizer.ggml.tokens", "must hold 1 to 4194304 tokens");
+  const auto& scores = r.array("tokenizer.ggml.scores", GgufType::float32);
+  const auto& types = r.array("tokenizer.ggml.token_type", GgufType::int32);
+  if (scores.size() != tokens.size())
+    r.fail("tokenizer.ggml.scores", "must give one score per token");
+  if (types.size() != tokens.size())
+    r.fail("tokenizer.ggml.token_type", "must give one type per token");
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& piece = std::get<std::string>(tokens[i]);
+    const std::int64_t type = std::get<std::int64_t>(types[i]);
+    const double score = std::get<double>(scores[i]);
+    if (piece.empty()) r.fail("tokenizer.ggml.tokens", "[" + std::to_string(i) + "] is empty");
+    if (type < normal || type > byte)
+      r.fail("tokenizer.ggml.token_type", "[" + std::to_string(i) + "] is not a token type");
+    if (!std::isfinite(score))
+      r.fail("tokenizer.ggml.scores", "[" + std::to_string(i) + "] is not finite");
+    v.pieces.push_back(piece);
+    v.scores.push_back(float(score));
+    v.types.push_back(std::int32_t(type));
+  }
+  const std::size_t vocab = tokens.size();
+  const auto id_or = [&](const char* key, int fallback) {
+    return r.token_id(key, vocab).value_or(fallback);
+  };
+  v.unk_id = id_or("tokenizer.ggml.unknown_token_id", 0);
+  v.bos_id = id_or("tokenizer.ggml.bos_token_id", 1);
+  v.eos_id = id_or("tokenizer.ggml.eos_token_id", 2);
+  v.pad_id = id_or("tokenizer.ggml.padding_token_id", -1);
+  v.add_dummy_prefix = r.flag("tokenizer.ggml.add_space_prefix", true);
+  if (r.flag("tokenizer.ggml.add_eos_token", false))
+    r.fail("tokenizer.ggml.add_eos_token", "true is not supported for a llama vocabulary");
+  return make_sentencepiece_tokenizer(serialize_sentencepiece(v),
+                                      r.flag("tokenizer.ggml.add_bos_token", true), source);
+}
+
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::filesystem::path& path) {
   const GgufFile file(path);
   const Reader r(file);
+  const std::string model = r.text("tokenizer.ggml.model");
+  if (model == "llama") return sentencepiece_tokenizer(r, path.string() + ": tokenizer.ggml");
+  if (model != "gpt2")
+    r.fail("tokenizer.ggml.model", "\"" + model +
+                                       "\" is not supported (supported: \"gpt2\", byte-level BPE; "
+                                       "\"llama\", SentencePiece)");
   const json spec = tokenizer_spec(r);
   const std::size_t vocab = r.array("tokenizer.ggml.tokens", GgufType::string).size();
   BpeSpecialTokens special;

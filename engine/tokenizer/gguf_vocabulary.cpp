@@ -108,6 +108,11 @@ void add_sentencepiece(GgufMetadata& m, const fs::path& file) {
   m.emplace_back("tokenizer.ggml.tokens", gguf_strings(std::move(pieces)));
   m.emplace_back("tokenizer.ggml.scores", gguf_f32s(scores));
   m.emplace_back("tokenizer.ggml.token_type", gguf_i32s(types));
+  // The library does not show its normalizer spec; whether it prefixes a space shows in
+  // the first piece of a one-letter text ("\u2581a" or "\u2581", "a" with it, "a" without).
+  std::vector<std::string> probe;
+  if (!sp.Encode("a", &probe).ok() || probe.empty()) fail(file, "cannot encode text");
+  m.emplace_back("tokenizer.ggml.add_space_prefix", gguf_bool(probe[0].starts_with("\u2581")));
   for (const auto& [key, id] :
        {std::pair{"unknown_token_id", sp.unk_id()}, {"padding_token_id", sp.pad_id()}})
     if (id >= 0) m.emplace_back(std::string("tokenizer.ggml.") + key, gguf_u32(std::uint32_t(id)));

@@ -25,6 +25,16 @@ class SentencePieceTokenizer final : public Tokenizer {
       throw EngineError(model_file.string() + ": not a SentencePiece model (" + status.ToString() +
                         ")");
   }
+  // A model given as its serialized ModelProto (a GGUF's llama vocabulary); `source` names
+  // where it came from.
+  SentencePieceTokenizer(const std::string& serialized_proto, bool add_bos,
+                         const std::string& source)
+      : add_bos_(add_bos) {
+    const auto status = sp_.LoadFromSerializedProto(serialized_proto);
+    if (!status.ok())
+      throw EngineError(source + ": not a valid SentencePiece vocabulary (" + status.ToString() +
+                        ")");
+  }
 
   std::vector<int> encode(std::string_view text) const override {
     std::vector<int> ids;
@@ -134,6 +144,11 @@ std::string valid_utf8(std::string_view text) {
       out.append(text.data() + start, std::size_t(i - start));
   }
   return out;
+}
+
+std::unique_ptr<Tokenizer> make_sentencepiece_tokenizer(const std::string& serialized_proto,
+                                                        bool add_bos, const std::string& source) {
+  return std::make_unique<SentencePieceTokenizer>(serialized_proto, add_bos, source);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir) {

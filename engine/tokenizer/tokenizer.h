@@ -33,6 +33,10 @@ class Tokenizer {
 // the GGUF's own tokenizer.ggml.* metadata (gguf_tokenizer.h). Throws EngineError naming the file
 // when it is missing or broken.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
+// A SentencePiece tokenizer from a serialized ModelProto (tokenizer/sentencepiece_proto.h);
+// throws EngineError naming `source` when the library refuses it.
+std::unique_ptr<Tokenizer> make_sentencepiece_tokenizer(const std::string& serialized_proto,
+                                                        bool add_bos, const std::string& source);
 
 // `text` with each ill-formed UTF-8 sequence replaced by U+FFFD: what may go to a
 // terminal or a widget, whatever bytes a tokenizer or a user produced.

@@ -11,12 +11,15 @@ special else USER_DEFINED, merges as "left right" strings, the pre-tokenizer's n
 add_eos from tokenizer_config.json, and its chat template. Also one file naming a
 pre-tokenizer moescope does not map ("falcon"), which must be refused, and a
 seven-token one as the fuzz_gguf corpus seed (tests/fuzz/corpus/gguf/tokenizer.gguf).
+And tests/fixtures/tokenizer/tokenizer.model (SentencePiece BPE, byte fallback) as a
+`llama` vocabulary (tokenizer-llama.gguf; needs PyPI's `sentencepiece` too).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import sentencepiece as spm
 from gguf import GGUFWriter, TokenType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,6 +74,36 @@ def write(source: str, pre: str, out: Path) -> None:
     w.close()
 
 
+def write_llama(model: Path, out: Path) -> None:
+    """A SentencePiece tokenizer.model as llama.cpp's converter writes a `llama` vocabulary
+    (_create_vocab_sentencepiece): pieces, scores, types, its special ids, add_space_prefix
+    from the model's add_dummy_prefix (read from a one-letter encoding), BOS added."""
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    tokens, scores, types = [], [], []
+    for i in range(sp.get_piece_size()):
+        tokens.append(sp.id_to_piece(i))
+        scores.append(sp.get_score(i))
+        types.append(TokenType.UNKNOWN if sp.is_unknown(i) else TokenType.CONTROL if sp.is_control(i)
+                     else TokenType.UNUSED if sp.is_unused(i) else TokenType.BYTE if sp.is_byte(i)
+                     else TokenType.NORMAL)
+    w = GGUFWriter(str(out), "llama", use_temp_file=False)
+    w.add_tokenizer_model("llama")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_add_space_prefix(sp.encode("a", out_type=str)[0].startswith("\u2581"))
+    w.add_unk_token_id(sp.unk_id())
+    w.add_bos_token_id(sp.bos_id())
+    w.add_eos_token_id(sp.eos_id())
+    w.add_add_bos_token(True)
+    w.add_add_eos_token(False)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def write_fuzz_seed(out: Path) -> None:
     w = GGUFWriter(str(out), "deepseek", use_temp_file=False)
     w.add_tokenizer_model("gpt2")
@@ -92,6 +125,7 @@ def main() -> None:
     for pre, source in SOURCES.items():
         write(source, pre, out / f"tokenizer-{pre}.gguf")
     write("qwen1.5-moe", "falcon", out / "tokenizer-unknown-pre.gguf")
+    write_llama(ROOT / "tests/fixtures/tokenizer/tokenizer.model", out / "tokenizer-llama.gguf")
     write_fuzz_seed(ROOT / "tests/fuzz/corpus/gguf/tokenizer.gguf")
 
 

@@ -101,6 +101,30 @@ class TestGgufTokenizer : public QObject {
     QVERIFY_CONTAINS(message, "\"falcon\"");
   }
 
+  // A SentencePiece vocabulary (llama.cpp's `llama`: pieces, scores, types, byte fallback)
+  // written by gguf-py from tests/fixtures/tokenizer/tokenizer.model: on every text of its
+  // cases.json (spm_encode's ids) the same ids, BOS first, and the same decode as the
+  // original tokenizer.model.
+  void llama_vocabulary_matches_the_sentencepiece_model() {
+    const auto gguf = load_gguf_tokenizer(fixtures / "gguf" / "tokenizer-llama.gguf");
+    const auto original = load_tokenizer(fixtures / "tokenizer");
+    QCOMPARE(gguf->vocab_size(), original->vocab_size());
+    QCOMPARE(gguf->bos_id(), original->bos_id());
+    QCOMPARE(gguf->eos_id(), original->eos_id());
+    const json cases = read_json_file(fixtures / "tokenizer" / "cases.json");
+    QVERIFY(cases.size() >= 10);
+    for (const json& c : cases) {
+      const std::string text = c.at("text").get<std::string>();
+      std::vector<int> expected = {*original->bos_id()};
+      for (const json& id : c.at("ids")) expected.push_back(id.get<int>());
+      const std::vector<int> ids = gguf->encode(text);
+      QVERIFY2(ids == expected, text.c_str());
+      QCOMPARE(ids, original->encode(text));
+      QCOMPARE(gguf->decode(ids), original->decode(ids));
+      for (const int id : ids) QCOMPARE(gguf->piece(id), original->piece(id));
+    }
+  }
+
   // A GGUF without tokenizer metadata and without tokenizer files beside it.
   void missing_vocabulary_names_the_key() {
     const fs::path file = fixtures / "gguf" / "nodense-f16.f16.gguf";
