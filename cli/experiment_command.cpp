@@ -1,5 +1,5 @@
 // moescope-cli experiment NAME: the MoE papers' routing analyses over labelled
-// texts, on the bundled model pair or on the models given.
+// texts, on the experiment's bundled models or on the models given.
 #include <CLI/CLI.hpp>
 #include <climits>
 #include <cstdio>
@@ -9,14 +9,13 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "io/atomic_file.h"
-#include "model/default_model.h"
 
 namespace moescope::cli {
 namespace {
 
 struct ExperimentOptions {
   std::string name;
-  std::vector<std::string> model_dirs;  // empty = the bundled pair
+  std::vector<std::string> model_dirs;  // empty = the experiment's bundled models
   std::string backend = "auto";
   std::vector<std::string> texts;  // empty = the bundled held-out texts
   ExperimentSettings settings;
@@ -26,7 +25,7 @@ struct ExperimentOptions {
 };
 
 std::vector<std::filesystem::path> model_paths(const ExperimentOptions& o) {
-  if (o.model_dirs.empty()) return bundled_model_pair();
+  if (o.model_dirs.empty()) return default_models(o.name);
   return {o.model_dirs.begin(), o.model_dirs.end()};
 }
 
@@ -72,8 +71,10 @@ void add_experiment_command(CLI::App& app) {
   std::vector<std::string> names = {"list"};
   for (const ExperimentInfo& e : experiment_catalogue()) names.push_back(e.name);
   command->add_option("name", options->name, "Experiment")->required()->check(CLI::IsMember(names));
-  command->add_option("--model", options->model_dirs,
-                      "Model directory, repeatable (default: deepseekmoe-tiny and gshard-tiny)");
+  command->add_option(
+      "--model", options->model_dirs,
+      "Model directory, repeatable (default: deepseekmoe-tiny and gshard-tiny; for bias "
+      "deepseekv3-tiny and deepseekmoe-tiny)");
   command->add_option("--backend", options->backend, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   command

@@ -25,4 +25,8 @@ std::vector<LoadedModel> load_models(const std::vector<std::filesystem::path>& d
 
 std::vector<ModelUnderTest> under_test(const std::vector<LoadedModel>& models);
 
+// The bundled models `experiment` runs on unless told (ExperimentInfo::bundled_models,
+// else the bundled pair). Throws EngineError for an unknown experiment.
+std::vector<std::filesystem::path> default_models(const std::string& experiment);
+
 }  // namespace moescope

@@ -16,8 +16,10 @@ struct Condition {
   Interventions interventions;
 };
 
+using Conditions = std::function<std::vector<Condition>(const ModelConfig&)>;
+
 struct LossSweep {
-  std::function<std::vector<Condition>(const ModelConfig&)> conditions;
+  Conditions conditions;
   CurveFigure figure;  // styling and labels; curves are filled in by the runner
   // Appends one-line readings given each model's (condition, mean loss) pairs.
   std::function<void(const std::string& model, const std::vector<std::pair<Condition, double>>&,
@@ -28,6 +30,20 @@ struct LossSweep {
 LossSweep redundancy_sweep();
 LossSweep shared_experts_sweep();
 LossSweep top_k_sweep();
+
+// A sweep that reads each run's routing as well as its loss: every model is
+// evaluated under its conditions with routing captured; `start` sets the
+// table's columns and the figure, `read` adds one model's runs.
+struct RoutedSweep {
+  Conditions conditions;
+  std::function<void(ExperimentResult&)> start;
+  std::function<void(const std::string& model, const ModelConfig&,
+                     const std::vector<std::pair<Condition, Evaluation>>& runs, ExperimentResult&)>
+      read;
+};
+
+// DeepSeek-V3's auxiliary-loss-free balancing: load per layer with and without the bias.
+RoutedSweep selection_bias_sweep();
 
 // One model's plain evaluation with routing captured.
 struct RoutingPass {

@@ -13,8 +13,9 @@ namespace {
 
 struct Entry {
   ExperimentInfo info;
-  std::function<ex::LossSweep()> sweep;  // set for loss sweeps
-  ex::RoutingAnalysis analysis;          // set for routing analyses
+  std::function<ex::LossSweep()> sweep;     // set for loss sweeps
+  ex::RoutingAnalysis analysis;             // set for routing analyses
+  std::function<ex::RoutedSweep()> routed;  // set for sweeps that read routing too
 };
 
 const std::vector<Entry>& entries() {
@@ -53,6 +54,16 @@ const std::vector<Entry>& entries() {
         "concentrated its routing is."},
        {},
        ex::vocabulary},
+      {{"bias",
+        "Balancing without a loss",
+        "DeepSeek-V3, section 2.1.2",
+        "Each MoE layer's expert load relative to the fair share, and the held-out loss, of a "
+        "DeepSeek-V3 model as trained (its bias steering selection) and with the raw scores "
+        "selecting, beside a model balanced by an auxiliary loss.",
+        {"deepseekv3-tiny", "deepseekmoe-tiny"}},
+       {},
+       {},
+       ex::selection_bias_sweep},
   };
   return list;
 }
@@ -91,21 +102,32 @@ void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSet
                         std::to_string(m.config.max_position_embeddings));
 }
 
+// Each model's texts as token streams and its conditions, validated, and what they cost.
+struct SweepPlan {
+  std::vector<std::vector<TokenStream>> streams;
+  std::vector<std::vector<ex::Condition>> conditions;
+  long total = 0;
+};
+
+SweepPlan plan_sweep(const ex::Conditions& conditions_of, const std::vector<ModelUnderTest>& models,
+                     const std::vector<LabelledText>& texts, const ExperimentSettings& settings) {
+  SweepPlan plan;
+  for (const ModelUnderTest& m : models) {
+    plan.streams.push_back(tokenize_text_set(m.tokenizer, texts, settings.eval));
+    plan.conditions.push_back(conditions_of(m.config));
+    for (const ex::Condition& c : plan.conditions.back()) c.interventions.validate(m.config);
+    plan.total += evaluation_cost(plan.streams.back(), settings.eval) *
+                  static_cast<long>(plan.conditions.back().size());
+  }
+  return plan;
+}
+
 ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUnderTest>& models,
                            const std::vector<LabelledText>& texts,
                            const ExperimentSettings& settings, const WorkMeter::Callback& progress,
                            const std::atomic<bool>* cancel) {
-  std::vector<std::vector<TokenStream>> streams;
-  std::vector<std::vector<ex::Condition>> conditions;
-  long total = 0;
-  for (const ModelUnderTest& m : models) {
-    streams.push_back(tokenize_text_set(m.tokenizer, texts, settings.eval));
-    conditions.push_back(sweep.conditions(m.config));
-    for (const ex::Condition& c : conditions.back()) c.interventions.validate(m.config);
-    total += evaluation_cost(streams.back(), settings.eval) *
-             static_cast<long>(conditions.back().size());
-  }
-  WorkMeter meter(total, progress, cancel);
+  const SweepPlan plan = plan_sweep(sweep.conditions, models, texts, settings);
+  WorkMeter meter(plan.total, progress, cancel);
 
   ExperimentResult result;
   result.curves = sweep.figure;
@@ -114,8 +136,8 @@ ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUn
   for (std::size_t i = 0; i < models.size(); ++i) {
     Curve curve{models[i].name, {}, {}, false};
     std::vector<std::pair<ex::Condition, double>> points;
-    for (const ex::Condition& c : conditions[i]) {
-      const Evaluation e = evaluate(models[i].backend, models[i].config, streams[i],
+    for (const ex::Condition& c : plan.conditions[i]) {
+      const Evaluation e = evaluate(models[i].backend, models[i].config, plan.streams[i],
                                     c.interventions, settings.eval, meter);
       std::vector<nlohmann::json> row = {models[i].name, c.name, c.x, e.mean_loss()};
       for (const LabelEvaluation& l : e.labels) row.push_back(l.loss());
@@ -126,6 +148,28 @@ ExperimentResult run_sweep(const ex::LossSweep& sweep, const std::vector<ModelUn
     }
     result.curves->curves.push_back(std::move(curve));
     sweep.read(models[i].name, points, result.findings);
+  }
+  return result;
+}
+
+ExperimentResult run_routed_sweep(const ex::RoutedSweep& sweep,
+                                  const std::vector<ModelUnderTest>& models,
+                                  const std::vector<LabelledText>& texts,
+                                  const ExperimentSettings& settings,
+                                  const WorkMeter::Callback& progress,
+                                  const std::atomic<bool>* cancel) {
+  const SweepPlan plan = plan_sweep(sweep.conditions, models, texts, settings);
+  WorkMeter meter(plan.total, progress, cancel);
+  EvalSettings eval = settings.eval;
+  eval.capture_routing = true;
+  ExperimentResult result;
+  sweep.start(result);
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    std::vector<std::pair<ex::Condition, Evaluation>> runs;
+    for (const ex::Condition& c : plan.conditions[i])
+      runs.emplace_back(c, evaluate(models[i].backend, models[i].config, plan.streams[i],
+                                    c.interventions, eval, meter));
+    sweep.read(models[i].name, models[i].config, runs, result);
   }
   return result;
 }
@@ -175,8 +219,9 @@ ExperimentResult run_experiment(const std::string& name, const std::vector<Model
   check_models(models, settings);
   if (texts.empty()) throw EngineError("an experiment needs at least one text");
   ExperimentResult result =
-      entry.sweep ? run_sweep(entry.sweep(), models, texts, settings, progress, cancel)
-                  : run_analysis(entry.analysis, models, texts, settings, progress, cancel);
+      entry.routed  ? run_routed_sweep(entry.routed(), models, texts, settings, progress, cancel)
+      : entry.sweep ? run_sweep(entry.sweep(), models, texts, settings, progress, cancel)
+                    : run_analysis(entry.analysis, models, texts, settings, progress, cancel);
   result.experiment = entry.info.name;
   result.title = entry.info.title + " (" + entry.info.source + ")";
   for (const ModelUnderTest& m : models) result.models.push_back(m.name);

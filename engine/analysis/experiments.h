@@ -38,6 +38,8 @@ struct ExperimentInfo {
   std::string title;    // "Disable the top routed experts"
   std::string source;   // "DeepSeekMoE, Fig. 4"
   std::string summary;  // one plain sentence on what it shows
+  // The bundled models it runs on unless told (resources/models/<name>); empty: the bundled pair.
+  std::vector<std::string> bundled_models;
 };
 
 const std::vector<ExperimentInfo>& experiment_catalogue();

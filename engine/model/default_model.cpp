@@ -10,9 +10,12 @@ std::filesystem::path default_model_dir() {
   return std::filesystem::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-lead-f32";
 }
 
+std::filesystem::path bundled_model_dir(const std::string& name) {
+  return std::filesystem::path(MOESCOPE_RESOURCES_DIR) / "models" / name;
+}
+
 std::vector<std::filesystem::path> bundled_model_pair() {
-  const std::filesystem::path models = std::filesystem::path(MOESCOPE_RESOURCES_DIR) / "models";
-  return {models / "deepseekmoe-tiny", models / "gshard-tiny"};
+  return {bundled_model_dir("deepseekmoe-tiny"), bundled_model_dir("gshard-tiny")};
 }
 
 }  // namespace moescope

@@ -11,11 +11,11 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include "analysis/experiment_models.h"
 #include "experiments/experiment_plot.h"
 #include "export/plot_export.h"
 #include "export/table_export.h"
 #include "io/atomic_file.h"
-#include "model/default_model.h"
 #include "plots/heatmap_plot.h"
 
 using namespace moescope;
@@ -62,7 +62,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
       plot_(new ExperimentPlot(this)) {
   for (const ExperimentInfo& e : experiment_catalogue())
     experimentBox_->addItem(QString::fromStdString(e.title), QString::fromStdString(e.name));
-  modelsBox_->addItem(tr("Bundled pair: deepseekmoe-tiny vs gshard-tiny"));
+  modelsBox_->addItem(QString());  // the experiment's bundled models, named by nameBundledModels
   textsBox_->addItem(tr("Bundled held-out texts (one per domain)"));
   textsBox_->addItem(tr("Choose text files…"));
   tokensSpin_->setRange(128, 1 << 20);
@@ -180,7 +180,7 @@ ExperimentJob ExperimentPanel::job() const {
   if (modelsBox_->currentIndex() == currentModel)
     job.modelDirs << currentModelDir_;
   else
-    for (const auto& dir : bundled_model_pair())
+    for (const auto& dir : default_models(job.experiment.toStdString()))
       job.modelDirs << QString::fromStdString(dir.string());
   job.textFiles = textsBox_->currentIndex() == chosenTexts ? chosenTexts_ : bundledTextFiles();
   job.settings.eval.tokens_per_label = tokensSpin_->value();
@@ -252,10 +252,18 @@ void ExperimentPanel::showError(const QString& message) {
   QMessageBox::warning(this, tr("Experiment failed"), message);
 }
 
+void ExperimentPanel::nameBundledModels() {
+  QStringList names;
+  for (const auto& dir : default_models(experimentBox_->currentData().toString().toStdString()))
+    names << QString::fromStdString(dir.filename().string());
+  modelsBox_->setItemText(bundledPair, tr("Bundled: %1").arg(names.join(tr(" vs "))));
+}
+
 void ExperimentPanel::updateDescription() {
   const auto& catalogue = experiment_catalogue();
   const int i = experimentBox_->currentIndex();
   if (i < 0 || i >= static_cast<int>(catalogue.size())) return;
+  nameBundledModels();
   description_->setText(QStringLiteral("<i>%1</i><br>%2")
                             .arg(QString::fromStdString(catalogue[i].source).toHtmlEscaped(),
                                  QString::fromStdString(catalogue[i].summary).toHtmlEscaped()));

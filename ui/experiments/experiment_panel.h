@@ -45,7 +45,8 @@ class ExperimentPanel : public QWidget {
   void chooseTexts();
   void showHeatmap(int index);
   void updateDescription();
-  void exportResult();  // JSON (everything) or CSV (the table)
+  void nameBundledModels();  // the first Models entry: what the experiment runs on by default
+  void exportResult();       // JSON (everything) or CSV (the table)
   void clearResult(const QString& message);
 
   QComboBox* experimentBox_;
