@@ -8,11 +8,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 
 #include "analysis/experiments.h"
 #include "analysis/routing_analysis.h"
 #include "cpu/cpu_backend.h"
+#include "model/default_model.h"
 #include "model/model.h"
 #include "support/expect_error.h"
 #include "support/poisoned_model.h"
@@ -26,10 +28,16 @@ const fs::path model_dir = fs::path(MOESCOPE_FIXTURES_DIR) / "models" / "dense-l
 
 // A loaded model with everything an experiment needs.
 struct Loaded {
-  std::unique_ptr<Model> model = Model::load(model_dir);
-  CpuBackend backend{*model};
-  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(model_dir);
-  ModelUnderTest under_test() { return {"fixture", backend, *tokenizer, model->config()}; }
+  explicit Loaded(const fs::path& dir = model_dir, std::string name = "fixture")
+      : model(Model::load(dir)),
+        backend(*model),
+        tokenizer(load_tokenizer(dir)),
+        name(std::move(name)) {}
+  std::unique_ptr<Model> model;
+  CpuBackend backend;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string name;
+  ModelUnderTest under_test() { return {name, backend, *tokenizer, model->config()}; }
 };
 
 std::vector<LabelledText> texts() {
@@ -194,6 +202,44 @@ class TestExperiments : public QObject {
     // 16 experts: 0..4 of them off; the loss moves once the best experts go.
     QCOMPARE(r.curves->curves[0].x, (std::vector<double>{0, 1, 2, 3, 4}));  // sixteenths
     QVERIFY(r.curves->curves[0].y[4] != r.curves->curves[0].y[0]);
+  }
+
+  // DeepSeek-V3's balancing on the bundled deepseekv3-tiny, as trained and with its raw
+  // scores selecting, beside deepseekmoe-tiny (one run: no bias). Every heatmap row averages
+  // to the fair share and its maximum is the table's busiest expert; the run as trained has
+  // the plain evaluation's loss; without the bias the load moves.
+  void selection_bias_compares_load_with_and_without_the_bias() {
+    Loaded v3(bundled_model_dir("deepseekv3-tiny"), "v3");
+    Loaded aux(bundled_model_dir("deepseekmoe-tiny"), "aux");
+    const ExperimentSettings settings = small_settings();
+    const ExperimentResult r =
+        run_experiment("bias", {v3.under_test(), aux.under_test()}, texts(), settings);
+    QCOMPARE(r.heatmaps.size(), std::size_t(3));
+    QCOMPARE(r.table.rows.size(), std::size_t(9));  // 3 runs x 3 MoE layers
+    const char* const conditions[] = {"with the bias", "without the bias (raw scores select)",
+                                      "trained with a balance loss"};
+    for (std::size_t run = 0; run < 3; ++run) {
+      const HeatmapFigure& map = r.heatmaps[run];
+      QCOMPARE(map.row_labels.size(), std::size_t(3));
+      QCOMPARE(map.neutral, 1.0);
+      for (std::size_t row = 0; row < 3; ++row) {
+        const auto& table = r.table.rows[run * 3 + row];
+        QCOMPARE(table[1].get<std::string>(), std::string(conditions[run]));
+        const auto first = map.values.begin() + static_cast<long>(row * 64);
+        QVERIFY(std::abs(std::accumulate(first, first + 64, 0.0) / 64 - 1.0) < 1e-12);
+        QCOMPARE(*std::max_element(first, first + 64), table[3].get<double>());
+      }
+    }
+    QVERIFY(r.heatmaps[0].values != r.heatmaps[1].values);
+    WorkMeter meter(1L << 40);
+    const Evaluation plain = evaluate(v3.backend, v3.model->config(),
+                                      tokenize_text_set(*v3.tokenizer, texts(), settings.eval), {},
+                                      settings.eval, meter);
+    QCOMPARE(r.table.rows[0][6].get<double>(), plain.mean_loss());
+    const auto& catalogue = experiment_catalogue();
+    QVERIFY(std::find_if(catalogue.begin(), catalogue.end(), [](const ExperimentInfo& e) {
+              return e.name == "bias";
+            })->needs_engine);
   }
 
   void disabling_the_top_scoring_experts_picks_the_next_ranks() {
