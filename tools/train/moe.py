@@ -132,6 +132,7 @@ class MoE(nn.Module):
         self.gate = nn.Linear(H, E, bias=False)  # [E, H]
         if self.sigmoid:
             self.gate.register_buffer("e_score_correction_bias", torch.zeros(E))
+        self.select_without_bias = False  # evaluation: let the raw scores select (moescope's switch)
         std = 0.02
         self.w_gate = nn.Parameter(torch.randn(E, w, H) * std)
         self.w_up = nn.Parameter(torch.randn(E, w, H) * std)
@@ -148,7 +149,8 @@ class MoE(nn.Module):
             logits = logits.float()
         if self.sigmoid:
             scores = logits.sigmoid()  # [N, E]
-            topi = (scores + self.gate.e_score_correction_bias).topk(self.k, dim=-1).indices
+            ranked = scores if self.select_without_bias else scores + self.gate.e_score_correction_bias
+            topi = ranked.topk(self.k, dim=-1).indices
             topw = scores.gather(-1, topi)
         else:
             scores = logits.softmax(-1)  # [N, E]
