@@ -13,12 +13,30 @@ QString displayText(const std::string& piece) {
   return text;
 }
 
+PieceKind kindOf(const moescope::SnapshotToken& token) {
+  if (!token.text.empty()) return PieceKind::text;
+  return token.routing.position == 0 && token.routing.is_prompt ? PieceKind::special
+                                                                : PieceKind::byte;
+}
+
+QString kindName(PieceKind kind) {
+  switch (kind) {
+    case PieceKind::text:
+      return QStringLiteral("text");
+    case PieceKind::special:
+      return QStringLiteral("special");
+    case PieceKind::byte:
+      return QStringLiteral("byte");
+  }
+  return {};
+}
+
 QString chipText(const moescope::SnapshotToken& token) {
+  const PieceKind kind = kindOf(token);
+  if (kind == PieceKind::special) return QStringLiteral("\u27e8BOS\u27e9");
   const QString text = displayText(token.text);
-  if (!text.isEmpty()) return text;
-  if (token.routing.position == 0 && token.routing.is_prompt)
-    return QStringLiteral("\u27e8BOS\u27e9");
-  return QStringLiteral("\u27e8id %1\u27e9").arg(token.routing.token_id);
+  if (kind == PieceKind::text && !text.isEmpty()) return text;
+  return QStringLiteral("\u27e8id %1\u27e9").arg(token.routing.token_id);  // a bare "\r" too
 }
 
 bool endsLine(const std::string& piece) {

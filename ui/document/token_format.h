@@ -19,6 +19,13 @@ QString displayText(const std::string& piece);
 // bytes of a character that a later token completes (byte fallback).
 QString chipText(const moescope::SnapshotToken& token);
 
+// What kind of piece a table row holds, so that an empty field never reads
+// as missing data: "text", "special" (the start marker, no text of its own)
+// or "byte" (bytes of a character that a later token completes).
+enum class PieceKind { text, special, byte };
+PieceKind kindOf(const moescope::SnapshotToken& token);
+QString kindName(PieceKind kind);
+
 bool endsLine(const std::string& piece);  // the piece contains a newline
 
 // The record of `layer` in the token's trace, or nullptr (dense layer, no trace).

@@ -59,14 +59,19 @@ CsvTable layerExpertTable(const QString& metric, const QVector<int>& layers,
 
 CsvTable tokenExpertTable(const QString& metric, int layer,
                           const std::vector<moescope::SnapshotToken>& tokens,
-                          const QVector<QVector<double>>& values) {
+                          const QStringList& kinds, const QVector<QVector<double>>& values) {
   CsvTable table;
-  table.header = expertHeader({QStringLiteral("metric"), QStringLiteral("layer"),
-                               QStringLiteral("position"), QStringLiteral("token")},
-                              values.isEmpty() ? 0 : values[0].size());
+  table.header = expertHeader(
+      {QStringLiteral("metric"), QStringLiteral("layer"), QStringLiteral("position"),
+       QStringLiteral("token_id"), QStringLiteral("token"), QStringLiteral("token_kind")},
+      values.isEmpty() ? 0 : values[0].size());
   for (int i = 0; i < values.size() && i < int(tokens.size()); ++i) {
-    QStringList row{metric, QString::number(layer), QString::number(tokens[i].routing.position),
-                    QString::fromStdString(tokens[i].text)};
+    QStringList row{metric,
+                    QString::number(layer),
+                    QString::number(tokens[i].routing.position),
+                    QString::number(tokens[i].routing.token_id),
+                    QString::fromStdString(tokens[i].text),
+                    kinds.value(i)};
     appendValues(row, values[i]);
     table.rows << row;
   }

@@ -26,10 +26,12 @@ QString writeCsv(const CsvTable& table, const QString& path);
 CsvTable layerExpertTable(const QString& metric, const QVector<int>& layers,
                           const QVector<QVector<double>>& values);
 
-// Header "metric,layer,position,token,expert_0,..."; one row per token.
+// Header "metric,layer,position,token_id,token,token_kind,expert_0,...";
+// one row per token. token is the piece's exact text; token_kind says what an
+// empty one is ("special", "byte"; kinds[i] for tokens[i]).
 // values: [tokens][experts], all at `layer`.
 CsvTable tokenExpertTable(const QString& metric, int layer,
                           const std::vector<moescope::SnapshotToken>& tokens,
-                          const QVector<QVector<double>>& values);
+                          const QStringList& kinds, const QVector<QVector<double>>& values);
 
 }  // namespace TableExport

@@ -2,7 +2,6 @@
 
 #include <qcustomplot.h>
 
-#include <QGridLayout>
 #include <QLabel>
 #include <QScrollArea>
 #include <QSplitter>
@@ -20,10 +19,24 @@
 
 namespace {
 
-std::vector<std::string> generatedPieces(const std::vector<moescope::SnapshotToken>& tokens) {
-  std::vector<std::string> pieces;
+std::vector<moescope::SnapshotToken> generatedTokens(
+    const std::vector<moescope::SnapshotToken>& tokens) {
+  std::vector<moescope::SnapshotToken> generated;
   for (const auto& token : tokens)
-    if (!token.routing.is_prompt) pieces.push_back(token.text);
+    if (!token.routing.is_prompt) generated.push_back(token);
+  return generated;
+}
+
+// A token's three columns: its id, its exact text and what kind of piece it is.
+QStringList tokenColumns(const std::vector<moescope::SnapshotToken>& tokens, int j) {
+  if (j >= int(tokens.size())) return {QString(), QString(), QString()};
+  return {QString::number(tokens[j].routing.token_id), QString::fromStdString(tokens[j].text),
+          TokenFormat::kindName(TokenFormat::kindOf(tokens[j]))};
+}
+
+std::vector<std::string> piecesOf(const std::vector<moescope::SnapshotToken>& tokens) {
+  std::vector<std::string> pieces;
+  for (const auto& token : tokens) pieces.push_back(token.text);
   return pieces;
 }
 
@@ -78,7 +91,9 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   summary_ = new QLabel(this);
   summary_->setWordWrap(true);
   baseline_ = new QTextBrowser(this);
+  baseline_->setObjectName(QStringLiteral("compareBaselineText"));
   intervened_ = new QTextBrowser(this);
+  intervened_->setObjectName(QStringLiteral("compareSwitchedText"));
   shift_ = new QLabel(this);
   shift_->setWordWrap(true);
   shift_->setTextFormat(Qt::PlainText);
@@ -93,14 +108,15 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
       klPlot_, [this] { return divergenceTable(); }, this,
       [this] { return tr("Next-token KL per generated token · %1").arg(header_->text()); });
 
-  // The two texts left; right, the routing per layer above the divergence plot.
+  // The two texts left, one above the other so that their lines run the
+  // column's width; right, the routing per layer above the divergence plot.
   auto* texts = new QWidget;
-  auto* textLayout = new QGridLayout(texts);
+  auto* textLayout = new QVBoxLayout(texts);
   textLayout->setContentsMargins(0, 0, 0, 0);
-  textLayout->addWidget(new QLabel(tr("<b>Baseline</b>"), texts), 0, 0);
-  textLayout->addWidget(new QLabel(tr("<b>Switched</b>"), texts), 0, 1);
-  textLayout->addWidget(baseline_, 1, 0);
-  textLayout->addWidget(intervened_, 1, 1);
+  textLayout->addWidget(new QLabel(tr("<b>Baseline</b> (all experts on)"), texts));
+  textLayout->addWidget(baseline_, 1);
+  textLayout->addWidget(new QLabel(tr("<b>Switched</b>"), texts));
+  textLayout->addWidget(intervened_, 1);
   auto* analysis = new QWidget;
   auto* analysisLayout = new QVBoxLayout(analysis);
   analysisLayout->setContentsMargins(0, 0, 0, 0);
@@ -141,30 +157,30 @@ void CompareView::showNothingSwitchedOff() {
   intervened_->clear();
   shiftLines_.clear();
   shift_->clear();
-  showDivergence({});
+  showDivergence({}, 0);
 }
 
 void CompareView::showComparison(const Comparison& comparison) {
   header_->setText(tr("Baseline (all experts on) vs %1").arg(comparison.interventionText));
   setRuns(comparison.baseline, comparison.intervened);
+  summary_->setText(summary_->text() +
+                    tr("\nThe texts: both runs free, same prompt and seed · the KL bars: the "
+                       "switched model scored on the baseline's text"));
   shiftLines_.clear();
   for (const auto& layer :
        RoutingShift::perLayer(comparison.baseline, comparison.intervened, comparison.interventions,
                               comparison.moeLayers, comparison.experts))
     shiftLines_ << RoutingShift::describe(layer);
   shift_->setText(shiftLines_.join(QLatin1Char('\n')));
-  showDivergence(comparison.nextTokenKl);
+  showDivergence(comparison.nextTokenKl, comparison.comparedTokenCap);
 }
 
 void CompareView::setRuns(const std::vector<moescope::SnapshotToken>& baseline,
                           const std::vector<moescope::SnapshotToken>& intervened) {
-  const auto before = generatedPieces(baseline);
-  const auto after = generatedPieces(intervened);
-  beforePieces_ = before;
-  afterPieces_ = after;
-  afterTokens_.clear();
-  for (const auto& token : intervened)
-    if (!token.routing.is_prompt) afterTokens_.push_back(token);
+  beforeTokens_ = generatedTokens(baseline);
+  afterTokens_ = generatedTokens(intervened);
+  const auto before = piecesOf(beforeTokens_);
+  const auto after = piecesOf(afterTokens_);
   std::vector<bool> keptBefore, keptAfter;
   longestCommonSubsequence(before, after, keptBefore, keptAfter);
   baseline_->setHtml(diffHtml(before, keptBefore,
@@ -190,7 +206,7 @@ void CompareView::setRuns(const std::vector<moescope::SnapshotToken>& baseline,
                         .arg(removed));
 }
 
-void CompareView::showDivergence(const QVector<double>& kl) {
+void CompareView::showDivergence(const QVector<double>& kl, int cap) {
   kl_ = kl;
   klPlot_->clearPlottables();
   klPlot_->clearItems();
@@ -209,7 +225,7 @@ void CompareView::showDivergence(const QVector<double>& kl) {
     bars->addData(j + 1, kl[j]);
     if (kl[j] > top) top = kl[j], largest = j;
   }
-  // Where the texts part, the two distributions stop sharing a context.
+  // Where the free-running texts part: the first token the switch changed.
   if (firstDivergence_ < kl.size()) {
     auto* line = new QCPItemStraightLine(klPlot_);
     line->point1->setCoords(firstDivergence_ + 0.5, 0);
@@ -226,22 +242,24 @@ void CompareView::showDivergence(const QVector<double>& kl) {
   ExpertPalette::applyPlotPalette(klPlot_, palette());
   klPlot_->replot(QCustomPlot::rpQueuedReplot);
 
-  const int shared = std::min(firstDivergence_, int(kl.size()));
-  const double sharedMean =
-      shared > 0 ? std::accumulate(kl.begin(), kl.begin() + shared, 0.0) / shared : 0.0;
-  const QString piece =
-      largest < int(afterTokens_.size()) ? TokenFormat::chipText(afterTokens_[largest]) : QString();
-  QString text = tr("How far the switches moved the next-token distribution, KL(baseline ‖ "
-                    "switched): largest %1 nats at generated token %2 (\"%3\")")
-                     .arg(top, 0, 'g', 3)
-                     .arg(largest + 1)
-                     .arg(piece);
-  if (shared > 0)
-    text += tr("; mean %1 nats over the %2 tokens before the texts part (the same context in "
-               "both runs)")
-                .arg(sharedMean, 0, 'g', 3)
-                .arg(shared);
-  divergence_->setText(text + QLatin1Char('.'));
+  const QString piece = largest < int(beforeTokens_.size())
+                            ? TokenFormat::chipText(beforeTokens_[largest])
+                            : QString();
+  QString text =
+      tr("<b>How far the switches moved the prediction</b>, token by token of the baseline's "
+         "text: the switched model reads the same text (teacher-forced), and each bar is "
+         "KL(baseline ‖ switched) between the two next-token distributions, in nats (0: the "
+         "same prediction). Largest: %1 at token %2 (\"%3\").")
+          .arg(top, 0, 'g', 3)
+          .arg(largest + 1)
+          .arg(piece.toHtmlEscaped());
+  if (kl.size() < int(beforeTokens_.size()))
+    text += tr(" Only the first %1 of %2 tokens are measured: the baseline's distributions are "
+               "kept in memory for at most %3 tokens.")
+                .arg(kl.size())
+                .arg(beforeTokens_.size())
+                .arg(cap);
+  divergence_->setText(text);
 }
 
 QString CompareView::header() const {
@@ -262,14 +280,16 @@ QString CompareView::divergenceSummary() const {
 
 CsvTable CompareView::divergenceTable() const {
   CsvTable table;
-  table.header = {QStringLiteral("generated_token"), QStringLiteral("baseline_token"),
-                  QStringLiteral("switched_token"),
-                  QStringLiteral("next_token_kl_baseline_to_switched_nats")};
+  table.header = {QStringLiteral("generated_token"),
+                  QStringLiteral("baseline_token_id"),
+                  QStringLiteral("baseline_token"),
+                  QStringLiteral("baseline_token_kind"),
+                  QStringLiteral("switched_free_run_token_id"),
+                  QStringLiteral("switched_free_run_token"),
+                  QStringLiteral("switched_free_run_token_kind"),
+                  QStringLiteral("teacher_forced_next_token_kl_baseline_to_switched_nats")};
   for (int j = 0; j < kl_.size(); ++j)
-    table.rows << QStringList{
-        QString::number(j + 1),
-        j < int(beforePieces_.size()) ? QString::fromStdString(beforePieces_[j]) : QString(),
-        j < int(afterPieces_.size()) ? QString::fromStdString(afterPieces_[j]) : QString(),
-        QString::number(kl_[j], 'g', 6)};
+    table.rows << (QStringList{QString::number(j + 1)} + tokenColumns(beforeTokens_, j) +
+                   tokenColumns(afterTokens_, j) + QStringList{QString::number(kl_[j], 'g', 6)});
   return table;
 }

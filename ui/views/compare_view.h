@@ -3,7 +3,8 @@
 // header names the switch, a token-level LCS diff marks what changed
 // (baseline tokens the intervention dropped struck out in red, tokens it
 // introduced in green), per layer where the switched-off experts' load went,
-// and per generated token how far the next-token distribution moved (KL).
+// and per token of the baseline how far the switches moved the model's
+// next-token distribution on that same text (teacher-forced KL).
 #include <QVector>
 #include <QWidget>
 #include <vector>
@@ -25,7 +26,8 @@ class CompareView : public QWidget {
     std::vector<moescope::SnapshotToken> baseline, intervened;
     moescope::Interventions interventions;  // those of the intervened run
     QString interventionText;               // "12 experts off in 3 layers"
-    QVector<double> nextTokenKl;            // RunStats::nextTokenKl of the intervened run
+    QVector<double> nextTokenKl;            // RunStats::nextTokenKl: teacher-forced
+    int comparedTokenCap = 0;               // RunStats::comparedTokenCap
     std::vector<int> moeLayers;
     int experts = 0;
   };
@@ -50,7 +52,7 @@ class CompareView : public QWidget {
   CsvTable divergenceTable() const;  // generated token, both pieces, KL
 
  private:
-  void showDivergence(const QVector<double>& kl);
+  void showDivergence(const QVector<double>& kl, int cap);
 
   QLabel* header_;
   QLabel* summary_;
@@ -60,8 +62,8 @@ class CompareView : public QWidget {
   QLabel* divergence_;
   QCustomPlot* klPlot_;
   QStringList shiftLines_;
-  std::vector<std::string> beforePieces_, afterPieces_;
-  std::vector<moescope::SnapshotToken> afterTokens_;  // generated tokens of the intervened run
+  // The generated tokens of the baseline and of the switched run.
+  std::vector<moescope::SnapshotToken> beforeTokens_, afterTokens_;
   QVector<double> kl_;
   int firstDivergence_ = 0;  // generated tokens before the texts part
 };

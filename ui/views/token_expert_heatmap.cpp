@@ -4,6 +4,7 @@
 #include <QLabel>
 #include <QLayout>
 #include <QScrollBar>
+#include <QSignalBlocker>
 
 #include "document/plot_title.h"
 #include "document/routing_document.h"
@@ -27,7 +28,9 @@ TokenExpertHeatmap::TokenExpertHeatmap(RoutingDocument* document, QWidget* paren
   scroll_ = new QScrollBar(Qt::Horizontal, this);
   scroll_->setObjectName(QStringLiteral("tokenScroll"));
   scroll_->hide();
-  title_ = new QLabel(this);
+  layerBox_ = new QComboBox(this);
+  layerBox_->setObjectName(QStringLiteral("tokenExpertLayerBox"));
+  layerBox_->setToolTip(tr("The MoE layer shown here, apart from the one colouring the text"));
   plot_ = new HeatmapPlot(this);
   plot_->xAxis->setLabel(tr("token"));
   plot_->yAxis->setLabel(tr("routed expert"));
@@ -39,11 +42,11 @@ TokenExpertHeatmap::TokenExpertHeatmap(RoutingDocument* document, QWidget* paren
   connect(plot_, &QCustomPlot::beforeReplot, this, &TokenExpertHeatmap::labelTokens);
 
   plot_->installIn(
-      this, {title_, valueBox_, spanBox_}, [this] { return table(); },
+      this, {layerBox_, valueBox_, spanBox_}, [this] { return table(); },
       [this] {
-        return PlotTitle::of(document_->snapshot(), tr("token × expert · layer %1 · %2")
-                                                        .arg(document_->focusLayer())
-                                                        .arg(valueBox_->currentText()));
+        return PlotTitle::of(
+            document_->snapshot(),
+            tr("token × expert · layer %1 · %2").arg(layer_).arg(valueBox_->currentText()));
       });
   layout()->addWidget(scroll_);  // below the plot, shown only when zoomed in
   connect(spanBox_, &QComboBox::currentIndexChanged, this, [this] {
@@ -64,48 +67,84 @@ TokenExpertHeatmap::TokenExpertHeatmap(RoutingDocument* document, QWidget* paren
       document_->setSelectedToken(token);
   });
   connect(valueBox_, &QComboBox::currentIndexChanged, this, &TokenExpertHeatmap::rebuild);
-  connect(document_, &RoutingDocument::documentReset, this, &TokenExpertHeatmap::rebuild);
-  connect(document_, &RoutingDocument::focusLayerChanged, this, &TokenExpertHeatmap::rebuild);
+  connect(layerBox_, &QComboBox::currentIndexChanged, this, [this] {
+    layer_ = layerBox_->currentData().isValid() ? layerBox_->currentData().toInt() : -1;
+    rebuild();
+  });
+  connect(document_, &RoutingDocument::documentReset, this, &TokenExpertHeatmap::refillLayers);
   connect(document_, &RoutingDocument::tokensAppended, this, &TokenExpertHeatmap::addTokens);
   connect(document_, &RoutingDocument::selectedTokenChanged, this, [this] {
     updateSelection();
     showSelected();
     plot_->replot(QCustomPlot::rpQueuedReplot);
   });
-  rebuild();
+  refillLayers();
 }
 
 void TokenExpertHeatmap::setValue(Value value) {
   valueBox_->setCurrentIndex(int(value));
+}
+
+void TokenExpertHeatmap::setLayer(int layer) {
+  const int index = layerBox_->findData(layer);
+  if (index >= 0) layerBox_->setCurrentIndex(index);
+}
+
+void TokenExpertHeatmap::refillLayers() {
+  // The layer shown stays if the new document has it, else its first MoE layer.
+  const int kept = layer_;
+  {
+    const QSignalBlocker quiet(layerBox_);
+    layerBox_->clear();
+    for (int layer : document_->moeLayers()) layerBox_->addItem(tr("Layer %1").arg(layer), layer);
+    const int index = layerBox_->findData(kept);
+    layerBox_->setCurrentIndex(index >= 0 ? index : 0);
+  }
+  layer_ = layerBox_->currentData().isValid() ? layerBox_->currentData().toInt() : -1;
+  rebuild();
 }
 QCustomPlot* TokenExpertHeatmap::plot() const {
   return plot_;
 }
 
 double TokenExpertHeatmap::value(int token, int expert) const {
-  const auto* layer =
-      TokenFormat::findLayer(document_->snapshot().tokens[token].routing, document_->focusLayer());
+  const auto* layer = TokenFormat::findLayer(document_->snapshot().tokens[token].routing, layer_);
   if (!layer) return 0;
-  if (Value(valueBox_->currentIndex()) == Value::score)
-    return expert < int(layer->scores.size()) ? layer->scores[expert] : 0;
+  const auto shown = Value(valueBox_->currentIndex());
+  // A run that selected without the bias has no selection scores: its scores ranked.
+  const auto& scores = shown == Value::selectionScore && !layer->selection_scores.empty()
+                           ? layer->selection_scores
+                           : layer->scores;
+  if (shown != Value::gateWeight) return expert < int(scores.size()) ? scores[expert] : 0;
   for (std::size_t j = 0; j < layer->expert_ids.size(); ++j)
     if (layer->expert_ids[j] == expert)
       return j < layer->gate_weights.size() ? layer->gate_weights[j] : 1.0;  // ids only: chosen
   return 0;
 }
 
+void TokenExpertHeatmap::offerSelectionScores() {
+  const bool biased = document_->config().topk_method == moescope::TopkMethod::noaux_tc;
+  if (biased == (valueBox_->count() > int(Value::selectionScore))) return;
+  const QSignalBlocker quiet(valueBox_);
+  if (biased)
+    valueBox_->addItem(tr("Score + bias (what V3 ranks)"));
+  else
+    valueBox_->removeItem(int(Value::selectionScore));
+}
+
 void TokenExpertHeatmap::rebuild() {
+  offerSelectionScores();
   capacity_ = 0;
+  minimum_ = 0;
   maximum_ = 0;
-  const bool empty = document_->isEmpty() || document_->focusLayer() < 0;
-  title_->setText(empty ? QString() : tr("Layer %1").arg(document_->focusLayer()));
-  title_->setVisible(!empty);
+  const bool empty = document_->isEmpty() || layer_ < 0;
+  layerBox_->setVisible(!empty);
   plot_->setEmptyMessage(empty ? tr(noTokensMessage) : QString());
   addTokens(0, document_->tokenCount());
 }
 
 void TokenExpertHeatmap::addTokens(int first, int count) {
-  if (count > 0 && document_->focusLayer() >= 0 && !plot_->emptyMessage().isEmpty())
+  if (count > 0 && layer_ >= 0 && !plot_->emptyMessage().isEmpty())
     return rebuild();  // the first tokens of a run replace the empty message
   const int experts = document_->config().n_routed_experts;
   const int tokens = first + count;
@@ -118,12 +157,15 @@ void TokenExpertHeatmap::addTokens(int first, int count) {
   for (int t = first; t < tokens; ++t)
     for (int e = 0; e < experts; ++e) {
       const double v = value(t, e);
+      minimum_ = std::min(minimum_, v);
       maximum_ = std::max(maximum_, v);
       plot_->colorMap()->data()->setCell(t, e, v);
     }
-  plot_->colorMap()->setDataRange(QCPRange(0, maximum_ > 0 ? maximum_ : 1));
-  plot_->setScaleLabel(Value(valueBox_->currentIndex()) == Value::score ? tr("score")
-                                                                        : tr("gate weight"));
+  plot_->colorMap()->setDataRange(QCPRange(minimum_, maximum_ > minimum_ ? maximum_ : 1));
+  const auto shown = Value(valueBox_->currentIndex());
+  plot_->setScaleLabel(shown == Value::gateWeight ? tr("gate weight")
+                       : shown == Value::score    ? tr("score")
+                                                  : tr("score + bias"));
   updateAxes();
   if (followEnd) scroll_->setValue(scroll_->maximum());  // a streaming run stays in view
   updateSelection();
@@ -204,8 +246,11 @@ QVector<QVector<double>> TokenExpertHeatmap::cellValues() const {
 }
 
 CsvTable TokenExpertHeatmap::table() const {
-  return TableExport::tokenExpertTable(valueBox_->currentText(), document_->focusLayer(),
-                                       document_->snapshot().tokens, cellValues());
+  QStringList kinds;
+  for (const auto& token : document_->snapshot().tokens)
+    kinds << TokenFormat::kindName(TokenFormat::kindOf(token));
+  return TableExport::tokenExpertTable(valueBox_->currentText(), layer_,
+                                       document_->snapshot().tokens, kinds, cellValues());
 }
 
 QString TokenExpertHeatmap::cellTooltip(int token, int expert) const {

@@ -1,5 +1,6 @@
 #pragma once
-// Tokens x routed experts at the document's focus layer: the gate weight of
+// Tokens x routed experts at a layer of its own choosing (not the one that
+// colours the token text, so both can be shown at once): the gate weight of
 // each chosen expert (0 elsewhere) or every expert's selection score. Columns
 // grow with spare capacity, so appending a batch costs O(batch x experts).
 // A long run is zoomed to a window of tokens ("Show 50 tokens") and scrolled
@@ -22,11 +23,15 @@ class TokenExpertHeatmap : public QWidget {
   Q_OBJECT
 
  public:
-  enum class Value { gateWeight, score };
+  // selectionScore: DeepSeek-V3's score + balancing bias, what its top-k ranks;
+  // offered only for models whose gate has the bias.
+  enum class Value { gateWeight, score, selectionScore };
 
   explicit TokenExpertHeatmap(RoutingDocument* document, QWidget* parent = nullptr);
 
   void setValue(Value value);
+  void setLayer(int layer);             // a MoE layer of the document; others are ignored
+  int layer() const { return layer_; }  // -1 with no run on screen
   QCustomPlot* plot() const;
   QVector<QVector<double>> cellValues() const;  // [tokens][experts] as drawn
   CsvTable table() const;
@@ -37,7 +42,9 @@ class TokenExpertHeatmap : public QWidget {
   QScrollBar* scrollBar() const { return scroll_; }
 
  private:
+  void refillLayers();  // the layer box offers the document's MoE layers
   void rebuild();
+  void offerSelectionScores();
   void addTokens(int first, int count);
   void updateAxes();
   void labelTokens();
@@ -51,9 +58,11 @@ class TokenExpertHeatmap : public QWidget {
   QComboBox* valueBox_;
   QComboBox* spanBox_;
   QScrollBar* scroll_;
-  QLabel* title_;
+  QComboBox* layerBox_;
   HeatmapPlot* plot_;
   QCPItemRect* selection_;
-  int capacity_ = 0;  // token columns allocated in the colour map
+  int layer_ = -1;
+  int capacity_ = 0;    // token columns allocated in the colour map
+  double minimum_ = 0;  // below 0 only for biased selection scores
   double maximum_ = 0;
 };

@@ -36,16 +36,20 @@ class TestExports : public QObject {
                                                        "token count,2,0.25,2,0\n"));
   }
 
+  // Each row names its metric and layer, the token's id, exact text and kind:
+  // an empty piece reads as the start marker or as byte-fallback bytes.
   void tokenExpertCsvQuotesPieces() {
     const auto tokens = synthetic::tokens(4, 4);  // " said", "\n", " \"hi\"", " go"
     const CsvTable table = TableExport::tokenExpertTable(QStringLiteral("gate weight"), 3, tokens,
+                                                         {"text", "text", "text", "byte"},
                                                          {{1, 0}, {0, 0.5}, {0, 0}, {1, 1}});
-    QCOMPARE(TableExport::toCsv(table),
-             QStringLiteral("metric,layer,position,token,expert_0,expert_1\n"
-                            "gate weight,3,4, said,1,0\n"
-                            "gate weight,3,5,\"\n\",0,0.5\n"
-                            "gate weight,3,6,\" \"\"hi\"\"\",0,0\n"
-                            "gate weight,3,7, go,1,1\n"));
+    const QString id = QString::number(tokens[0].routing.token_id);
+    QCOMPARE(table.header.mid(0, 6),
+             (QStringList{"metric", "layer", "position", "token_id", "token", "token_kind"}));
+    QCOMPARE(TableExport::toCsv(table).section(QLatin1Char('\n'), 1, 1),
+             QStringLiteral("gate weight,3,4,%1, said,text,1,0").arg(id));
+    QVERIFY(TableExport::toCsv(table).contains(QLatin1String(",\" \"\"hi\"\"\",text,0,0\n")));
+    QVERIFY(TableExport::toCsv(table).endsWith(QLatin1String(",byte,1,1\n")));
   }
 
   void writesCsvFile() {

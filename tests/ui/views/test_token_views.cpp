@@ -1,6 +1,7 @@
 // Token text view selection by click, the inspector's rows, the compare summary.
 #include <qcustomplot.h>
 
+#include <QComboBox>
 #include <QScrollBar>
 #include <QtTest>
 
@@ -72,10 +73,20 @@ class TestTokenViews : public QObject {
     QCOMPARE(table.rows[1].size(), 2 + int(routing.scores.size()));
   }
 
-  void tokenHeatmapFollowsFocusLayer() {
+  // Token x expert picks its layer itself: the layer colouring the text
+  // (the document's focus layer) leaves it alone, and its CSV names its own.
+  void tokenHeatmapHasItsOwnLayer() {
     TokenExpertHeatmap heatmap(&document_);
+    QCOMPARE(heatmap.layer(), 1);                       // the first MoE layer
     document_.appendTokens(synthetic::tokens(5, 100));  // forces the columns to grow
-    document_.setFocusLayer(2);
+    auto* box = heatmap.findChild<QComboBox*>(QStringLiteral("tokenExpertLayerBox"));
+    QVERIFY(box);
+    QCOMPARE(box->count(), 3);
+    box->setCurrentIndex(box->findData(2));
+    QCOMPARE(heatmap.layer(), 2);
+    document_.setFocusLayer(3);
+    QCOMPARE(heatmap.layer(), 2);
+    QCOMPARE(heatmap.table().rows[0][1], QStringLiteral("2"));
     const auto cells = heatmap.cellValues();
     QCOMPARE(cells.size(), 105);
     const auto& routing = document_.snapshot().tokens[70].routing.layers[1];
@@ -84,6 +95,25 @@ class TestTokenViews : public QObject {
     double total = 0;
     for (double value : cells[70]) total += value;
     QCOMPARE(total, double(routing.gate_weights[0] + routing.gate_weights[1]));
+  }
+
+  // The start marker and a byte-fallback piece have no text: their CSV rows
+  // say which they are, beside the id, instead of an empty field alone.
+  void csvNamesSpecialAndBytePieces() {
+    auto snapshot = synthetic::header();
+    snapshot.tokens = synthetic::tokens(0, 5);
+    snapshot.tokens[0].text.clear();  // position 0, prompt: BOS
+    snapshot.tokens[3].text.clear();  // bytes a later token completes
+    document_.reset(snapshot);
+    TokenExpertHeatmap heatmap(&document_);
+    const CsvTable table = heatmap.table();
+    const int kind = int(table.header.indexOf(QStringLiteral("token_kind")));
+    QVERIFY(kind > 0);
+    QCOMPARE(table.rows[0][kind], QStringLiteral("special"));
+    QCOMPARE(table.rows[1][kind], QStringLiteral("text"));
+    QCOMPARE(table.rows[3][kind], QStringLiteral("byte"));
+    QCOMPARE(table.rows[3][table.header.indexOf(QStringLiteral("token_id"))],
+             QString::number(snapshot.tokens[3].routing.token_id));
   }
 
   // A 305-token run zoomed to 50 tokens: the axis spans 50, the bar scrolls
@@ -161,7 +191,9 @@ class TestTokenViews : public QObject {
              QStringLiteral("L2 · nothing off here · no expert's share moved"));
   }
 
-  // The header names the switch; with nothing off the view says what to do.
+  // The header names the switch and what the texts and the KL bars are;
+  // the KL is of the baseline's tokens (teacher-forced), and a cap is said.
+  // With nothing off the view says what to do.
   void compareNamesTheSwitch() {
     CompareView view;
     CompareView::Comparison comparison;
@@ -174,13 +206,21 @@ class TestTokenViews : public QObject {
     view.showComparison(comparison);
     QCOMPARE(view.header(), QStringLiteral("Baseline (all experts on) vs expert 2 off in every "
                                            "layer"));
-    QVERIFY2(view.divergenceSummary().contains(
-                 QLatin1String("largest 0.5 nats at generated token 2 (\"c\")")),
-             qPrintable(view.divergenceSummary()));
-    QVERIFY(view.divergenceSummary().contains(QLatin1String("mean 0 nats over the 1 tokens")));
+    QVERIFY(view.summary().contains(QLatin1String("scored on the baseline's text")));
+    QVERIFY2(
+        view.divergenceSummary().contains(QLatin1String("teacher-forced")) &&
+            view.divergenceSummary().contains(QLatin1String("Largest: 0.5 at token 2 (\"b\")")),
+        qPrintable(view.divergenceSummary()));
+    QVERIFY(!view.divergenceSummary().contains(QLatin1String("Only the first")));
     QCOMPARE(view.divergenceTable().header.last(),
-             QStringLiteral("next_token_kl_baseline_to_switched_nats"));
-    QCOMPARE(view.divergenceTable().rows[1], (QStringList{"2", "b", "c", "0.5"}));
+             QStringLiteral("teacher_forced_next_token_kl_baseline_to_switched_nats"));
+    QCOMPARE(view.divergenceTable().rows[1],
+             (QStringList{"2", "0", "b", "text", "0", "c", "text", "0.5"}));
+    comparison.nextTokenKl = {0.25};
+    comparison.comparedTokenCap = 1;
+    view.showComparison(comparison);
+    QVERIFY2(view.divergenceSummary().contains(QLatin1String("Only the first 1 of 2 tokens")),
+             qPrintable(view.divergenceSummary()));
     view.showNothingSwitchedOff();
     QVERIFY(view.header().startsWith(QLatin1String("Nothing is switched off")));
     QVERIFY(view.routingShift().isEmpty());

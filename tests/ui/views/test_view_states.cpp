@@ -35,6 +35,19 @@ double tickSpacing(QCPAxis* axis) {
   return std::abs(axis->coordToPixel(ticks[1]) - axis->coordToPixel(ticks[0]));
 }
 
+// Shows `view` at `size` and waits until it is on screen.
+bool shownAt(QWidget& view, QSize size) {
+  view.resize(size);
+  view.show();
+  return QTest::qWaitForWindowExposed(&view);
+}
+
+// Replots twice: the second replot sees the layout of the first.
+void laidOut(HeatmapPlot* plot) {
+  plot->replot();
+  plot->replot();
+}
+
 }  // namespace
 
 class TestViewStates : public QObject {
@@ -79,12 +92,9 @@ class TestViewStates : public QObject {
   void emptyMessageWrapsToThePlot() {
     RoutingDocument document;
     ExpertLoadHeatmap load(&document);
-    load.resize(330, 260);
-    load.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&load));
+    QVERIFY(shownAt(load, {330, 260}));
     HeatmapPlot* plot = plotIn(&load);
-    plot->replot();
-    plot->replot();  // the second sees the laid-out axis rect
+    laidOut(plot);
     const QStringList lines = plot->shownEmptyText().split(QLatin1Char('\n'));
     QVERIFY(lines.size() > 1);
     QCOMPARE(lines.join(QLatin1Char(' ')), plot->emptyMessage());
@@ -107,15 +117,12 @@ class TestViewStates : public QObject {
     TokenExpertHeatmap tokens(&document);
     ExpertLoadHeatmap load(&document);
     for (QWidget* view : {static_cast<QWidget*>(&tokens), static_cast<QWidget*>(&load)}) {
-      view->resize(520, height);
-      view->show();
-      QVERIFY(QTest::qWaitForWindowExposed(view));
+      QVERIFY(shownAt(*view, {520, height}));
       for (int value : {0, 1}) {
         if (view == &tokens) tokens.setValue(TokenExpertHeatmap::Value(value));
         if (view == &load) load.setMode(ExpertLoadHeatmap::Mode(value + 1));
         HeatmapPlot* plot = plotIn(view);
-        plot->replot();
-        plot->replot();  // the second replot sees the layout of the first
+        laidOut(plot);
         QCPAxis* axis = plot->colorScale()->axis();
         const int width = QFontMetrics(axis->labelFont()).horizontalAdvance(axis->label());
         QVERIFY2(width <= plot->colorScale()->rect().height(),
@@ -132,12 +139,9 @@ class TestViewStates : public QObject {
     RoutingDocument document;
     document.reset(runOf(16, 20));
     TokenExpertHeatmap tokens(&document);
-    tokens.resize(600, 260);
-    tokens.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&tokens));
+    QVERIFY(shownAt(tokens, {600, 260}));
     HeatmapPlot* plot = plotIn(&tokens);
-    plot->replot();
-    plot->replot();
+    laidOut(plot);
     const int lineHeight = QFontMetrics(plot->yAxis->tickLabelFont()).height();
     QVERIFY2(tickSpacing(plot->yAxis) >= lineHeight,
              qPrintable(QString::number(tickSpacing(plot->yAxis))));
@@ -148,9 +152,7 @@ class TestViewStates : public QObject {
     RoutingDocument document;
     document.reset(runOf(8, 120));
     TokenExpertHeatmap tokens(&document);
-    tokens.resize(900, 400);
-    tokens.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&tokens));
+    QVERIFY(shownAt(tokens, {900, 400}));
     HeatmapPlot* plot = plotIn(&tokens);
     plot->replot();
     auto ticker = plot->xAxis->ticker().dynamicCast<QCPAxisTickerText>();
@@ -180,9 +182,7 @@ class TestViewStates : public QObject {
     snapshot.tokens[0].text.clear();
     document.reset(snapshot);
     TokenTextView view(&document);
-    view.resize(600, 200);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(shownAt(view, {600, 200}));
     QVERIFY(view.tokenRect(0).width() > QFontMetrics(view.font()).horizontalAdvance("BOS"));
   }
 
@@ -190,9 +190,7 @@ class TestViewStates : public QObject {
     RoutingDocument document;
     document.reset(runOf(8, 6));
     TokenTextView view(&document);
-    view.resize(600, 200);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(shownAt(view, {600, 200}));
     view.focusTokens();
     QWidget* canvas = QApplication::focusWidget();
     QVERIFY(canvas);
