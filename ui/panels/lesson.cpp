@@ -26,6 +26,7 @@ LessonStep parseStep(const QJsonObject& o) {
   s.disableShared = o.value("disable_shared").toString();
   s.topK = o.value("top_k").toInt(0);
   s.disableMostUsed = o.value("disable_most_used").toInt(0);
+  s.selectWithoutBias = o.value("select_without_bias").toBool(false);
   s.action = o.value("action").toString();
   s.experiment = o.value("experiment").toString();
   s.view = o.value("view").toString();

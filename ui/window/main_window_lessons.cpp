@@ -46,6 +46,7 @@ bool MainWindow::applyLessonInterventions(const LessonStep& step) {
     if (!step.disableShared.isEmpty())
       parse_disabled_shared(step.disableShared.toStdString(), interventions);
     if (step.topK > 0) interventions.top_k = step.topK;
+    if (step.selectWithoutBias) interventions.select_without_bias = true;
     if (step.disableMostUsed > 0)
       disableMostUsed(document_->snapshot().tokens, config.n_routed_experts, step.disableMostUsed,
                       interventions);

@@ -52,7 +52,7 @@ class TestLessons : public QObject {
     QString error;
     const QVector<Lesson> lessons = loadLessons(QStringLiteral(":/lessons/lessons.json"), &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(lessons.size(), 5);
+    QCOMPARE(lessons.size(), 6);
     MainWindow window;
     QString model = QStringLiteral("deepseekmoe-tiny");
     for (const Lesson& lesson : lessons)
@@ -75,6 +75,7 @@ class TestLessons : public QObject {
         if (!s.disable.isEmpty()) parse_disabled_experts(s.disable.toStdString(), i);
         if (!s.disableShared.isEmpty()) parse_disabled_shared(s.disableShared.toStdString(), i);
         if (s.topK) i.top_k = s.topK;
+        i.select_without_bias = s.selectWithoutBias;
         i.validate(load_model_config(dir));
       }
     QString broken;
