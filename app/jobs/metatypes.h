@@ -59,12 +59,13 @@ struct RunStats {
   bool chat = false;
   int reusedTokens = 0;     // chat: positions of the KV cache kept from earlier turns
   int discardedTokens = 0;  // chat: cached positions the new rendering did not match
-  // The intervened run of a comparison: KL(baseline ‖ intervened) in nats of
-  // the distributions generated token j was drawn from (model logits, before
-  // temperature and top-p), for every j both runs reached, at most
-  // maxComparedTokens. Empty for other runs.
+  // The intervened run of a comparison, teacher-forced: for each token j the
+  // baseline generated, KL(baseline ‖ switched) in nats between the two
+  // models' next-token distributions on the baseline's own context (model
+  // logits, before temperature and top-p), for at most comparedTokenCap
+  // tokens (the baseline's logits kept in memory). Empty for other runs.
   QVector<double> nextTokenKl;
-  static constexpr int maxComparedTokens = 256;  // 100 MB of baseline logits at 102k vocab
+  int comparedTokenCap = 0;
 };
 
 Q_DECLARE_METATYPE(ModelSummary)

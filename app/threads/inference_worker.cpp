@@ -1,5 +1,6 @@
 #include "threads/inference_worker.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "backends/backend_factory.h"
@@ -7,21 +8,9 @@
 #include "io/run_snapshot.h"
 #include "model/model_info.h"
 #include "run/generator.h"
-#include "threads/next_token_divergence.h"
+#include "threads/catch_boundary.h"
 
 namespace {
-
-// Runs `body`, turning any exception into the worker's errorOccurred signal.
-template <typename Body>
-void catchBoundary(InferenceWorker* worker, Body&& body) {
-  try {
-    body();
-  } catch (const moescope::EngineError& e) {
-    emit worker->errorOccurred(QString::fromStdString(e.what()));
-  } catch (const std::exception& e) {
-    emit worker->errorOccurred(QStringLiteral("Unexpected error: %1").arg(e.what()));
-  }
-}
 
 RunStats statsOf(const moescope::GenerationResult& result, const QString& tag) {
   RunStats stats;
@@ -96,34 +85,40 @@ void InferenceWorker::generate(const GenerationJob& job) {
     request.interventions.validate(model_->config());  // fail before the header goes out
 
     using Role = GenerationJob::CompareRole;
-    request.capture_next_logits = job.compareRole != Role::none;
-    if (job.compareRole == Role::baseline) baselineLogits_.clear();
+    const bool isBaseline = job.compareRole == Role::baseline;
+    request.capture_next_logits = isBaseline;
+    if (job.compareRole != Role::intervened) baseline_ = {};  // a new baseline, or none needed
+    // The baseline's distributions that fit BaselineDistributions::maxBytes.
+    const int keep =
+        BaselineDistributions::tokensThatFit(std::size_t(std::max(model_->config().vocab_size, 1)));
 
     emit runStarted(moescope::make_run_snapshot(*model_, backend_->name(), request, {}), job.tag);
     moescope::Generator generator(*backend_, *tokenizer_, model_->config());
     int count = 0;
-    int distributions = 0;  // next_logits seen: the one generated token j was drawn from is j
-    QVector<double> kl;
     const moescope::GenerationResult result = generator.generate(
         request,
         [&](const moescope::GeneratedToken& token) {
           tokens_->push({token.text, token.routing});
           emit tokenBuffered(++count, token.routing.is_prompt);
-          if (token.next_logits.empty() || distributions >= RunStats::maxComparedTokens) return;
-          if (job.compareRole == Role::baseline)
-            baselineLogits_.push_back(token.next_logits);
-          else if (distributions < int(baselineLogits_.size()))
-            kl << nextTokenKl(baselineLogits_[distributions], token.next_logits);
-          ++distributions;
+          if (!isBaseline) return;
+          baseline_.ids.push_back(token.routing.token_id);
+          if (!token.next_logits.empty() && int(baseline_.logits.size()) < keep)
+            baseline_.logits.push_back(token.next_logits);
         },
         cancel_);
 
     RunStats stats = statsOf(result, job.tag);
-    if (job.compareRole == Role::intervened) {
-      // The last token's logits are for a token neither run generated.
-      stats.nextTokenKl = kl.mid(0, result.generated_tokens);
-      baselineLogits_.clear();
-      baselineLogits_.shrink_to_fit();
+    if (isBaseline) {
+      // The last token's logits are for a token the run did not generate.
+      baseline_.promptTokens = result.prompt_tokens;
+      baseline_.logits.resize(
+          std::min<std::size_t>(baseline_.logits.size(), std::size_t(result.generated_tokens)));
+    } else if (job.compareRole == Role::intervened) {
+      const std::vector<double> kl =
+          teacherForcedKl(*backend_, baseline_, request.interventions, cancel_);
+      stats.nextTokenKl = QVector<double>(kl.begin(), kl.end());
+      stats.comparedTokenCap = keep;
+      baseline_ = {};
     }
     emit runFinished(stats);
   });

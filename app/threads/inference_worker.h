@@ -14,6 +14,7 @@
 #include "jobs/metatypes.h"
 #include "model/model.h"
 #include "run/backend.h"
+#include "threads/next_token_divergence.h"
 #include "tokenizer/tokenizer.h"
 
 // Tokens handed from the worker thread to the GUI thread, which drains them on
@@ -72,9 +73,9 @@ class InferenceWorker : public QObject {
   // interventions make the next turn prefill the whole conversation again;
   // sampling settings do not touch the cache.
   std::unique_ptr<moescope::ChatSession> chat_;
-  // A comparison's baseline: the logits each generated token was drawn from,
-  // until its intervened twin has been measured against them.
-  std::vector<std::vector<float>> baselineLogits_;
+  // A comparison's baseline: its tokens and the logits each generated token
+  // was drawn from, until its intervened twin has been measured against them.
+  BaselineDistributions baseline_;
 
   void runChatTurn(const GenerationJob& job);
 };
