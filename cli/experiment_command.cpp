@@ -8,6 +8,8 @@
 #include "analysis/experiment_models.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/server_generate.h"
+#include "core/error.h"
 #include "io/atomic_file.h"
 
 namespace moescope::cli {
@@ -22,6 +24,9 @@ struct ExperimentOptions {
   std::string json_path;
   std::string csv_path;
   bool quiet = false;
+  ServerOptions server;      // --server: the routing analyses on a served model
+  std::string served_model;  // the name it is served under
+  double requests_per_second = 4.0;
 };
 
 std::vector<std::filesystem::path> model_paths(const ExperimentOptions& o) {
@@ -37,8 +42,14 @@ void print_catalogue() {
 
 void run(const ExperimentOptions& o) {
   if (o.name == "list") return print_catalogue();
+  const bool served = !o.server.url.empty();
+  if (served && !o.model_dirs.empty())
+    throw EngineError(
+        "--server and --model: an experiment runs on the served model or on "
+        "model folders, not both");
   const std::vector<LoadedModel> loaded =
-      load_models(model_paths(o), parse_backend_choice(o.backend));
+      served ? std::vector<LoadedModel>{}
+             : load_models(model_paths(o), parse_backend_choice(o.backend));
   for (const LoadedModel& m : loaded)
     std::cerr << m.model->name() << ": " << m.backend.backend->name() << " (" << m.backend.reason
               << ")\n";
@@ -54,7 +65,10 @@ void run(const ExperimentOptions& o) {
     if (done == total) std::fprintf(stderr, "\n");
   };
   const ExperimentResult result =
-      run_experiment(o.name, under_test(loaded), load_text_set(files), o.settings, progress);
+      served
+          ? run_server_experiment(o.server, o.served_model, o.requests_per_second, o.name,
+                                  load_text_set(files), o.settings, progress)
+          : run_experiment(o.name, under_test(loaded), load_text_set(files), o.settings, progress);
 
   std::printf("%s\n", result.title.c_str());
   for (const std::string& line : result.findings) std::printf("  %s\n", line.c_str());
@@ -107,6 +121,19 @@ void add_experiment_command(CLI::App& app) {
   command->add_option("--json", options->json_path, "Write the whole result as JSON");
   command->add_option("--csv", options->csv_path, "Write the result table as CSV");
   command->add_flag("--quiet", options->quiet, "No progress on stderr");
+  // Routing analyses only (the loss sweeps need the local engine): each text window
+  // goes to the server as token ids, its prompt routing comes back.
+  add_server_options(*command, options->server);
+  command
+      ->add_option("--served-model", options->served_model,
+                   "With --server: the name the server serves the model under")
+      ->needs("--server");
+  command
+      ->add_option("--requests-per-second", options->requests_per_second,
+                   "With --server: at most this many requests a second (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0))
+      ->needs("--server");
   command->callback([options] { run(*options); });
 }
 

@@ -1,6 +1,7 @@
 #include "cli/server_generate.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -10,6 +11,7 @@
 #include "cli/routing_summary.h"
 #include "io/snapshot.h"
 #include "remote/served_generation.h"
+#include "remote/served_routing_source.h"
 #include "tokenizer/tokenizer.h"
 #endif
 
@@ -34,6 +36,22 @@ void add_server_options(CLI::App& generate, ServerOptions& options) {
 }
 
 #ifdef MOESCOPE_WITH_REMOTE
+namespace {
+
+ServerConnection connection(const ServerOptions& options) {
+  ServerConnection server{
+      options.url, options.engine == "sglang" ? ServerEngine::sglang : ServerEngine::vllm, ""};
+  if (!options.api_key_env.empty()) {
+    const char* key = std::getenv(options.api_key_env.c_str());
+    if (!key || !*key)
+      throw EngineError("--api-key-env " + options.api_key_env + ": that variable is not set");
+    server.api_key = key;
+  }
+  return server;
+}
+
+}  // namespace
+
 void run_server_generate(const ServerOptions& options, const std::string& model_name,
                          const std::string& prompt, const SamplingSettings& sampling,
                          const std::string& json_path, bool summary) {
@@ -43,14 +61,7 @@ void run_server_generate(const ServerOptions& options, const std::string& model_
     throw EngineError(
         "--server needs --config: the served model's config.json (its layers and "
         "experts; the servers do not send it)");
-  ServerConnection server{
-      options.url, options.engine == "sglang" ? ServerEngine::sglang : ServerEngine::vllm, ""};
-  if (!options.api_key_env.empty()) {
-    const char* key = std::getenv(options.api_key_env.c_str());
-    if (!key || !*key)
-      throw EngineError("--api-key-env " + options.api_key_env + ": that variable is not set");
-    server.api_key = key;
-  }
+  const ServerConnection server = connection(options);
   const ServedModel model = load_served_model(options.config, model_name);
   // The prompt once the server answers, so that a refusal is not preceded by it.
   bool prompt_shown = false;
@@ -81,12 +92,50 @@ void run_server_generate(const ServerOptions& options, const std::string& model_
     std::cerr << "routing snapshot written to " << json_path << "\n";
   }
 }
+ExperimentResult run_server_experiment(const ServerOptions& options, const std::string& model_name,
+                                       double requests_per_second, const std::string& experiment,
+                                       const std::vector<LabelledText>& texts,
+                                       const ExperimentSettings& settings,
+                                       const WorkMeter::Callback& progress) {
+  if (model_name.empty())
+    throw EngineError("--server needs --served-model: the name the server serves the model under");
+  if (options.config.empty())
+    throw EngineError(
+        "--server needs --config: the served model's config.json and tokenizer (its layers "
+        "and experts; the texts are cut into its tokens here)");
+  const ServerConnection server = connection(options);
+  const std::vector<std::string> served = served_models(server);
+  if (std::find(served.begin(), served.end(), model_name) == served.end())
+    throw EngineError(options.url + ": the server does not serve \"" + model_name + "\"");
+  const ServedModel model = load_served_model(options.config, model_name);
+  ServedRoutingSource source(server, model, requests_per_second > 0 ? 1.0 / requests_per_second : 0.0,
+                             nullptr);
+  ExperimentResult result =
+      run_routing_experiment(experiment, {&source}, texts, settings, progress);
+  std::cerr << model_name << " on " << options.url << " (" << options.engine << "): "
+            << source.requests() << " requests\n";
+  return result;
+}
 #else
-void run_server_generate(const ServerOptions&, const std::string&, const std::string&,
-                         const SamplingSettings&, const std::string&, bool) {
+namespace {
+
+[[noreturn]] void without_libcurl() {
   throw EngineError(
       "--server: this moescope-cli was built without libcurl, which served models "
       "need (install libcurl4-openssl-dev and rebuild)");
+}
+
+}  // namespace
+
+ExperimentResult run_server_experiment(const ServerOptions&, const std::string&, double,
+                                       const std::string&, const std::vector<LabelledText>&,
+                                       const ExperimentSettings&, const WorkMeter::Callback&) {
+  without_libcurl();
+}
+
+void run_server_generate(const ServerOptions&, const std::string&, const std::string&,
+                         const SamplingSettings&, const std::string&, bool) {
+  without_libcurl();
 }
 #endif
 

@@ -7,6 +7,7 @@
 
 #include "analysis/experiment_result.h"
 #include "analysis/experiments.h"
+#include "jobs/server_job.h"
 
 struct ExperimentJob {
   QString experiment;     // catalogue name, e.g. "redundancy"
@@ -14,6 +15,10 @@ struct ExperimentJob {
   QStringList textFiles;  // labelled texts, one label per file
   QString backend = QStringLiteral("auto");
   moescope::ExperimentSettings settings;
+  // url set: the routing analyses run on this served model instead of modelDirs,
+  // at most requestsPerSecond requests a second.
+  ServerJob server;
+  double requestsPerSecond = 4.0;
 };
 
 using ExperimentResultPtr = std::shared_ptr<const moescope::ExperimentResult>;

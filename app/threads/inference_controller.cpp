@@ -1,27 +1,49 @@
 #include "threads/inference_controller.h"
 
 #include "document/routing_document.h"
+#include "threads/served_worker.h"
 
 namespace {
 constexpr int drainIntervalMs = 33;  // ~30 repaints a second at most
 }
 
 InferenceController::InferenceController(RoutingDocument* document, QObject* parent)
-    : QObject(parent), document_(document), worker_(new InferenceWorker(&cancel_, &tokens_)) {
+    : QObject(parent),
+      document_(document),
+      worker_(new InferenceWorker(&cancel_, &tokens_)),
+      servedWorker_(new ServedWorker(&cancel_, &tokens_)) {
   registerMetatypes();
+  qRegisterMetaType<ServerJob>();
   thread_.setObjectName(QStringLiteral("inference"));
-  worker_->moveToThread(&thread_);
-  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  connectWorker(worker_);
+  connectWorker(servedWorker_);
   connect(this, &InferenceController::loadRequested, worker_, &InferenceWorker::loadModel);
   connect(this, &InferenceController::generateRequested, worker_, &InferenceWorker::generate);
-
   connect(worker_, &InferenceWorker::loadProgress, this, &InferenceController::loadProgress);
-  connect(worker_, &InferenceWorker::modelLoaded, this, [this](const ModelSummary& summary) {
+  connect(this, &InferenceController::connectServerRequested, servedWorker_,
+          &ServedWorker::connectServer);
+  connect(this, &InferenceController::servedGenerateRequested, servedWorker_,
+          &ServedWorker::generate);
+  connect(servedWorker_, &ServedWorker::textArrived, this,
+          &InferenceController::servedTextArrived);
+
+  drainTimer_.setInterval(drainIntervalMs);
+  connect(&drainTimer_, &QTimer::timeout, this, &InferenceController::drain);
+  thread_.start();
+}
+
+// The signals both workers send, handled alike.
+template <typename Worker>
+void InferenceController::connectWorker(Worker* worker) {
+  worker->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker, &QObject::deleteLater);
+  connect(worker, &Worker::modelLoaded, this, [this](const ModelSummary& summary) {
     model_ = summary;
+    server_ = std::exchange(connecting_, std::nullopt);
     setState(State::idle);
     emit modelLoaded(summary);
   });
-  connect(worker_, &InferenceWorker::runStarted, this,
+  connect(worker, &Worker::runStarted, this,
           [this](const moescope::RoutingSnapshot& header, const QString& tag) {
             document_->reset(header);
             pacer_.clear();
@@ -30,15 +52,11 @@ InferenceController::InferenceController(RoutingDocument* document, QObject* par
             drainTimer_.start();
             emit runStarted(tag);
           });
-  connect(worker_, &InferenceWorker::runFinished, this, [this](const RunStats& stats) {
+  connect(worker, &Worker::runFinished, this, [this](const RunStats& stats) {
     finished_ = stats;
     drain();  // the last tokens were buffered before this signal was sent
   });
-  connect(worker_, &InferenceWorker::errorOccurred, this, &InferenceController::onWorkerError);
-
-  drainTimer_.setInterval(drainIntervalMs);
-  connect(&drainTimer_, &QTimer::timeout, this, &InferenceController::drain);
-  thread_.start();
+  connect(worker, &Worker::errorOccurred, this, &InferenceController::onWorkerError);
 }
 
 InferenceController::~InferenceController() {
@@ -50,8 +68,18 @@ InferenceController::~InferenceController() {
 bool InferenceController::loadModel(const QString& dir, const QString& backend) {
   if (isBusy()) return false;
   cancel_ = false;
+  connecting_.reset();
   setState(State::loading);
   emit loadRequested(dir, backend);
+  return true;
+}
+
+bool InferenceController::connectServer(const ServerJob& job) {
+  if (isBusy()) return false;
+  cancel_ = false;
+  connecting_ = job;
+  setState(State::loading);
+  emit connectServerRequested(job);
   return true;
 }
 
@@ -60,7 +88,10 @@ bool InferenceController::generate(const GenerationJob& job) {
   cancel_ = false;
   tokens_.take();  // nothing from an earlier run may leak into this one
   setState(State::generating);
-  emit generateRequested(job);
+  if (server_)
+    emit servedGenerateRequested(job);
+  else
+    emit generateRequested(job);
   return true;
 }
 

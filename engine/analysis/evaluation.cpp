@@ -23,11 +23,11 @@ double negative_log_likelihood(std::span<const float> logits, int target) {
   return std::log(sum) + max_logit - logits[target];
 }
 
+}  // namespace
+
 int window_count(const TokenStream& stream, int window) {
   return stream.ids.size() > 1 ? static_cast<int>((stream.ids.size() - 1) / window) : 0;
 }
-
-}  // namespace
 
 std::vector<TokenStream> tokenize_text_set(const Tokenizer& tokenizer,
                                            const std::vector<LabelledText>& texts,

@@ -32,6 +32,9 @@ std::vector<TokenStream> tokenize_text_set(const Tokenizer& tokenizer,
                                            const std::vector<LabelledText>& texts,
                                            const EvalSettings& settings);
 
+// Windows of `window` + 1 tokens in `stream` (window w starts at token w * window).
+int window_count(const TokenStream& stream, int window);
+
 // Tokens a model reads to evaluate `streams` (for progress totals).
 long evaluation_cost(const std::vector<TokenStream>& streams, const EvalSettings& settings);
 

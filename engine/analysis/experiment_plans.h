@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis/experiments.h"
+#include "analysis/routing_source.h"
 
 namespace moescope::experiments {
 
@@ -45,9 +46,9 @@ struct RoutedSweep {
 // DeepSeek-V3's auxiliary-loss-free balancing: load per layer with and without the bias.
 RoutedSweep selection_bias_sweep();
 
-// One model's plain evaluation with routing captured.
+// One model's routing over the texts, from wherever it runs.
 struct RoutingPass {
-  const ModelUnderTest* model;
+  const RoutingSource* model;
   Evaluation evaluation;
   std::vector<int> moe_layers;  // layer ids, one per TokenRouting::layers slot
 };

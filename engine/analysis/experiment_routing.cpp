@@ -27,7 +27,7 @@ std::vector<TokenRouting> all_tokens(const RoutingPass& pass) {
 }
 
 std::string heading(const RoutingPass& pass, int slot) {
-  return pass.model->name + " · layer " + std::to_string(pass.moe_layers[slot]);
+  return pass.model->name() + " · layer " + std::to_string(pass.moe_layers[slot]);
 }
 
 std::vector<std::string> numbered(const std::vector<int>& ids) {
@@ -65,7 +65,7 @@ void domain_specialisation(const std::vector<RoutingPass>& passes,
                            const ExperimentSettings& settings, ExperimentResult& result) {
   result.table.columns = {"model", "layer", "domain", "expert", "tokens", "relative_load"};
   for (const RoutingPass& pass : passes) {
-    const int n = pass.model->config.n_routed_experts;
+    const int n = pass.model->config().n_routed_experts;
     std::vector<int> experts(n);
     std::iota(experts.begin(), experts.end(), 0);
     for (int slot : slots_for(pass, settings.layer, false)) {
@@ -83,7 +83,7 @@ void domain_specialisation(const std::vector<RoutingPass>& passes,
         map.row_labels.push_back(l.label);
         map.values.insert(map.values.end(), loads.back().begin(), loads.back().end());
         for (int e = 0; e < n; ++e)
-          result.table.rows.push_back({pass.model->name, pass.moe_layers[slot], l.label, e,
+          result.table.rows.push_back({pass.model->name(), pass.moe_layers[slot], l.label, e,
                                        static_cast<long>(l.routing.size()), loads.back()[e]});
       }
       const std::vector<double> uniform(n, 1.0);
@@ -107,7 +107,7 @@ void coactivation(const std::vector<RoutingPass>& passes, const ExperimentSettin
   result.table.columns = {"model",    "layer",          "expert_i",   "expert_j",
                           "tokens_i", "tokens_i_and_j", "p_j_given_i"};
   for (const RoutingPass& pass : passes) {
-    const ModelConfig& c = pass.model->config;
+    const ModelConfig& c = pass.model->config();
     const std::vector<TokenRouting> tokens = all_tokens(pass);
     // Chance: another given expert among the other k-1 picks out of N-1.
     const double chance =
@@ -124,7 +124,7 @@ void coactivation(const std::vector<RoutingPass>& passes, const ExperimentSettin
           const double p = counts[i][i] ? double(counts[i][j]) / counts[i][i] : 0.0;
           map.values.push_back(p);
           result.table.rows.push_back(
-              {pass.model->name, pass.moe_layers[slot], i, j, counts[i][i], counts[i][j], p});
+              {pass.model->name(), pass.moe_layers[slot], i, j, counts[i][i], counts[i][j], p});
           if (i != j && p > strongest) strongest = p, strongest_pair = {i, j};
         }
       result.findings.push_back(heading(pass, slot) + ": strongest pair P(" +
@@ -152,13 +152,13 @@ void locality(const std::vector<RoutingPass>& passes, const ExperimentSettings& 
                           "top2_rate",
                           "chance_top2"};
   for (const RoutingPass& pass : passes) {
-    const ModelConfig& c = pass.model->config;
+    const ModelConfig& c = pass.model->config();
     const std::vector<TokenRouting> tokens = all_tokens(pass);
     const bool has_second = c.num_experts_per_tok >= 2;
-    Curve first{pass.model->name + ": same first choice", {}, {}, false};
-    Curve top2{pass.model->name + ": first or second choice shared", {}, {}, false};
-    Curve chance_first{pass.model->name + ": chance (first)", {}, {}, true};
-    Curve chance_top2{pass.model->name + ": chance (first or second)", {}, {}, true};
+    Curve first{pass.model->name() + ": same first choice", {}, {}, false};
+    Curve top2{pass.model->name() + ": first or second choice shared", {}, {}, false};
+    Curve chance_first{pass.model->name() + ": chance (first)", {}, {}, true};
+    Curve chance_top2{pass.model->name() + ": chance (first or second)", {}, {}, true};
     for (int slot : slots_for(pass, settings.layer, false)) {
       const Locality l = routing_locality(tokens, slot, c.n_routed_experts);
       const double x = pass.moe_layers[slot];
@@ -169,7 +169,7 @@ void locality(const std::vector<RoutingPass>& passes, const ExperimentSettings& 
         chance_top2.x.push_back(x), chance_top2.y.push_back(l.chance_top2);
       }
       result.table.rows.push_back(
-          {pass.model->name, pass.moe_layers[slot], l.pairs, l.same_first, l.first_rate(),
+          {pass.model->name(), pass.moe_layers[slot], l.pairs, l.same_first, l.first_rate(),
            l.chance_first, l.chance_first_load,
            has_second ? nlohmann::json(l.shared_top2) : nlohmann::json(nullptr),
            has_second ? nlohmann::json(l.top2_rate()) : nlohmann::json(nullptr),
@@ -198,8 +198,8 @@ void vocabulary(const std::vector<RoutingPass>& passes, const ExperimentSettings
                           "token", "occurrences", "routed", "share"};
   std::vector<std::vector<std::string>> tick_sets;
   for (const RoutingPass& pass : passes) {
-    const ModelConfig& c = pass.model->config;
-    const Tokenizer& tokenizer = pass.model->tokenizer;
+    const ModelConfig& c = pass.model->config();
+    const Tokenizer& tokenizer = pass.model->tokenizer();
     const int slot = slots_for(pass, settings.layer, true).front();
     const int layer = pass.moe_layers[slot];
     const TokenExpertCounts counts =
@@ -212,8 +212,8 @@ void vocabulary(const std::vector<RoutingPass>& passes, const ExperimentSettings
     });
     frequent.resize(std::min<std::size_t>(frequent.size(), settings.top_tokens));
 
-    Curve bars{pass.model->name + " · layer " + std::to_string(layer), {}, {}, false};
-    Curve chance{pass.model->name + ": chance (k/N)", {}, {}, true};
+    Curve bars{pass.model->name() + " · layer " + std::to_string(layer), {}, {}, false};
+    Curve chance{pass.model->name() + ": chance (k/N)", {}, {}, true};
     std::vector<std::string> ticks;
     std::vector<double> shares;
     for (const auto& [occurrences, id] : frequent) {
@@ -225,7 +225,7 @@ void vocabulary(const std::vector<RoutingPass>& passes, const ExperimentSettings
       chance.x.push_back(ticks.size()),
           chance.y.push_back(double(c.num_experts_per_tok) / c.n_routed_experts);
       ticks.push_back(visible(tokenizer.piece(id)));
-      result.table.rows.push_back({pass.model->name, layer, "frequent token", top, id, ticks.back(),
+      result.table.rows.push_back({pass.model->name(), layer, "frequent token", top, id, ticks.back(),
                                    occurrences, per_expert[top], share});
     }
     // Each expert's most specialised tokens: the share of a token's occurrences
@@ -240,13 +240,13 @@ void vocabulary(const std::vector<RoutingPass>& passes, const ExperimentSettings
       std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a > b; });
       for (std::size_t r = 0; r < std::min<std::size_t>(ranked.size(), 5); ++r) {
         const auto& [share, routed, id] = ranked[r];
-        result.table.rows.push_back({pass.model->name, layer, "expert's tokens", e, id,
+        result.table.rows.push_back({pass.model->name(), layer, "expert's tokens", e, id,
                                      visible(tokenizer.piece(id)), counts.occurrences.at(id),
                                      routed, share});
       }
     }
     std::sort(shares.begin(), shares.end());
-    result.findings.push_back(pass.model->name + " · layer " + std::to_string(layer) + ": the " +
+    result.findings.push_back(pass.model->name() + " · layer " + std::to_string(layer) + ": the " +
                               std::to_string(shares.size()) +
                               " most frequent tokens send a median " +
                               fixed(shares.empty() ? 0.0 : shares[shares.size() / 2]) +

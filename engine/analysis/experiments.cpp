@@ -76,14 +76,14 @@ const Entry& find_entry(const std::string& name) {
   throw EngineError("unknown experiment \"" + name + "\" (known: " + known + ")");
 }
 
-void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSettings& settings) {
+void check_models(const std::vector<RoutingSource*>& models, const ExperimentSettings& settings) {
   if (models.empty()) throw EngineError("an experiment needs at least one model");
-  for (const ModelUnderTest& m : models) {
-    if (m.config.n_routed_experts == 0)
-      throw EngineError(m.name + ": a dense model has no experts to analyse");
-    if (settings.layer >= 0 && !m.config.is_moe_layer(settings.layer))
+  for (const RoutingSource* m : models) {
+    if (m->config().n_routed_experts == 0)
+      throw EngineError(m->name() + ": a dense model has no experts to analyse");
+    if (settings.layer >= 0 && !m->config().is_moe_layer(settings.layer))
       throw EngineError("--layer " + std::to_string(settings.layer) + ": not an MoE layer of " +
-                        m.name);
+                        m->name());
   }
   const EvalSettings& eval = settings.eval;
   if (eval.window < 1)
@@ -95,11 +95,11 @@ void check_models(const std::vector<ModelUnderTest>& models, const ExperimentSet
   if (eval.tokens_per_label < eval.window)
     throw EngineError("--tokens-per-text must be at least the window of " +
                       std::to_string(eval.window) + " tokens");
-  for (const ModelUnderTest& m : models)
-    if (eval.window > m.config.max_position_embeddings)
-      throw EngineError("--window " + std::to_string(eval.window) + ": beyond " + m.name +
+  for (const RoutingSource* m : models)
+    if (eval.window > m->config().max_position_embeddings)
+      throw EngineError("--window " + std::to_string(eval.window) + ": beyond " + m->name() +
                         "'s max_position_embeddings of " +
-                        std::to_string(m.config.max_position_embeddings));
+                        std::to_string(m->config().max_position_embeddings));
 }
 
 // Each model's texts as token streams and its conditions, validated, and what they cost.
@@ -175,28 +175,33 @@ ExperimentResult run_routed_sweep(const ex::RoutedSweep& sweep,
 }
 
 ExperimentResult run_analysis(const ex::RoutingAnalysis& analysis,
-                              const std::vector<ModelUnderTest>& models,
+                              const std::vector<RoutingSource*>& sources,
                               const std::vector<LabelledText>& texts,
                               const ExperimentSettings& settings,
                               const WorkMeter::Callback& progress,
                               const std::atomic<bool>* cancel) {
-  EvalSettings eval = settings.eval;
-  eval.capture_routing = true;
   std::vector<std::vector<TokenStream>> streams;
   long total = 0;
-  for (const ModelUnderTest& m : models) {
-    streams.push_back(tokenize_text_set(m.tokenizer, texts, eval));
-    total += evaluation_cost(streams.back(), eval);
+  for (const RoutingSource* source : sources) {
+    streams.push_back(tokenize_text_set(source->tokenizer(), texts, settings.eval));
+    total += evaluation_cost(streams.back(), settings.eval);
   }
   WorkMeter meter(total, progress, cancel);
   std::vector<ex::RoutingPass> passes;
-  for (std::size_t i = 0; i < models.size(); ++i)
-    passes.push_back({&models[i],
-                      evaluate(models[i].backend, models[i].config, streams[i], {}, eval, meter),
-                      models[i].config.moe_layers()});
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    passes.push_back({sources[i], sources[i]->route(streams[i], settings.eval, meter),
+                      sources[i]->config().moe_layers()});
   ExperimentResult result;
   analysis(passes, settings, result);
   return result;
+}
+
+// The result's names: which experiment, on which models.
+void label(ExperimentResult& result, const ExperimentInfo& info,
+           const std::vector<RoutingSource*>& sources) {
+  result.experiment = info.name;
+  result.title = info.title + " (" + info.source + ")";
+  for (const RoutingSource* source : sources) result.models.push_back(source->name());
 }
 
 }  // namespace
@@ -204,7 +209,10 @@ ExperimentResult run_analysis(const ex::RoutingAnalysis& analysis,
 const std::vector<ExperimentInfo>& experiment_catalogue() {
   static const std::vector<ExperimentInfo> infos = [] {
     std::vector<ExperimentInfo> out;
-    for (const Entry& e : entries()) out.push_back(e.info);
+    for (const Entry& e : entries()) {
+      out.push_back(e.info);
+      out.back().needs_engine = bool(e.sweep) || bool(e.routed);
+    }
     return out;
   }();
   return infos;
@@ -216,15 +224,35 @@ ExperimentResult run_experiment(const std::string& name, const std::vector<Model
                                 const WorkMeter::Callback& progress,
                                 const std::atomic<bool>* cancel) {
   const Entry& entry = find_entry(name);
-  check_models(models, settings);
+  std::vector<BackendRoutingSource> local(models.begin(), models.end());
+  std::vector<RoutingSource*> sources;
+  for (BackendRoutingSource& source : local) sources.push_back(&source);
+  check_models(sources, settings);
   if (texts.empty()) throw EngineError("an experiment needs at least one text");
   ExperimentResult result =
       entry.routed  ? run_routed_sweep(entry.routed(), models, texts, settings, progress, cancel)
       : entry.sweep ? run_sweep(entry.sweep(), models, texts, settings, progress, cancel)
-                    : run_analysis(entry.analysis, models, texts, settings, progress, cancel);
-  result.experiment = entry.info.name;
-  result.title = entry.info.title + " (" + entry.info.source + ")";
-  for (const ModelUnderTest& m : models) result.models.push_back(m.name);
+                    : run_analysis(entry.analysis, sources, texts, settings, progress, cancel);
+  label(result, entry.info, sources);
+  return result;
+}
+
+ExperimentResult run_routing_experiment(const std::string& name,
+                                        const std::vector<RoutingSource*>& sources,
+                                        const std::vector<LabelledText>& texts,
+                                        const ExperimentSettings& settings,
+                                        const WorkMeter::Callback& progress,
+                                        const std::atomic<bool>* cancel) {
+  const Entry& entry = find_entry(name);
+  if (entry.sweep || entry.routed)
+    throw EngineError(name + " (" + entry.info.title +
+                      ") measures the model's loss with experts switched off, which needs the "
+                      "local engine: a served model gives its routing only");
+  check_models(sources, settings);
+  if (texts.empty()) throw EngineError("an experiment needs at least one text");
+  ExperimentResult result =
+      run_analysis(entry.analysis, sources, texts, settings, progress, cancel);
+  label(result, entry.info, sources);
   return result;
 }
 

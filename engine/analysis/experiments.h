@@ -7,6 +7,7 @@
 
 #include "analysis/evaluation.h"
 #include "analysis/experiment_result.h"
+#include "analysis/routing_source.h"
 #include "analysis/text_set.h"
 #include "model/config.h"
 #include "run/backend.h"
@@ -40,6 +41,9 @@ struct ExperimentInfo {
   std::string summary;  // one plain sentence on what it shows
   // The bundled models it runs on unless told (resources/models/<name>); empty: the bundled pair.
   std::vector<std::string> bundled_models;
+  // Measures the model's loss (runs it with experts switched off): only a model
+  // run here can; the others need expert ids alone, which a served model gives.
+  bool needs_engine = false;
 };
 
 const std::vector<ExperimentInfo>& experiment_catalogue();
@@ -52,5 +56,15 @@ ExperimentResult run_experiment(const std::string& name, const std::vector<Model
                                 const ExperimentSettings& settings,
                                 const WorkMeter::Callback& progress = {},
                                 const std::atomic<bool>* cancel = nullptr);
+
+// A routing analysis (an experiment without needs_engine) over routing from each
+// source, e.g. a model served by vLLM or SGLang. Throws EngineError as
+// run_experiment, and for an experiment that needs the engine (naming why).
+ExperimentResult run_routing_experiment(const std::string& name,
+                                        const std::vector<RoutingSource*>& sources,
+                                        const std::vector<LabelledText>& texts,
+                                        const ExperimentSettings& settings,
+                                        const WorkMeter::Callback& progress = {},
+                                        const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace moescope

@@ -62,14 +62,18 @@ ServedGeneration finish(const ServerCompletion& completion, const ServedModel& m
   return out;
 }
 
-ServedGeneration whole_answer(const HttpRequest& request, const ServedModel& model,
-                              const ServedRun& run, const ServedTextCallback& on_text,
-                              const std::atomic<bool>* cancel) {
+ServerCompletion whole_completion(const HttpRequest& request, const ModelConfig& config,
+                                 const std::atomic<bool>* cancel) {
   const HttpResult result = http_request(request, {}, cancel);
   if (result.cancelled) throw EngineError(request.url + ": cancelled before the server answered");
   if (!result.error.empty() || result.status != 200) fail(request.url, result);
-  const ServerCompletion completion =
-      completion_from_json(parse_json(result.body, request.url), model.config, request.url);
+  return completion_from_json(parse_json(result.body, request.url), config, request.url);
+}
+
+ServedGeneration whole_answer(const HttpRequest& request, const ServedModel& model,
+                              const ServedRun& run, const ServedTextCallback& on_text,
+                              const std::atomic<bool>* cancel) {
+  const ServerCompletion completion = whole_completion(request, model.config, cancel);
   ServedGeneration out = finish(completion, model, run, request.url);
   if (on_text) on_text(completion.text);
   return out;
@@ -136,6 +140,22 @@ std::vector<std::string> served_models(const ServerConnection& server) {
     out.push_back(entry["id"].get<std::string>());
   }
   return out;
+}
+
+std::string completions_url(const ServerConnection& server) {
+  return endpoint(server, "/v1/completions");
+}
+
+ServerCompletion prompt_routing_on_server(const ServerConnection& server,
+                                          const std::string& model_name,
+                                          const std::vector<int>& prompt_ids,
+                                          const ModelConfig& config,
+                                          const std::atomic<bool>* cancel) {
+  // One token generated: the fewest a server accepts; the prompt's routing is the point.
+  json body = {{"model", model_name}, {"prompt", prompt_ids}, {"max_tokens", 1},
+               {"temperature", 0.0},  {"stream", false},      {"return_token_ids", true}};
+  if (server.engine == ServerEngine::sglang) body["return_routed_experts"] = true;
+  return whole_completion(request_for(server, "/v1/completions", body), config, cancel);
 }
 
 ServedGeneration generate_on_server(const ServerConnection& server, const ServedModel& model,

@@ -46,4 +46,17 @@ ServedGeneration generate_on_server(const ServerConnection& server, const Served
                                     const ServedTextCallback& on_text = {},
                                     const std::atomic<bool>* cancel = nullptr);
 
+// The routing of `prompt_ids` as the server ran them (sent as token ids, so the
+// server reads exactly these tokens; one token generated, the fewest it allows),
+// for the routing analyses. Throws EngineError as generate_on_server, and when
+// cancelled (seen within a second).
+ServerCompletion prompt_routing_on_server(const ServerConnection& server,
+                                          const std::string& model_name,
+                                          const std::vector<int>& prompt_ids,
+                                          const ModelConfig& config,
+                                          const std::atomic<bool>* cancel = nullptr);
+
+// Where prompt_routing_on_server and generate_on_server send their prompts.
+std::string completions_url(const ServerConnection& server);
+
 }  // namespace moescope

@@ -14,8 +14,12 @@ namespace {
 // The fixture model: 3 layers (0 dense), MoE layers 1 and 2, 16 experts, top-4.
 constexpr int all_layers = 3, moe_layers = 2, top_k = 4;
 
-// Rows [first, first + count) of the array, every layer (SGLang) or MoE layers only (vLLM).
-RoutedExperts routing_rows(int first, int count, bool every_layer, bool bad_expert) {
+using PromptExperts = std::vector<std::vector<std::vector<int>>>;
+
+// Rows [first, first + count) of the array, every layer (SGLang) or MoE layers only
+// (vLLM); a token of `prompt` (when given) gets its ids from there.
+RoutedExperts routing_rows(int first, int count, bool every_layer, bool bad_expert,
+                           const PromptExperts& prompt = {}) {
   RoutedExperts out;
   out.tokens = count;
   out.layers = every_layer ? all_layers : moe_layers;
@@ -24,7 +28,10 @@ RoutedExperts routing_rows(int first, int count, bool every_layer, bool bad_expe
     for (int l = 0; l < out.layers; ++l)
       for (int k = 0; k < top_k; ++k) {
         const int moe = every_layer ? l - 1 : l;
-        out.ids.push_back(moe < 0 ? 0 : bad_expert && t == first ? 99 : contract_expert(t, moe, k));
+        out.ids.push_back(moe < 0                       ? 0
+                          : bad_expert && t == first    ? 99
+                          : t < int(prompt.size())      ? prompt[t].at(moe).at(k)
+                                                        : contract_expert(t, moe, k));
       }
   return out;
 }
@@ -47,10 +54,12 @@ int contract_expert(int token, int moe_layer, int slot) {
   return (3 * token + 5 * moe_layer + slot) % 16;
 }
 
-ContractServer::ContractServer(ServerEngine engine, Fault fault, std::string api_key)
+ContractServer::ContractServer(ServerEngine engine, Fault fault, std::string api_key,
+                               PromptRouting prompt_routing)
     : engine_(engine),
       fault_(fault),
       api_key_(std::move(api_key)),
+      prompt_routing_(std::move(prompt_routing)),
       tokenizer_(load_tokenizer(std::filesystem::path(MOESCOPE_FIXTURES_DIR) / "models" /
                                 "dense-lead-f32")) {
   server_.Get("/v1/models", [this](const httplib::Request& request, httplib::Response& response) {
@@ -79,6 +88,11 @@ json ContractServer::last_completion_request() const {
   return last_request_;
 }
 
+int ContractServer::completion_requests() const {
+  std::lock_guard lock(mutex_);
+  return requests_;
+}
+
 bool ContractServer::authorised(const httplib::Request& request,
                                 httplib::Response& response) const {
   if (fault_ != Fault::unauthorized &&
@@ -96,9 +110,14 @@ void ContractServer::answer_completion(const httplib::Request& request,
   {
     std::lock_guard lock(mutex_);
     last_request_ = body;
+    ++requests_;
   }
   if (fault_ == Fault::silent) std::this_thread::sleep_for(std::chrono::seconds(2));
-  const std::vector<int> prompt = tokenizer_->encode(body.at("prompt").get<std::string>());
+  // A prompt is text or, as both servers accept, token ids.
+  const json& asked = body.at("prompt");
+  const std::vector<int> prompt = asked.is_array() ? asked.get<std::vector<int>>()
+                                                   : tokenizer_->encode(asked.get<std::string>());
+  const PromptExperts prompt_experts = prompt_routing_ ? prompt_routing_(prompt) : PromptExperts{};
   const int generated = body.value("max_tokens", 16);
   std::vector<int> output;
   for (int i = 0; i < generated; ++i) output.push_back(contract_first_output_id + i);
@@ -119,7 +138,8 @@ void ContractServer::answer_completion(const httplib::Request& request,
     // int lists of MoE layers; routing only in whole answers, never in a stream.
     json answer = {{"id", "cmpl-1"}, {"object", "text_completion"}, {"model", "tiny"}};
     if (capture) {
-      answer["prompt_routed_experts"] = routed_experts_to_nested(routing_rows(0, p, false, bad));
+      answer["prompt_routed_experts"] =
+          routed_experts_to_nested(routing_rows(0, p, false, bad, prompt_experts));
       json rows = routed_experts_to_nested(routing_rows(p, g, false, false));
       if (fault_ == Fault::truncated_routing && !rows.empty()) rows.back().back().erase(0);
       choice["routed_experts"] = rows;
@@ -147,7 +167,8 @@ void ContractServer::answer_completion(const httplib::Request& request,
   // for the sequence less its last token; streamed as the event after the last token.
   std::string routing;
   if (capture) {
-    routing = routed_experts_to_int32_base64(routing_rows(0, p + g - 1, true, bad));
+    routing =
+        routed_experts_to_int32_base64(routing_rows(0, p + g - 1, true, bad, prompt_experts));
     if (fault_ == Fault::truncated_routing) routing.resize(routing.size() - 4);
   }
   if (!stream) {

@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -31,13 +32,20 @@ enum class Fault {
 int contract_expert(int token, int moe_layer, int slot);
 inline constexpr int contract_first_output_id = 100;
 
+// Expert ids to report for a prompt's tokens, [token][moe layer][slot], in place of
+// contract_expert: e.g. a local model's own routing of those ids.
+using PromptRouting = std::function<std::vector<std::vector<std::vector<int>>>(
+    const std::vector<int>& prompt_ids)>;
+
 class ContractServer {
  public:
-  ContractServer(ServerEngine engine, Fault fault, std::string api_key = "");
+  ContractServer(ServerEngine engine, Fault fault, std::string api_key = "",
+                 PromptRouting prompt_routing = {});
   ~ContractServer();
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   nlohmann::json last_completion_request() const;
+  int completion_requests() const;
 
  private:
   void answer_completion(const httplib::Request& request, httplib::Response& response);
@@ -46,12 +54,14 @@ class ContractServer {
   ServerEngine engine_;
   Fault fault_;
   std::string api_key_;
+  PromptRouting prompt_routing_;
   std::unique_ptr<Tokenizer> tokenizer_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   mutable std::mutex mutex_;
   nlohmann::json last_request_;
+  int requests_ = 0;
 };
 
 }  // namespace moescope::test
