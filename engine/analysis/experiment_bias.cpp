@@ -48,9 +48,8 @@ std::vector<TokenRouting> all_tokens(const Evaluation& e) {
 RoutedSweep selection_bias_sweep() {
   RoutedSweep sweep;
   sweep.conditions = [](const ModelConfig& c) {
-    if (!c.score_correction_bias)
-      return std::vector<Condition>{{"trained with a balance loss", 0, {}}};
-    Condition raw{"without the bias (raw scores select)", 1, {}};
+    if (!c.score_correction_bias) return std::vector<Condition>{{"balance loss", 0, {}}};
+    Condition raw{"without the bias", 1, {}};  // the raw scores select
     raw.interventions.select_without_bias = true;
     return std::vector<Condition>{{"with the bias", 0, {}}, raw};
   };
@@ -72,7 +71,9 @@ RoutedSweep selection_bias_sweep() {
                         experts,
                         {},
                         1.0};
-      Curve curve{model + " · " + condition.name, {}, {}, false};
+      // Dashed: the same model with its bias dropped.
+      Curve curve{
+          model + " · " + condition.name, {}, {}, condition.interventions.select_without_bias};
       double worst = 0.0;
       int starved = 0;
       for (int slot = 0; slot < static_cast<int>(layers.size()); ++slot) {

@@ -17,7 +17,7 @@ struct Curve {
   std::string name;  // e.g. the model
   std::vector<double> x;
   std::vector<double> y;
-  bool reference = false;  // a chance level or baseline, drawn dashed
+  bool reference = false;  // a chance level, baseline or counterfactual, drawn dashed
 };
 
 struct CurveFigure {

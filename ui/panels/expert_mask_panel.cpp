@@ -71,12 +71,13 @@ ExpertMaskPanel::ExpertMaskPanel(QWidget* parent)
   form->addRow(tr("Active experts (k)"), topKSpin_);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
+  // Whole-gate switches above the grid, in view on a small screen.
+  layout->addWidget(biasToggle_);
+  layout->addWidget(groupToggle_);
   layout->addWidget(new QLabel(tr("Click an expert to switch it off:")));
   grid_->setSpacing(2);
   layout->addLayout(grid_);
   layout->addWidget(sharedToggle_);
-  layout->addWidget(biasToggle_);
-  layout->addWidget(groupToggle_);
   layout->addWidget(resetButton);
   layout->addWidget(summary_);
   layout->addStretch();

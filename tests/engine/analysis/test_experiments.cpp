@@ -216,8 +216,7 @@ class TestExperiments : public QObject {
         run_experiment("bias", {v3.under_test(), aux.under_test()}, texts(), settings);
     QCOMPARE(r.heatmaps.size(), std::size_t(3));
     QCOMPARE(r.table.rows.size(), std::size_t(9));  // 3 runs x 3 MoE layers
-    const char* const conditions[] = {"with the bias", "without the bias (raw scores select)",
-                                      "trained with a balance loss"};
+    const char* const conditions[] = {"with the bias", "without the bias", "balance loss"};
     for (std::size_t run = 0; run < 3; ++run) {
       const HeatmapFigure& map = r.heatmaps[run];
       QCOMPARE(map.row_labels.size(), std::size_t(3));

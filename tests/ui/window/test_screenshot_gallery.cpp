@@ -70,19 +70,8 @@ class TestScreenshotGallery : public QObject {
   }
 
   void gallery() {
-    const QString folder = qEnvironmentVariable("MOESCOPE_GALLERY");
-    if (folder.isEmpty()) QSKIP("set MOESCOPE_GALLERY=folder to take the README's screenshots");
+    if (folder().isEmpty()) QSKIP("set MOESCOPE_GALLERY=folder to take the README's screenshots");
     const QSize size = screenshot_look::size({1280, 720});
-    const QString suffix = QStringLiteral("-%1x%2-%3.png")
-                               .arg(size.width())
-                               .arg(size.height())
-                               .arg(screenshot_look::dark() ? "dark" : "light");
-    const auto save = [&](QWidget* widget, const char* name) {
-      QTest::qWait(400);  // queued replots
-      const QString path = folder + QLatin1Char('/') + QLatin1String(name) + suffix;
-      QVERIFY(widget->grab().save(path));
-      qInfo("%s", qPrintable(path));
-    };
 
     MainWindow window;
     window.resize(size);
@@ -122,6 +111,58 @@ class TestScreenshotGallery : public QObject {
     panel->run();
     QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, timeoutMs);
     save(panel, "experiments-after");
+  }
+
+  // DeepSeek-V3's balancing on deepseekv3-tiny: the inspector ranking score + bias, Compare
+  // with the raw scores selecting, and the bias experiment.
+  void v3Gallery() {
+    if (folder().isEmpty()) QSKIP("set MOESCOPE_GALLERY=folder to take the README's screenshots");
+    const QSize size = screenshot_look::size({1280, 720});
+    MainWindow window;
+    window.resize(size);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(window_steps::load(window,
+                               QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/deepseekv3-tiny")));
+    QVERIFY(window_steps::generate(window, 30, QStringLiteral("In the beginning God created")));
+    RoutingDocument* document = window.document();
+    document->setSelectedToken(generatedWord(*document, false));
+    save(&window, "v3-inspector");
+
+    moescope::Interventions raw;
+    raw.select_without_bias = true;
+    window.findChild<ExpertMaskPanel*>()->setInterventions(raw);
+    QSignalSpy finished(window.controller(), &InferenceController::runFinished);
+    window.compareWithExpertsOff();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, timeoutMs);
+    document->setSelectedToken(generatedWord(*document, true));
+    save(&window, "v3-compare");
+
+    ExperimentPanel* panel = window.experimentPanel();
+    panel->resize(size);
+    window.showExperiments();
+    QVERIFY(QTest::qWaitForWindowExposed(panel));
+    panel->select(QStringLiteral("bias"), true);
+    panel->setTokensPerText(256);
+    panel->run();
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, timeoutMs);
+    save(panel, "v3-experiment");
+  }
+
+ private:
+  static QString folder() { return qEnvironmentVariable("MOESCOPE_GALLERY"); }
+
+  // <folder>/<name>-<width>x<height>-<light|dark>.png, once queued replots are drawn.
+  static void save(QWidget* widget, const char* name) {
+    QTest::qWait(400);
+    const QSize size = screenshot_look::size({1280, 720});
+    const QString path = folder() + QStringLiteral("/%1-%2x%3-%4.png")
+                                        .arg(QLatin1String(name))
+                                        .arg(size.width())
+                                        .arg(size.height())
+                                        .arg(screenshot_look::dark() ? "dark" : "light");
+    QVERIFY(widget->grab().save(path));
+    qInfo("%s", qPrintable(path));
   }
 };
 
