@@ -2,6 +2,7 @@
 
 #include <qcustomplot.h>
 
+#include <QComboBox>
 #include <QLabel>
 #include <QScrollArea>
 #include <QStringList>
@@ -37,16 +38,6 @@ Qt::Alignment labelSide(const std::vector<int>& chosen, int expert, int experts)
   return Qt::AlignVCenter;
 }
 
-// The shared scale's top: the token's highest score in any layer, rounded up
-// to a twentieth so that the tick labels read as plain numbers.
-double scaleTopFor(const moescope::TokenRouting* routing) {
-  double top = 0.0;
-  if (routing)
-    for (const auto& layer : routing->layers)
-      for (float score : layer.scores) top = std::max(top, double(score));
-  return std::clamp(std::ceil(top * 20.0 - 1e-9) / 20.0, 0.05, 1.0);
-}
-
 QString expertList(const std::vector<int>& experts) {
   QStringList names;
   for (int e : experts) names << QStringLiteral("e%1").arg(e);
@@ -64,11 +55,16 @@ TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
   legend_ = new QLabel(this);
   legend_->setObjectName(QStringLiteral("inspectorLegend"));
   legend_->setWordWrap(true);
-  legend_->setText(
-      tr("<b>Bar height</b>: selection score (the router's probability, one scale for all "
-         "layers) · <b>number</b>: gate weight (share of the output) · grey: not chosen · "
-         "hatched: shared experts, with their weight · <b style='color:#d01010'>✕</b>: "
-         "switched off"));
+  barsBox_ = new QComboBox(this);
+  barsBox_->setObjectName(QStringLiteral("inspectorBars"));
+  barsBox_->addItems({tr("Bars: router score"), tr("Bars: score + bias (what V3 ranks)")});
+  barsBox_->setCurrentIndex(1);
+  choiceNote_ = new QLabel(this);
+  choiceNote_->setObjectName(QStringLiteral("inspectorChoiceNote"));
+  choiceNote_->setWordWrap(true);
+  choiceNote_->setStyleSheet(
+      QStringLiteral("background: #ffaa00; color: black; padding: 2px 4px; border-radius: 3px;"));
+  choiceNote_->hide();
   plot_ = new QCustomPlot;
   plot_->plotLayout()->clear();
   plot_->plotLayout()->setRowSpacing(0);
@@ -78,6 +74,8 @@ TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(header_);
   layout->addWidget(legend_);
+  layout->addWidget(barsBox_, 0, Qt::AlignLeft);  // its own row: the legend keeps the width
+  layout->addWidget(choiceNote_);
   layout->addWidget(scroll, 1);
 
   new ExportActions(
@@ -92,12 +90,71 @@ TokenInspector::TokenInspector(RoutingDocument* document, QWidget* parent)
                                  .arg(token.routing.position));
       });
 
+  connect(barsBox_, &QComboBox::currentIndexChanged, this, [this] {
+    updateLegend();
+    showToken(shownToken_);
+  });
   connect(document_, &RoutingDocument::documentReset, this, &TokenInspector::rebuildRows);
   connect(document_, &RoutingDocument::selectedTokenChanged, this, &TokenInspector::showToken);
   rebuildRows();
 }
 
+bool TokenInspector::offersSelectionScores() const {
+  return document_->config().topk_method == moescope::TopkMethod::noaux_tc;
+}
+
+void TokenInspector::setShowSelectionScores(bool on) {
+  barsBox_->setCurrentIndex(on ? 1 : 0);
+}
+
+bool TokenInspector::showsSelectionScores() const {
+  return offersSelectionScores() && barsBox_->currentIndex() == 1;
+}
+
+double TokenInspector::barValue(const moescope::LayerRouting& layer, int expert) const {
+  // A run that selected without the bias has no selection scores: its scores ranked.
+  const auto& values = showsSelectionScores() && !layer.selection_scores.empty()
+                           ? layer.selection_scores
+                           : layer.scores;
+  return expert < int(values.size()) ? double(values[expert]) : 0.0;
+}
+
+// The shared scale: the token's highest (and, for score + bias, lowest) bar in
+// any layer, rounded out to a twentieth so that the tick labels read as plain numbers.
+void TokenInspector::updateScale(const moescope::TokenRouting* routing) {
+  double top = 0.0, bottom = 0.0;
+  if (routing)
+    for (const auto& layer : routing->layers)
+      for (int e = 0; e < int(layer.scores.size()); ++e) {
+        top = std::max(top, barValue(layer, e));
+        bottom = std::min(bottom, barValue(layer, e));
+      }
+  const double limit = showsSelectionScores() ? 1e3 : 1.0;
+  scaleTop_ = std::clamp(std::ceil(top * 20.0 - 1e-9) / 20.0, 0.05, limit);
+  scaleBottom_ = std::clamp(std::floor(bottom * 20.0 + 1e-9) / 20.0, -limit, 0.0);
+}
+
+void TokenInspector::updateLegend() {
+  const QString rest =
+      tr(" · <b>number</b>: gate weight (share of the output) · grey: not chosen · "
+         "hatched: shared experts, with their weight · <b style='color:#d01010'>✕</b>: "
+         "switched off");
+  barsBox_->setVisible(offersSelectionScores());
+  if (!offersSelectionScores())
+    legend_->setText(tr("<b>Bar height</b>: selection score (the router's probability, one "
+                        "scale for all layers)") +
+                     rest);
+  else if (showsSelectionScores())
+    legend_->setText(
+        tr("<b>Bar height</b>: score + balancing bias, what the top-k ranks (one scale)") + rest);
+  else
+    legend_->setText(tr("<b>Bar height</b>: the router's score, before the balancing bias (a "
+                        "chosen expert can stand lower than one left out)") +
+                     rest);
+}
+
 void TokenInspector::rebuildRows() {
+  updateLegend();
   plot_->clearPlottables();
   plot_->clearItems();
   plot_->plotLayout()->clear();
@@ -157,7 +214,7 @@ void TokenInspector::showToken(int index) {
   plot_->clearItems();
   const auto* routing =
       shownToken_ >= 0 ? &document_->snapshot().tokens[shownToken_].routing : nullptr;
-  scaleTop_ = scaleTopFor(routing);
+  updateScale(routing);
   if (shownToken_ < 0) {
     header_->setText(tr("Select a token to inspect its routing."));
   } else {
@@ -168,7 +225,15 @@ void TokenInspector::showToken(int index) {
                          .arg(token.routing.position)
                          .arg(token.routing.is_prompt ? tr("prompt") : tr("generated")));
   }
-  for (Row& row : rows_) fillRow(row, shownToken_);
+  QStringList changes;
+  for (Row& row : rows_) {
+    fillRow(row, shownToken_);
+    if (!row.changeNote.isEmpty()) changes << tr("L%1: %2").arg(row.layer).arg(row.changeNote);
+  }
+  // Above the plot, not on it: the note covers no bar or label at any size.
+  choiceNote_->setText(
+      tr("⚠ A switch changed this token's choice · %1").arg(changes.join(QStringLiteral(" · "))));
+  choiceNote_->setVisible(!changes.isEmpty());
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -183,10 +248,10 @@ void TokenInspector::fillRow(Row& row, int index) {
   for (QCPBars* bars : row.chosen) bars->data()->clear();
   QCPAxis* y = row.scores->valueAxis();
   auto yTicks = QSharedPointer<QCPAxisTickerText>::create();
-  for (double tick : {0.0, scaleTop_ / 2, scaleTop_})
+  for (double tick : {scaleBottom_, 0.0, scaleTop_ / 2, scaleTop_})
     yTicks->addTick(tick, QString::number(tick, 'g', 3));
   y->setTicker(yTicks);
-  y->setRange(0, scaleTop_ / barShare);
+  y->setRange(scaleBottom_, scaleBottom_ + (scaleTop_ - scaleBottom_) / barShare);
   if (!routing) return;
 
   // A served model's records hold the chosen ids alone (RoutingDetail::ids_only):
@@ -194,9 +259,9 @@ void TokenInspector::fillRow(Row& row, int index) {
   const int experts = document_->config().n_routed_experts;
   const bool scored = int(routing->scores.size()) == experts;
   const auto heightOf = [&](int expert, int rank) {
-    return scored ? double(routing->scores[expert]) : scaleTop_ * (1.0 - 0.12 * rank);
+    return scored ? barValue(*routing, expert) : scaleTop_ * (1.0 - 0.12 * rank);
   };
-  for (int e = 0; scored && e < experts; ++e) row.scores->addData(e, routing->scores[e]);
+  for (int e = 0; scored && e < experts; ++e) row.scores->addData(e, barValue(*routing, e));
 
   const QColor text = palette().color(QPalette::WindowText);
   const int shared = document_->config().n_shared_experts;
@@ -219,7 +284,7 @@ void TokenInspector::fillRow(Row& row, int index) {
   const moescope::Interventions& switches = document_->snapshot().interventions;
   for (int e = 0; e < experts; ++e) {
     if (!switches.expert_disabled(row.layer, e)) continue;
-    const double height = std::max(scored ? double(routing->scores[e]) : 0.0, scaleTop_ * 0.06);
+    const double height = std::max(scored ? barValue(*routing, e) : 0.0, scaleTop_ * 0.06);
     row.off->addData(e, height);
     auto* cross = new QCPItemText(plot_);
     cross->setClipAxisRect(row.rect);
@@ -252,16 +317,6 @@ void TokenInspector::fillRow(Row& row, int index) {
     if (!change.replacements.empty())
       parts << tr("in its place %1").arg(expertList(change.replacements));
     row.changeNote = parts.join(QStringLiteral(" · "));
-    auto* note = new QCPItemText(plot_);
-    note->setClipAxisRect(row.rect);
-    note->position->setType(QCPItemPosition::ptAxisRectRatio);
-    note->position->setAxisRect(row.rect);
-    note->position->setCoords(0.99, 0.05);
-    note->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
-    note->setText(tr("⚠ a switch changed this choice\n%1").arg(parts.join(QLatin1Char('\n'))));
-    note->setBrush(QColor(255, 170, 0));
-    note->setColor(Qt::black);
-    note->setPadding(QMargins(3, 1, 3, 1));
   }
 }
 
@@ -315,11 +370,15 @@ CsvTable TokenInspector::table() const {
   if (shownToken_ >= 0)
     for (const auto& layer : document_->snapshot().tokens[shownToken_].routing.layers) {
       layers << layer.layer;
-      scores << QVector<double>(layer.scores.begin(), layer.scores.end());
+      QVector<double> values;
+      for (int e = 0; e < int(layer.scores.size()); ++e) values << barValue(layer, e);
+      scores << values;
     }
+  const QString what = showsSelectionScores() ? tr("score + bias") : tr("selection score");
   const QString metric =
-      shownToken_ < 0 ? tr("selection score")
-                      : tr("selection score of token %1 \"%2\"")
+      shownToken_ < 0 ? what
+                      : tr("%1 of token %2 \"%3\"")
+                            .arg(what)
                             .arg(document_->snapshot().tokens[shownToken_].routing.position)
                             .arg(TokenFormat::chipText(document_->snapshot().tokens[shownToken_]));
   return TableExport::layerExpertTable(metric, layers, scores);

@@ -4,16 +4,22 @@
 // top-k in their expert colours with the gate weight written on them, the
 // shared experts as a labelled bar with their weight (outlined when off),
 // switched-off experts crossed in red, and where a switch changed the choice
-// which experts the token lost and which took their place. A legend above
-// says what height and number mean.
+// which experts the token lost and which took their place (a note above the
+// plot). A legend above says what height and number mean. For DeepSeek-V3's gate the bars show
+// either the router's scores or what its top-k ranks, score + balancing bias.
 #include <QVector>
 #include <QWidget>
 
+class QComboBox;
 class QCPAxisRect;
 class QCPBars;
 class QCustomPlot;
 class QLabel;
 struct CsvTable;
+namespace moescope {
+struct LayerRouting;
+struct TokenRouting;
+}  // namespace moescope
 class RoutingDocument;
 
 class TokenInspector : public QWidget {
@@ -30,7 +36,11 @@ class TokenInspector : public QWidget {
   // What the rows show, for tests: every row's value axis runs to scaleTop(),
   // whose tick labels read in selection-score units.
   double scaleTop() const { return scaleTop_; }
+  double scaleBottom() const { return scaleBottom_; }  // below 0 only for score + bias
   QString legendText() const;
+  // V3 models: bar height is score + bias (true) or the router's score (false).
+  void setShowSelectionScores(bool on);
+  bool offersSelectionScores() const;
   QString changeNote(int layer) const;             // "lost e38 · in its place e12"; empty if none
   QVector<int> switchedOffMarks(int layer) const;  // experts drawn as switched off
   QString sharedLabel(int layer) const;  // "shared · weight 1", "shared off"; empty if none
@@ -52,6 +62,10 @@ class TokenInspector : public QWidget {
   };
 
   void rebuildRows();
+  void updateLegend();
+  bool showsSelectionScores() const;
+  double barValue(const moescope::LayerRouting& layer, int expert) const;
+  void updateScale(const moescope::TokenRouting* routing);
   void showToken(int index);
   void fillRow(Row& row, int index);
   // A vertical label reading upward from `foot` (value-axis units) at `key`.
@@ -63,8 +77,11 @@ class TokenInspector : public QWidget {
   RoutingDocument* document_;
   QLabel* header_;
   QLabel* legend_;
+  QLabel* choiceNote_;  // which experts a switch took from the token, per layer
+  QComboBox* barsBox_;
   QCustomPlot* plot_;
   QVector<Row> rows_;
   int shownToken_ = -1;
   double scaleTop_ = 1.0;
+  double scaleBottom_ = 0.0;
 };

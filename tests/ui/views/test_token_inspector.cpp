@@ -4,10 +4,12 @@
 // the token lost and which took its place.
 #include <qcustomplot.h>
 
+#include <QLabel>
 #include <QtTest>
 
 #include "document/choice_change.h"
 #include "document/routing_document.h"
+#include "export/table_export.h"
 #include "support/synthetic_run.h"
 #include "views/token_inspector.h"
 
@@ -29,6 +31,38 @@ moescope::RoutingSnapshot switchedRun() {
   layers[1].shared_gate = 0.73f;  // a Qwen2-MoE-like shared gate
   snapshot.interventions.disabled_experts = {{2, 5}, {moescope::Interventions::all_layers, 7}};
   return snapshot;
+}
+
+// The synthetic run with DeepSeek-V3's gate: token 3 in layer 1 scores expert 1
+// highest (0.9), but a bias of -0.6 lets experts 3 and 0 rank first.
+moescope::RoutingSnapshot biasedRun() {
+  moescope::RoutingSnapshot snapshot = synthetic::header();
+  auto& c = snapshot.model_config;
+  c["model_type"] = "deepseek_v3";
+  c["architectures"] = {"DeepseekV3ForCausalLM"};
+  c.update(nlohmann::json{{"q_lora_rank", nullptr},
+                          {"kv_lora_rank", 8},
+                          {"qk_nope_head_dim", 8},
+                          {"qk_rope_head_dim", 4},
+                          {"v_head_dim", 8},
+                          {"n_group", 1},
+                          {"topk_group", 1},
+                          {"scoring_func", "sigmoid"},
+                          {"topk_method", "noaux_tc"},
+                          {"norm_topk_prob", true}});
+  snapshot.tokens = synthetic::tokens(0, 4);
+  auto& layer = snapshot.tokens[3].routing.layers[0];
+  layer.scores = {0.5f, 0.9f, 0.2f, 0.3f, 0.1f, 0.1f, 0.1f, 0.1f};
+  layer.selection_scores = {0.5f, 0.3f, 0.2f, 0.7f, 0.1f, 0.1f, -0.12f, 0.1f};
+  layer.expert_ids = {3, 0};
+  return snapshot;
+}
+
+// Row `index` of the exported table as numbers (after the metric and layer columns).
+QVector<float> row(const CsvTable& table, int index) {
+  QVector<float> values;
+  for (const QString& cell : table.rows.value(index).mid(2)) values << cell.toFloat();
+  return values;
 }
 
 }  // namespace
@@ -76,6 +110,31 @@ class TestTokenInspector : public QObject {
     QVERIFY(legend.contains(QLatin1String("switched off")));
   }
 
+  void biasedSelectionScoresOrRouterScores() {
+    RoutingDocument document;
+    document.reset(biasedRun());
+    TokenInspector inspector(&document);
+    document.setSelectedToken(3);
+    QVERIFY(inspector.offersSelectionScores());
+    // By default the bars show what the top-k ranked, negative values included.
+    QCOMPARE(row(inspector.table(), 0).value(1), 0.3f);
+    QCOMPARE(row(inspector.table(), 0).value(6), -0.12f);
+    QCOMPARE(inspector.scaleTop(), 0.7);
+    QCOMPARE(inspector.scaleBottom(), -0.15);
+    QVERIFY(inspector.legendText().contains(
+        QLatin1String("score + balancing bias, what the top-k ranks")));
+    inspector.setShowSelectionScores(false);
+    QCOMPARE(row(inspector.table(), 0).value(1), 0.9f);
+    QCOMPARE(row(inspector.table(), 0).value(6), 0.1f);
+    QCOMPARE(inspector.scaleTop(), 0.9);
+    QCOMPARE(inspector.scaleBottom(), 0.0);
+    QVERIFY(inspector.legendText().contains(QLatin1String("before the balancing bias")));
+    // A model without the bias offers no choice and keeps the plain legend.
+    document.reset(switchedRun());
+    QVERIFY(!inspector.offersSelectionScores());
+    QVERIFY(inspector.legendText().contains(QLatin1String("selection score (the router")));
+  }
+
   void switchesAndSharedExpertsAreMarked() {
     RoutingDocument document;
     document.reset(switchedRun());
@@ -88,12 +147,23 @@ class TestTokenInspector : public QObject {
     QCOMPARE(inspector.sharedLabel(1), QStringLiteral("shared · weight 1"));
     QCOMPARE(inspector.sharedLabel(2), QStringLiteral("shared · weight 0.73"));
     QCOMPARE(inspector.sharedLabel(3), QStringLiteral("shared off"));
-    // The note is drawn in the row, with both experts in it.
-    bool drawn = false;
+    // The note stands above the plot, naming the layer and both experts, and
+    // covers nothing: no text drawn on the plot, apart from the plot itself.
+    inspector.resize(500, 700);
+    inspector.show();
+    auto* note = inspector.findChild<QLabel*>(QStringLiteral("inspectorChoiceNote"));
+    QVERIFY(note && note->isVisible());
+    QVERIFY2(note->text().contains(QStringLiteral("L2: lost e5 · in its place e3")),
+             qPrintable(note->text()));
+    const QRect noteArea(note->mapTo(&inspector, QPoint(0, 0)), note->size());
+    const QRect plotArea(inspector.plot()->mapTo(&inspector, QPoint(0, 0)),
+                         inspector.plot()->size());
+    QVERIFY(!noteArea.intersects(plotArea));
     for (int i = 0; i < inspector.plot()->itemCount(); ++i)
       if (auto* text = qobject_cast<QCPItemText*>(inspector.plot()->item(i)))
-        drawn |= text->text().contains(QLatin1String("lost e5\nin its place e3"));
-    QVERIFY(drawn);
+        QVERIFY2(!text->text().contains(QLatin1String("lost")), qPrintable(text->text()));
+    document.setSelectedToken(2);
+    QVERIFY(note->isHidden());
   }
 };
 
