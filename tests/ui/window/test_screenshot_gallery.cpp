@@ -71,14 +71,8 @@ class TestScreenshotGallery : public QObject {
 
   void gallery() {
     if (folder().isEmpty()) QSKIP("set MOESCOPE_GALLERY=folder to take the README's screenshots");
-    const QSize size = screenshot_look::size({1280, 720});
-
     MainWindow window;
-    window.resize(size);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(window_steps::load(window,
-                               QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/deepseekmoe-tiny")));
+    open(window, "deepseekmoe-tiny");
     save(&window, "first-launch");
 
     QVERIFY(window_steps::generate(window, 30, QStringLiteral("Once upon a time, a little robot")));
@@ -90,40 +84,21 @@ class TestScreenshotGallery : public QObject {
     moescope::Interventions off;
     for (int e : busiest(*document, document->moeLayers().front(), 4))
       off.disabled_experts.insert({moescope::Interventions::all_layers, e});
-    window.findChild<ExpertMaskPanel*>()->setInterventions(off);
-    QSignalSpy finished(window.controller(), &InferenceController::runFinished);
-    window.compareWithExpertsOff();
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, timeoutMs);
-    document->setSelectedToken(generatedWord(*document, true));
-    save(&window, "compare");
+    compare(window, off, "compare");
 
     window.setPresentation(true);
     save(&window, "presentation");
     window.setPresentation(false);
 
-    ExperimentPanel* panel = window.experimentPanel();
-    panel->resize(size);
-    window.showExperiments();
-    QVERIFY(QTest::qWaitForWindowExposed(panel));
-    panel->select(QStringLiteral("specialisation"), false);
-    panel->setTokensPerText(128);
-    save(panel, "experiments-before");
-    panel->run();
-    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, timeoutMs);
-    save(panel, "experiments-after");
+    experiment(window, "specialisation", false, 128, "experiments-before", "experiments-after");
   }
 
   // DeepSeek-V3's balancing on deepseekv3-tiny: the inspector ranking score + bias, Compare
   // with the raw scores selecting, and the bias experiment.
   void v3Gallery() {
     if (folder().isEmpty()) QSKIP("set MOESCOPE_GALLERY=folder to take the README's screenshots");
-    const QSize size = screenshot_look::size({1280, 720});
     MainWindow window;
-    window.resize(size);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(window_steps::load(window,
-                               QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/deepseekv3-tiny")));
+    open(window, "deepseekv3-tiny");
     QVERIFY(window_steps::generate(window, 30, QStringLiteral("In the beginning God created")));
     RoutingDocument* document = window.document();
     document->setSelectedToken(generatedWord(*document, false));
@@ -131,26 +106,48 @@ class TestScreenshotGallery : public QObject {
 
     moescope::Interventions raw;
     raw.select_without_bias = true;
-    window.findChild<ExpertMaskPanel*>()->setInterventions(raw);
-    QSignalSpy finished(window.controller(), &InferenceController::runFinished);
-    window.compareWithExpertsOff();
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, timeoutMs);
-    document->setSelectedToken(generatedWord(*document, true));
-    save(&window, "v3-compare");
-
-    ExperimentPanel* panel = window.experimentPanel();
-    panel->resize(size);
-    window.showExperiments();
-    QVERIFY(QTest::qWaitForWindowExposed(panel));
-    panel->select(QStringLiteral("bias"), true);
-    panel->setTokensPerText(256);
-    panel->run();
-    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, timeoutMs);
-    save(panel, "v3-experiment");
+    compare(window, raw, "v3-compare");
+    experiment(window, "bias", true, 256, nullptr, "v3-experiment");
   }
 
  private:
   static QString folder() { return qEnvironmentVariable("MOESCOPE_GALLERY"); }
+
+  // The window at the gallery's size with a bundled model loaded.
+  static void open(MainWindow& window, const char* model) {
+    window.resize(screenshot_look::size({1280, 720}));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(window_steps::load(
+        window, QStringLiteral(MOESCOPE_RESOURCES_DIR "/models/") + QLatin1String(model)));
+  }
+
+  // Compare with `switches`, a token they changed selected.
+  static void compare(MainWindow& window, const moescope::Interventions& switches,
+                      const char* name) {
+    window.findChild<ExpertMaskPanel*>()->setInterventions(switches);
+    QSignalSpy finished(window.controller(), &InferenceController::runFinished);
+    window.compareWithExpertsOff();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, timeoutMs);
+    window.document()->setSelectedToken(generatedWord(*window.document(), true));
+    save(&window, name);
+  }
+
+  // The Experiments window on `name` (its bundled models when `bundled`), saved before the
+  // run when `before` is set and after it.
+  static void experiment(MainWindow& window, const char* name, bool bundled, int tokens,
+                         const char* before, const char* after) {
+    ExperimentPanel* panel = window.experimentPanel();
+    panel->resize(screenshot_look::size({1280, 720}));
+    window.showExperiments();
+    QVERIFY(QTest::qWaitForWindowExposed(panel));
+    panel->select(QLatin1String(name), bundled);
+    panel->setTokensPerText(tokens);
+    if (before) save(panel, before);
+    panel->run();
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, timeoutMs);
+    save(panel, after);
+  }
 
   // <folder>/<name>-<width>x<height>-<light|dark>.png, once queued replots are drawn.
   static void save(QWidget* widget, const char* name) {
