@@ -7,7 +7,6 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QSettings>
-#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTest>
 #include <QTimer>
@@ -15,8 +14,7 @@
 #include "experiments/experiment_panel.h"
 #include "experiments/experiment_plot.h"
 #include "plots/heatmap_plot.h"
-#include "threads/inference_controller.h"
-#include "window/main_window.h"
+#include "ui/window/window_steps.h"
 
 namespace {
 
@@ -24,6 +22,16 @@ bool findingsSay(QWidget* panel, const char* text) {
   for (auto* label : panel->findChildren<QLabel*>())
     if (label->isVisibleTo(panel) && label->text().contains(QLatin1String(text))) return true;
   return false;
+}
+
+// Loads the fixture model and selects the specialisation experiment on it,
+// 128 tokens a text.
+bool specialisationOnFixture(MainWindow& window) {
+  if (!window_steps::load(window, QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32")))
+    return false;
+  window.experimentPanel()->select(QStringLiteral("specialisation"), false);
+  window.experimentPanel()->setTokensPerText(128);
+  return true;
 }
 
 QPushButton* button(QWidget* panel, const QString& text) {
@@ -51,13 +59,8 @@ class TestExperimentPanel : public QObject {
     window.resize(1600, 1000);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
-    window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
-
+    QVERIFY(specialisationOnFixture(window));
     ExperimentPanel* panel = window.experimentPanel();
-    panel->select(QStringLiteral("specialisation"), false);
-    panel->setTokensPerText(128);
     QCOMPARE(panel->job().modelDirs.size(), 1);
     QVERIFY(panel->job().modelDirs[0].endsWith(QStringLiteral("dense-lead-f32")));
     QVERIFY(panel->job().textFiles.size() >= 2);  // the bundled held-out texts
@@ -110,12 +113,8 @@ class TestExperimentPanel : public QObject {
   // Export result… offers the table as CSV besides the JSON.
   void exportOffersCsv() {
     MainWindow window;
-    QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
-    window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
-    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    QVERIFY(specialisationOnFixture(window));
     ExperimentPanel* panel = window.experimentPanel();
-    panel->select(QStringLiteral("specialisation"), false);
-    panel->setTokensPerText(128);
     panel->run();
     QTRY_VERIFY_WITH_TIMEOUT(panel->result() != nullptr, 60000);
     QStringList filters;
