@@ -372,6 +372,7 @@ void MainWindow::onRunFinished(const RunStats& stats) {
     comparison.interventions = document_->snapshot().interventions;
     comparison.interventionText = SwitchSummary::describe(comparison.interventions);
     comparison.nextTokenKl = stats.nextTokenKl;
+    comparison.comparedTokenCap = stats.comparedTokenCap;
     comparison.moeLayers = document_->moeLayers();
     comparison.experts = document_->config().n_routed_experts;
     compareView_->showComparison(comparison);
