@@ -9,6 +9,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QVBoxLayout>
 
 #include "analysis/experiment_models.h"
@@ -128,6 +129,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     updateDescription();
     clearResult(tr("Press Run to see this experiment's result."));
   });
+  connect(modelsBox_, &QComboBox::currentIndexChanged, this, &ExperimentPanel::updateEngineOnly);
   connect(textsBox_, &QComboBox::activated, this, [this](int index) {
     if (index == chosenTexts) chooseTexts();
   });
@@ -149,11 +151,41 @@ void ExperimentPanel::clearResult(const QString& message) {
 
 void ExperimentPanel::setCurrentModel(const QString& dir, const QString& name) {
   currentModelDir_ = dir;
+  servedModel_ = {};
   const QString label = tr("Loaded model: %1").arg(name);
   if (modelsBox_->count() == 1)
     modelsBox_->addItem(label);
   else
     modelsBox_->setItemText(currentModel, label);
+  updateEngineOnly();
+}
+
+void ExperimentPanel::setServedModel(const ServerJob& server, const QString& name) {
+  setCurrentModel({}, name);
+  servedModel_ = server;
+  modelsBox_->setItemText(currentModel, tr("Served model: %1").arg(name));
+  updateEngineOnly();
+}
+
+void ExperimentPanel::updateEngineOnly() {
+  const bool served = !servedModel_.url.isEmpty() && modelsBox_->currentIndex() == currentModel;
+  auto* items = qobject_cast<QStandardItemModel*>(experimentBox_->model());
+  const auto& catalogue = experiment_catalogue();
+  for (int i = 0; i < int(catalogue.size()); ++i) {
+    QStandardItem* item = items->item(i);
+    const bool off = served && catalogue[i].needs_engine;
+    item->setEnabled(!off);
+    item->setToolTip(off ? tr("Measures the model's loss with experts switched off: needs the "
+                              "local engine (a served model gives its routing only)")
+                         : QString());
+  }
+  if (served && catalogue[experimentBox_->currentIndex()].needs_engine)
+    for (int i = 0; i < int(catalogue.size()); ++i)
+      if (!catalogue[i].needs_engine) {
+        experimentBox_->setCurrentIndex(i);
+        break;
+      }
+  updateDescription();
 }
 
 void ExperimentPanel::select(const QString& experiment, bool pair) {
@@ -177,7 +209,9 @@ void ExperimentPanel::setTokensPerText(int tokens) {
 ExperimentJob ExperimentPanel::job() const {
   ExperimentJob job;
   job.experiment = experimentBox_->currentData().toString();
-  if (modelsBox_->currentIndex() == currentModel)
+  if (modelsBox_->currentIndex() == currentModel && !servedModel_.url.isEmpty())
+    job.server = servedModel_;
+  else if (modelsBox_->currentIndex() == currentModel)
     job.modelDirs << currentModelDir_;
   else
     for (const auto& dir : default_models(job.experiment.toStdString()))
@@ -264,9 +298,17 @@ void ExperimentPanel::updateDescription() {
   const int i = experimentBox_->currentIndex();
   if (i < 0 || i >= static_cast<int>(catalogue.size())) return;
   nameBundledModels();
-  description_->setText(QStringLiteral("<i>%1</i><br>%2")
-                            .arg(QString::fromStdString(catalogue[i].source).toHtmlEscaped(),
-                                 QString::fromStdString(catalogue[i].summary).toHtmlEscaped()));
+  const bool served = !servedModel_.url.isEmpty() && modelsBox_->currentIndex() == currentModel;
+  description_->setText(
+      QStringLiteral("<i>%1</i><br>%2%3")
+          .arg(QString::fromStdString(catalogue[i].source).toHtmlEscaped(),
+               QString::fromStdString(catalogue[i].summary).toHtmlEscaped(),
+               served ? tr("<br><br>On the served model: each text window goes to %1 as "
+                           "token ids and its routing comes back (at most %2 requests a "
+                           "second). The loss-based experiments need the local engine.")
+                            .arg(servedModel_.url.toHtmlEscaped())
+                            .arg(ExperimentJob{}.requestsPerSecond)
+                      : QString()));
 }
 
 void ExperimentPanel::exportResult() {

@@ -21,6 +21,9 @@ class ExperimentPanel : public QWidget {
 
   // The model open in the window, offered as an alternative to the bundled pair.
   void setCurrentModel(const QString& dir, const QString& name);
+  // A served model in its place: chosen, only the routing analyses can run (the
+  // loss-based ones are greyed out, saying why).
+  void setServedModel(const ServerJob& server, const QString& name);
 
   ExperimentJob job() const;
   const ExperimentResultPtr& result() const { return result_; }
@@ -48,6 +51,7 @@ class ExperimentPanel : public QWidget {
   void nameBundledModels();  // the first Models entry: what the experiment runs on by default
   void exportResult();       // JSON (everything) or CSV (the table)
   void clearResult(const QString& message);
+  void updateEngineOnly();  // grey out the loss-based experiments for a served model
 
   QComboBox* experimentBox_;
   QComboBox* modelsBox_;
@@ -62,6 +66,7 @@ class ExperimentPanel : public QWidget {
   ExperimentPlot* plot_;
   QStringList chosenTexts_;
   QString currentModelDir_;
+  ServerJob servedModel_;  // url empty: the current model is a local one
   ExperimentResultPtr result_;
   bool busy_ = false;
 };

@@ -186,6 +186,8 @@ void MainWindow::createMenus() {
   recentMenu_ = file->addMenu(tr("Open &Recent"));
   recentMenu_->setObjectName(QStringLiteral("recentMenu"));
   openSnapshotAction_ = file->addAction(tr("Open S&napshot…"), this, &MainWindow::chooseSnapshot);
+  file->addAction(tr("Connect to Se&rver…"), this, &MainWindow::chooseServer)
+      ->setObjectName(QStringLiteral("connectServerAction"));
   saveSnapshotAction_ =
       file->addAction(tr("&Save Snapshot…"), QKeySequence::Save, this, &MainWindow::saveSnapshot);
   file->addSeparator();
@@ -297,6 +299,10 @@ void MainWindow::connectController() {
     updateCaption();
   });
   connect(controller_, &InferenceController::runFinished, this, &MainWindow::onRunFinished);
+  // A served run's text as the server streams it; its tokens follow with their routing.
+  connect(controller_, &InferenceController::servedTextArrived, this, [this](const QString& text) {
+    speedLabel_->setText(tr("The server sent: …%1").arg(text.right(60).simplified()));
+  });
   connect(controller_, &InferenceController::runFailed, this, [this](const QString& message) {
     baselineTokens_.clear();
     speedLabel_->clear();
@@ -337,6 +343,10 @@ void MainWindow::generate() {
 
 void MainWindow::compareWithExpertsOff() {
   baselineTokens_.clear();
+  if (controller_->server()) {
+    statusBar()->showMessage(tr("Compare with experts off needs the local engine"), 8000);
+    return;
+  }
   if (maskPanel_->interventions().empty()) {  // both runs would be the same one
     compareView_->showNothingSwitchedOff();
     compareDock_->show();
@@ -414,6 +424,20 @@ void MainWindow::connectExperiments() {
 
 void MainWindow::onModelLoaded(const ModelSummary& summary) {
   statusBar()->clearMessage();
+  if (controller_->server()) {
+    modelLabel_->setText(summary.name);
+    modelLabel_->setToolTip(summary.dir);
+    backendLabel_->setText(tr("Served"));
+    backendLabel_->setToolTip(summary.backendReason);
+    loadedDir_.clear();  // a backend chosen in Tools reloads no served model
+    maskPanel_->setModelConfig(summary.config);
+    showServedState(true);  // after the switches took the model, which enables them
+    promptPanel_->setContextLength(summary.config.max_position_embeddings);
+    experimentPanel_->setServedModel(*controller_->server(), summary.name);
+    updateCaption();
+    updateActions();
+    return;
+  }
   modelLabel_->setText(tr("%1 · %2 M params (%3 M active)")
                            .arg(summary.name)
                            .arg(summary.totalParameters / 1e6, 0, 'f', 1)
@@ -436,6 +460,7 @@ void MainWindow::onModelLoaded(const ModelSummary& summary) {
   backendLabel_->setToolTip(summary.backendReason);
   loadedDir_ = summary.dir;
   maskPanel_->setModelConfig(summary.config);
+  showServedState(false);
   promptPanel_->setContextLength(summary.config.max_position_embeddings);
   updateCaption();
   promptPanel_->setChatAvailable(summary.hasChatTemplate, summary.chatTemplateProblem);

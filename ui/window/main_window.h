@@ -11,6 +11,7 @@
 
 #include "io/snapshot.h"
 #include "jobs/metatypes.h"
+#include "jobs/server_job.h"
 #include "panels/lesson.h"
 #include "window/screen_caption.h"
 
@@ -50,6 +51,9 @@ class MainWindow : public QMainWindow {
   // Reads the file on a thread, then shows it: snapshotOpened(true), or the
   // dialog and snapshotOpened(false).
   void openSnapshot(const QString& path);
+  // File ▸ Connect to Server without the dialog: Generate then runs on job's
+  // server (off the GUI thread), and the engine-only controls say why they are off.
+  void connectToServer(const ServerJob& job);
 
   // For main() and the screenshot test.
   RoutingDocument* document() const { return document_; }
@@ -104,6 +108,9 @@ class MainWindow : public QMainWindow {
 
   void chooseModel();
   void chooseSnapshot();
+  void chooseServer();  // main_window_server.cpp
+  // A served model is the model: the switches, Compare and chat need the local engine.
+  void showServedState(bool served);
   void saveSnapshot();
   void showSnapshot();  // the read of snapshotPath_ finished: show it or report
   bool applyLessonInterventions(const LessonStep& step);

@@ -148,5 +148,9 @@ void MainWindow::updateSwitchBanner() {
   if (!document_->isEmpty() && document_->snapshot().interventions != now)
     note = tr("The text on screen was made with other switches: %1")
                .arg(SwitchSummary::describe(document_->snapshot().interventions));
-  promptPanel_->setSwitchBanner(SwitchSummary::describe(now), note);
+  promptPanel_->setSwitchBanner(controller_->server()
+                                    ? tr("all experts on (switching experts off needs the "
+                                         "local engine)")
+                                    : SwitchSummary::describe(now),
+                                note);
 }
