@@ -47,6 +47,7 @@ void run(const ExperimentOptions& o) {
     throw EngineError(
         "--server and --model: an experiment runs on the served model or on "
         "model folders, not both");
+  if (served) check_routing_only(o.name);  // before any request
   const std::vector<LoadedModel> loaded =
       served ? std::vector<LoadedModel>{}
              : load_models(model_paths(o), parse_backend_choice(o.backend));
@@ -124,6 +125,10 @@ void add_experiment_command(CLI::App& app) {
   // Routing analyses only (the loss sweeps need the local engine): each text window
   // goes to the server as token ids, its prompt routing comes back.
   add_server_options(*command, options->server);
+  command->get_option("--server")
+      ->description(
+          "Run a routing analysis on a vLLM or SGLang server started with "
+          "--enable-return-routed-experts (URL; the model named by --served-model)");
   command
       ->add_option("--served-model", options->served_model,
                    "With --server: the name the server serves the model under")

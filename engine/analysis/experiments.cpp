@@ -237,17 +237,23 @@ ExperimentResult run_experiment(const std::string& name, const std::vector<Model
   return result;
 }
 
+void check_routing_only(const std::string& name) {
+  const Entry& entry = find_entry(name);
+  if (entry.sweep || entry.routed)
+    throw EngineError(name + " (" + entry.info.title +
+                      ") measures the model's loss, with experts switched off or its gate "
+                      "changed, which needs the local engine: a served model gives its routing "
+                      "only");
+}
+
 ExperimentResult run_routing_experiment(const std::string& name,
                                         const std::vector<RoutingSource*>& sources,
                                         const std::vector<LabelledText>& texts,
                                         const ExperimentSettings& settings,
                                         const WorkMeter::Callback& progress,
                                         const std::atomic<bool>* cancel) {
+  check_routing_only(name);
   const Entry& entry = find_entry(name);
-  if (entry.sweep || entry.routed)
-    throw EngineError(name + " (" + entry.info.title +
-                      ") measures the model's loss with experts switched off, which needs the "
-                      "local engine: a served model gives its routing only");
   check_models(sources, settings);
   if (texts.empty()) throw EngineError("an experiment needs at least one text");
   ExperimentResult result =

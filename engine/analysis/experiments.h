@@ -57,6 +57,9 @@ ExperimentResult run_experiment(const std::string& name, const std::vector<Model
                                 const WorkMeter::Callback& progress = {},
                                 const std::atomic<bool>* cancel = nullptr);
 
+// Throws EngineError, naming why, for an experiment that needs the engine (or unknown).
+void check_routing_only(const std::string& name);
+
 // A routing analysis (an experiment without needs_engine) over routing from each
 // source, e.g. a model served by vLLM or SGLang. Throws EngineError as
 // run_experiment, and for an experiment that needs the engine (naming why).

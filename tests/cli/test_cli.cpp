@@ -635,6 +635,18 @@ class TestCli : public QObject {
              qPrintable(bias.err));
   }
 
+  // A loss-based experiment on a served model is refused before any request: nothing
+  // listens on the port, and the message is the refusal, not an unreachable server.
+  void loss_experiment_on_a_server_refused_before_connecting() {
+    const Run r = run_cli({"experiment", "redundancy", "--server", "http://127.0.0.1:9",
+                           "--served-model", "tiny", "--config", q(model_dir / "config.json")});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("which needs the local engine"), qPrintable(describe(r)));
+    const Run help = run_cli({"experiment", "--help"});
+    QVERIFY2(help.out.contains("Run a routing analysis on a vLLM or SGLang server"),
+             qPrintable(help.out));
+  }
+
   // Each mistake: exit code 1 (not a signal, not an unexpected error), and
   // exactly one "moescope-cli: error:" line, the last on stderr, naming the problem.
   void errors_data() {
