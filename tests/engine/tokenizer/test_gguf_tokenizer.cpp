@@ -111,12 +111,12 @@ class TestGgufTokenizer : public QObject {
     QCOMPARE(gguf->vocab_size(), original->vocab_size());
     QCOMPARE(gguf->bos_id(), original->bos_id());
     QCOMPARE(gguf->eos_id(), original->eos_id());
-    const json cases = read_json_file(fixtures / "tokenizer" / "cases.json");
+    const nlohmann::json cases = read_json_file(fixtures / "tokenizer" / "cases.json");
     QVERIFY(cases.size() >= 10);
-    for (const json& c : cases) {
+    for (const nlohmann::json& c : cases) {
       const std::string text = c.at("text").get<std::string>();
       std::vector<int> expected = {*original->bos_id()};
-      for (const json& id : c.at("ids")) expected.push_back(id.get<int>());
+      for (const nlohmann::json& id : c.at("ids")) expected.push_back(id.get<int>());
       const std::vector<int> ids = gguf->encode(text);
       QVERIFY2(ids == expected, text.c_str());
       QCOMPARE(ids, original->encode(text));
