@@ -31,6 +31,23 @@ PRESETS = {
 }
 
 
+# The fields both layouts write alike: activation, norms, RoPE base, ends, untied head.
+SHARED_CONFIG = {
+    "hidden_act": "silu",
+    "max_position_embeddings": 1024,
+    "initializer_range": 0.02,
+    "rms_norm_eps": 1e-6,
+    "rope_theta": 10000.0,
+    "rope_scaling": None,
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "tie_word_embeddings": False,
+    "use_cache": True,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+}
+
+
 def make_config(name, p, vocab):
     if name == "deepseekv3-tiny":
         return make_v3_config(p, vocab)
@@ -54,18 +71,7 @@ def make_config(name, p, vocab):
         "scoring_func": "softmax",
         "aux_loss_alpha": 0.01,
         "seq_aux": False,
-        "hidden_act": "silu",
-        "max_position_embeddings": 1024,
-        "initializer_range": 0.02,
-        "rms_norm_eps": 1e-6,
-        "rope_theta": 10000.0,
-        "rope_scaling": None,
-        "attention_bias": False,
-        "attention_dropout": 0.0,
-        "tie_word_embeddings": False,
-        "use_cache": True,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
+        **SHARED_CONFIG,
         "pretraining_tp": 1,
         "torch_dtype": "float16",
     }
@@ -105,18 +111,7 @@ def make_v3_config(p, vocab):
         "norm_topk_prob": True,
         "routed_scaling_factor": 1.0,
         "aux_loss_alpha": 0.0,
-        "hidden_act": "silu",
-        "max_position_embeddings": 1024,
-        "initializer_range": 0.02,
-        "rms_norm_eps": 1e-6,
-        "rope_theta": 10000.0,
-        "rope_scaling": None,
-        "attention_bias": False,
-        "attention_dropout": 0.0,
-        "tie_word_embeddings": False,
-        "use_cache": True,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
+        **SHARED_CONFIG,
         "torch_dtype": "float16",
     }
 
