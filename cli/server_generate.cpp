@@ -82,7 +82,7 @@ void run_server_generate(const ServerOptions& options, const std::string& model_
     GenerationRequest request;
     GenerationResult result;
     for (const SnapshotToken& token : run.snapshot.tokens)
-      result.tokens.push_back({token.text, token.routing});
+      result.tokens.push_back({.text = token.text, .routing = token.routing});
     result.prompt_tokens = run.prompt_tokens;
     result.generated_tokens = run.generated_tokens;
     print_routing_summary(std::cout, model.config, request, result);
@@ -108,12 +108,12 @@ ExperimentResult run_server_experiment(const ServerOptions& options, const std::
   if (std::find(served.begin(), served.end(), model_name) == served.end())
     throw EngineError(options.url + ": the server does not serve \"" + model_name + "\"");
   const ServedModel model = load_served_model(options.config, model_name);
-  ServedRoutingSource source(server, model, requests_per_second > 0 ? 1.0 / requests_per_second : 0.0,
-                             nullptr);
+  ServedRoutingSource source(server, model,
+                             requests_per_second > 0 ? 1.0 / requests_per_second : 0.0, nullptr);
   ExperimentResult result =
       run_routing_experiment(experiment, {&source}, texts, settings, progress);
-  std::cerr << model_name << " on " << options.url << " (" << options.engine << "): "
-            << source.requests() << " requests\n";
+  std::cerr << model_name << " on " << options.url << " (" << options.engine
+            << "): " << source.requests() << " requests\n";
   return result;
 }
 #else

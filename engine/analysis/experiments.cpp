@@ -13,57 +13,64 @@ namespace {
 
 struct Entry {
   ExperimentInfo info;
-  std::function<ex::LossSweep()> sweep;     // set for loss sweeps
-  ex::RoutingAnalysis analysis;             // set for routing analyses
-  std::function<ex::RoutedSweep()> routed;  // set for sweeps that read routing too
+  std::function<ex::LossSweep()> sweep = {};     // set for loss sweeps
+  ex::RoutingAnalysis analysis = {};             // set for routing analyses
+  std::function<ex::RoutedSweep()> routed = {};  // set for sweeps that read routing too
 };
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
-      {{"redundancy", "Disable the top routed experts", "DeepSeekMoE, Fig. 4",
-        "Held-out loss when each token's highest-scoring routed experts (0 to 4/16 of them) are "
-        "switched off and top-k is re-picked from the rest: the less redundant the experts, the "
-        "faster the loss rises."},
-       ex::redundancy_sweep,
-       {}},
-      {{"shared", "Shared experts matter", "DeepSeekMoE, section 4.5",
-        "Held-out loss with the shared experts switched off, and switched off with one more "
-        "routed expert activated in their place."},
-       ex::shared_experts_sweep,
-       {}},
-      {{"topk", "How many routed experts are needed", "DeepSeekMoE, Fig. 5",
-        "Held-out loss as the number of activated routed experts varies."},
-       ex::top_k_sweep,
-       {}},
-      {{"specialisation", "Domain specialisation", "DeepSeek-V3, Fig. 9; OLMoE",
-        "Each domain's share of tokens per routed expert, relative to perfect balance (1 = the "
-        "expert's fair share), per layer."},
-       {},
-       ex::domain_specialisation},
-      {{"coactivation", "Co-activation", "OLMoE",
-        "P(expert j chosen | expert i chosen) among the most used experts of a layer."},
-       {},
-       ex::coactivation},
-      {{"locality", "Routing locality", "Mixtral, Table 5",
-        "How often consecutive tokens share their first-choice expert, or a first-or-second "
-        "choice, per layer, against chance."},
-       {},
-       ex::locality},
-      {{"vocabulary", "Vocabulary specialisation", "OLMoE",
-        "For each expert the tokens routed to it most often; for each frequent token how "
-        "concentrated its routing is."},
-       {},
-       ex::vocabulary},
-      {{"bias",
-        "Balancing without a loss",
-        "DeepSeek-V3, section 2.1.2",
-        "Each MoE layer's expert load relative to the fair share, and the held-out loss, of a "
-        "DeepSeek-V3 model as trained (its bias steering selection) and with the raw scores "
-        "selecting, beside a model balanced by an auxiliary loss.",
-        {"deepseekv3-tiny", "deepseekmoe-tiny"}},
-       {},
-       {},
-       ex::selection_bias_sweep},
+      {.info = {.name = "redundancy",
+                .title = "Disable the top routed experts",
+                .source = "DeepSeekMoE, Fig. 4",
+                .summary = "Held-out loss when each token's highest-scoring routed experts (0 to "
+                           "4/16 of them) are switched off and top-k is re-picked from the rest: "
+                           "the less redundant the experts, the faster the loss rises."},
+       .sweep = ex::redundancy_sweep},
+      {.info = {.name = "shared",
+                .title = "Shared experts matter",
+                .source = "DeepSeekMoE, section 4.5",
+                .summary = "Held-out loss with the shared experts switched off, and switched off "
+                           "with one more routed expert activated in their place."},
+       .sweep = ex::shared_experts_sweep},
+      {.info = {.name = "topk",
+                .title = "How many routed experts are needed",
+                .source = "DeepSeekMoE, Fig. 5",
+                .summary = "Held-out loss as the number of activated routed experts varies."},
+       .sweep = ex::top_k_sweep},
+      {.info = {.name = "specialisation",
+                .title = "Domain specialisation",
+                .source = "DeepSeek-V3, Fig. 9; OLMoE",
+                .summary = "Each domain's share of tokens per routed expert, relative to perfect "
+                           "balance (1 = the expert's fair share), per layer."},
+       .analysis = ex::domain_specialisation},
+      {.info = {.name = "coactivation",
+                .title = "Co-activation",
+                .source = "OLMoE",
+                .summary =
+                    "P(expert j chosen | expert i chosen) among the most used experts of a layer."},
+       .analysis = ex::coactivation},
+      {.info = {.name = "locality",
+                .title = "Routing locality",
+                .source = "Mixtral, Table 5",
+                .summary = "How often consecutive tokens share their first-choice expert, or a "
+                           "first-or-second choice, per layer, against chance."},
+       .analysis = ex::locality},
+      {.info = {.name = "vocabulary",
+                .title = "Vocabulary specialisation",
+                .source = "OLMoE",
+                .summary = "For each expert the tokens routed to it most often; for each frequent "
+                           "token how concentrated its routing is."},
+       .analysis = ex::vocabulary},
+      {.info = {.name = "bias",
+                .title = "Balancing without a loss",
+                .source = "DeepSeek-V3, section 2.1.2",
+                .summary =
+                    "Each MoE layer's expert load relative to the fair share, and the held-out "
+                    "loss, of a DeepSeek-V3 model as trained (its bias steering selection) and "
+                    "with the raw scores selecting, beside a model balanced by an auxiliary loss.",
+                .bundled_models = {"deepseekv3-tiny", "deepseekmoe-tiny"}},
+       .routed = ex::selection_bias_sweep},
   };
   return list;
 }

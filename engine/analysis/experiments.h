@@ -40,7 +40,7 @@ struct ExperimentInfo {
   std::string source;   // "DeepSeekMoE, Fig. 4"
   std::string summary;  // one plain sentence on what it shows
   // The bundled models it runs on unless told (resources/models/<name>); empty: the bundled pair.
-  std::vector<std::string> bundled_models;
+  std::vector<std::string> bundled_models = {};
   // Measures the model's loss (runs it with experts switched off): only a model
   // run here can; the others need expert ids alone, which a served model gives.
   bool needs_engine = false;

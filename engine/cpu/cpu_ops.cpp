@@ -75,8 +75,9 @@ void with_row_dot(const TensorView& w, const float* x, int n, F f) {
           quantized.clear();
           quantize_activations(x, int(cols) * n, quantized);
           const ActivationBlock* a = quantized.data();
+          const std::int64_t per_token = cols / 32;  // activation blocks
           f([=](std::int64_t r, int t) {
-            return integer_dot(blocks + r * per_row, a + std::int64_t(t) * per_row, per_row);
+            return integer_dot(blocks + r * per_row, a + t * per_token, per_row);
           });
         } else {
           f([=](std::int64_t r, int t) {

@@ -33,7 +33,7 @@ struct GeneratedToken {
   // With capture_next_logits, on the last prompt token and every generated
   // one: the model's logits for the token after it (before temperature and
   // top-p). Empty otherwise.
-  std::vector<float> next_logits;
+  std::vector<float> next_logits = {};
 };
 
 enum class StopReason { eos, max_tokens, context_full, cancelled };

@@ -114,7 +114,7 @@ class TestQuantBlocks : public QObject {
     QFETCH(QString, stem);
     const Golden g(DType(dtype), stem);
     const std::int64_t block = block_layout(DType(dtype)).elements;
-    for (const auto [offset, n] :
+    for (const auto& [offset, n] :
          {std::pair{block - 3, block + 7}, std::pair{g.view.numel() - 1, std::int64_t(1)}}) {
       std::vector<float> part(std::size_t(n), -1.0f);
       widen(g.view, offset, n, part.data());
