@@ -14,9 +14,7 @@ namespace moescope::cpu {
 struct ActivationBlock {
   float d;  // NaN when the block held NaN or infinity, so the product is NaN too
   std::int8_t q[32];
-  // q[0..15] and q[16..31] summed: Q4_K's minimums and Q6_K's offset of 32 meet
-  // the activations only through these.
-  std::int16_t half_sums[2];
+  std::int16_t sum;  // of q: Q4_K's minimums meet the activations only through it
 };
 
 // x[n] (n a multiple of 32) as n / 32 blocks, appended to `out`.

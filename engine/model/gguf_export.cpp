@@ -82,9 +82,9 @@ class Export {
   static void encode(DType type, const std::vector<float>& x, std::uint8_t* out) {
     if (type == DType::f32) {
       std::memcpy(out, x.data(), x.size() * sizeof(float));
-    } else if (type == DType::f16) {
+    } else if (type == DType::f16 || type == DType::bf16) {
       for (std::size_t i = 0; i < x.size(); ++i) {
-        const std::uint16_t h = f32_to_f16(x[i]);
+        const std::uint16_t h = type == DType::f16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
         std::memcpy(out + 2 * i, &h, 2);
       }
     } else {
@@ -97,12 +97,31 @@ class Export {
   GgufWriter w_;
 };
 
+// Whether export_gguf_model writes matrices as `t`.
+bool exportable(DType t) {
+  return t == DType::f16 || t == DType::bf16 || can_quantize(t);
+}
+
+// llama.cpp's LLAMA_FTYPE_MOSTLY_* for a file whose matrices are `t`.
+std::uint32_t llama_file_type(DType t) {
+  switch (t) {
+    case DType::f16:
+      return 1;
+    case DType::bf16:
+      return 32;
+    case DType::q8_0:
+      return 7;
+    default:
+      return 2;  // Q4_0
+  }
+}
+
 // llama.cpp's deepseek keys (convert_hf_to_gguf.py DeepseekModel); gguf_model.cpp reads them.
 void add_config(GgufWriter& w, const Model& model, DType weights) {
   const ModelConfig& c = model.config();
   const std::string a = "deepseek.";
   w.add("general.name", gguf_string(model.name()));
-  w.add("general.file_type", gguf_u32(weights == DType::q8_0 ? 7 : 2));  // LLAMA_FTYPE_MOSTLY_*
+  w.add("general.file_type", gguf_u32(llama_file_type(weights)));
   w.add("general.quantization_version", gguf_u32(2));
   w.add(a + "block_count", gguf_u32(std::uint32_t(c.num_hidden_layers)));
   w.add(a + "context_length", gguf_u32(std::uint32_t(c.max_position_embeddings)));
@@ -184,9 +203,9 @@ void check_not_overwriting(const fs::path& input, const fs::path& out) {
 
 void export_gguf_model(const Model& model, DType weights, const GgufMetadata& extra,
                        const fs::path& out) {
-  if (!can_quantize(weights))
+  if (!exportable(weights))
     throw EngineError("GGUF export: weights as " + std::string(dtype_name(weights)) +
-                      " are not supported (Q8_0, Q4_0)");
+                      " are not supported (Q8_0, Q4_0, F16, BF16)");
   check_representable(model);
   const ModelConfig& c = model.config();
   const ModelWeights& mw = model.weights();

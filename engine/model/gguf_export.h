@@ -13,8 +13,8 @@
 
 namespace moescope {
 
-// Writes `model` to `out`: every matrix whose rows are whole 32-weight blocks in
-// `weights` (Q8_0 or Q4_0; model/quantize.h), other matrices F16, norms and the router
+// Writes `model` to `out`: every matrix in `weights` (F16, BF16, or Q8_0 / Q4_0 where
+// its rows are whole 32-weight blocks, model/quantize.h), other matrices F16, norms and the router
 // F32; q and k rows permuted into llama.cpp's interleaved RoPE order; each layer's routed
 // experts stacked into ffn_{gate,up,down}_exps. `extra` (the tokenizer's tokenizer.ggml.*
 // keys) follows the model's keys. The file appears whole or not at all. Throws

@@ -29,7 +29,7 @@ namespace {
 const fs::path tiny = fs::path(MOESCOPE_RESOURCES_DIR) / "models" / "deepseekmoe-tiny";
 
 DType type_of(const QString& name) {
-  return name == "Q8_0" ? DType::q8_0 : DType::q4_0;
+  return name == "Q8_0" ? DType::q8_0 : name == "Q4_0" ? DType::q4_0 : DType::f16;
 }
 
 fs::path quantized(const QTemporaryDir& dir, const QString& type) {
@@ -86,13 +86,15 @@ class TestGgufExport : public QObject {
   // original's, except where the original ranks it within `tie` logits of its own best
   // (measured: one of 41 differs, by 0.012 for Q8_0 and 0.41 for Q4_0); its experts are the
   // original's, except that one may trade places with another whose original score lies
-  // within `expert_tie` (relative) of the k-th best.
+  // within `expert_tie` (relative) of the k-th best. An F16 file holds the f16 model's own
+  // weights: its logits are the original's exactly.
   void predicts_like_the_original_data() {
     QTest::addColumn<QString>("type");
     QTest::addColumn<float>("tie");
     QTest::addColumn<float>("expert_tie");
     QTest::newRow("Q8_0") << "Q8_0" << 0.05f << 0.05f;
     QTest::newRow("Q4_0") << "Q4_0" << 0.5f << 0.25f;
+    QTest::newRow("F16 (the same weights: no difference at all)") << "F16" << 0.0f << 0.0f;
   }
   void predicts_like_the_original() {
     QFETCH(QString, type);
@@ -145,6 +147,7 @@ class TestGgufExport : public QObject {
     }
     qInfo("%d of %d predictions differ (near-ties); logits differ by up to %.3g", ties, compared,
           double(worst));
+    if (type == "F16") QCOMPARE(worst, 0.0f);  // the tiny model's own f16 bits, re-laid out
   }
 
   void carries_its_tokenizer() {

@@ -1,0 +1,159 @@
+#pragma once
+// 32 bytes as one AVX2 register where the build has AVX2, else a plain array, with the
+// few operations the integer dot products (cpu/integer_dot.cpp) unpack blocks with and
+// the exact integer sums they take. Both forms give the same integers and add the
+// scaled sums in the same lanes and order (where the compiler fuses a multiply and an
+// add, the last bit may differ between builds).
+#include <cstdint>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace moescope::cpu::bytes {
+
+#if defined(__AVX2__)
+
+using Bytes = __m256i;
+
+inline Bytes load(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+// The 16 bytes' low nibbles, then their high nibbles.
+inline Bytes nibbles_of_16(const std::uint8_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
+}
+inline Bytes low_nibbles(Bytes v) {
+  return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+inline Bytes high_nibbles(Bytes v) {
+  return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+}
+// Bits shift and shift + 1 of every byte, moved to bits 4 and 5.
+template <int shift>
+Bytes two_bits_to_4(Bytes v) {
+  const __m256i bits = _mm256_and_si256(_mm256_srli_epi16(v, shift), _mm256_set1_epi8(3));
+  return _mm256_slli_epi16(bits, 4);  // values <= 3: nothing crosses into the next byte
+}
+inline Bytes or_bits(Bytes a, Bytes b) {
+  return _mm256_or_si256(a, b);
+}
+inline Bytes minus(Bytes v, std::int8_t k) {
+  return _mm256_sub_epi8(v, _mm256_set1_epi8(k));
+}
+
+// Products of 32 weight bytes and 32 activation bytes, four by four: lane l sums bytes
+// 4l..4l + 3, exactly.
+using Quads = __m256i;
+
+// Signed weights: vpmaddubsw multiplies unsigned by signed bytes, so |w| times x with
+// w's sign. Pairs fit an int16 (2 * 128 * 127 < 2^15); vpmaddwd sums them into int32 lanes.
+inline Quads signed_quads(Bytes w, const std::int8_t* x) {
+  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load(x), w));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+// Weights in [0, 63]: pairs fit an int16 (2 * 63 * 128 < 2^15).
+inline Quads unsigned_quads(Bytes w, const std::int8_t* x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w, load(x)), _mm256_set1_epi16(1));
+}
+
+// Eight f32 accumulators, summed once at the end of a row: no horizontal sum per block.
+class FloatLanes {
+ public:
+  // Lanes 0..3 (values 0..15) scaled by `first`, lanes 4..7 by `second`.
+  void add(float first, float second, Quads q) {
+    const __m256 scale = _mm256_set_m128(_mm_set1_ps(second), _mm_set1_ps(first));
+    acc_ = _mm256_add_ps(acc_, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(q)));
+  }
+  void add(float scale, Quads q) { add(scale, scale, q); }
+  float total() const {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_), _mm256_extractf128_ps(acc_, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+  }
+
+ private:
+  __m256 acc_ = _mm256_setzero_ps();
+};
+
+#else
+
+struct Bytes {
+  std::uint8_t v[32];
+};
+
+inline Bytes load(const void* p) {
+  Bytes b;
+  const auto* s = static_cast<const std::uint8_t*>(p);
+  for (int i = 0; i < 32; ++i) b.v[i] = s[i];
+  return b;
+}
+inline Bytes nibbles_of_16(const std::uint8_t* p) {
+  Bytes b;
+  for (int j = 0; j < 16; ++j) {
+    b.v[j] = p[j] & 0x0f;
+    b.v[j + 16] = p[j] >> 4;
+  }
+  return b;
+}
+template <typename F>
+Bytes each(Bytes b, F f) {
+  for (std::uint8_t& x : b.v) x = std::uint8_t(f(x));
+  return b;
+}
+inline Bytes low_nibbles(Bytes v) {
+  return each(v, [](int x) { return x & 0x0f; });
+}
+inline Bytes high_nibbles(Bytes v) {
+  return each(v, [](int x) { return x >> 4; });
+}
+template <int shift>
+Bytes two_bits_to_4(Bytes v) {
+  return each(v, [](int x) { return ((x >> shift) & 3) << 4; });
+}
+inline Bytes or_bits(Bytes a, Bytes b) {
+  for (int i = 0; i < 32; ++i) a.v[i] |= b.v[i];
+  return a;
+}
+inline Bytes minus(Bytes v, std::int8_t k) {
+  return each(v, [k](int x) { return x - k; });
+}
+
+struct Quads {
+  std::int32_t lane[8];
+};
+
+template <typename Weight>
+Quads quads(Bytes w, const std::int8_t* x) {
+  Quads q{};
+  for (int i = 0; i < 32; ++i) q.lane[i / 4] += std::int32_t(Weight(w.v[i])) * x[i];
+  return q;
+}
+inline Quads signed_quads(Bytes w, const std::int8_t* x) {
+  return quads<std::int8_t>(w, x);
+}
+inline Quads unsigned_quads(Bytes w, const std::int8_t* x) {
+  return quads<std::uint8_t>(w, x);
+}
+
+// The AVX2 class's lanes and order of additions.
+class FloatLanes {
+ public:
+  void add(float first, float second, Quads q) {
+    for (int l = 0; l < 8; ++l) acc_[l] += (l < 4 ? first : second) * float(q.lane[l]);
+  }
+  void add(float scale, Quads q) { add(scale, scale, q); }
+  float total() const {
+    float s[4];
+    for (int l = 0; l < 4; ++l) s[l] = acc_[l] + acc_[l + 4];
+    return (s[0] + s[2]) + (s[1] + s[3]);
+  }
+
+ private:
+  float acc_[8] = {};
+};
+
+#endif
+
+}  // namespace moescope::cpu::bytes
