@@ -18,21 +18,34 @@ Bytes integers_of(const BlockQ4_0& b) {  // byte j: weight j (low nibble) and j 
   return minus(nibbles_of_16(b.qs), 8);
 }
 
-template <typename Block>
-void add_block(const Block& w, const ActivationBlock* x, FloatLanes& lanes, float&) {
-  lanes.add(block_scale(w.d) * x->d, signed_quads(integers_of(w), x->q));
+// Every add_block unpacks a weight block once and adds its products with each of the
+// `count` tokens' activation blocks x + t * stride into that token's lanes.
+template <int count, typename Block>
+void add_block(const Block& w, const ActivationBlock* x, std::int64_t stride, FloatLanes* lanes,
+               float*) {
+  const Bytes q = integers_of(w);
+  const float d = block_scale(w.d);
+  for (int t = 0; t < count; ++t) {
+    const ActivationBlock& a = x[t * stride];
+    lanes[t].add(d * a.d, signed_quads(q, a.q));
+  }
 }
 
 // Sub-block s of 32 weights is d * sc[s] * q - dmin * m[s], so its product with
 // activation block s is x.d * d * sc[s] * sum(q * x.q) - x.d * dmin * m[s] * sum(x.q); the
 // second terms go to `minimums`.
-void add_block(const BlockQ4_K& w, const ActivationBlock* x, FloatLanes& lanes, float& minimums) {
+template <int count>
+void add_block(const BlockQ4_K& w, const ActivationBlock* x, std::int64_t stride, FloatLanes* lanes,
+               float* minimums) {
   const float d = block_scale(w.d), dmin = block_scale(w.dmin);
   const auto add = [&](int s, Bytes q) {
     int scale, min;
     q4_k_scale_min(w.scales, s, scale, min);
-    lanes.add(x[s].d * d * float(scale), unsigned_quads(q, x[s].q));
-    minimums += x[s].d * dmin * float(min) * float(x[s].sum);
+    for (int t = 0; t < count; ++t) {
+      const ActivationBlock& a = x[t * stride + s];
+      lanes[t].add(a.d * d * float(scale), unsigned_quads(q, a.q));
+      minimums[t] += a.d * dmin * float(min) * float(a.sum);
+    }
   };
   for (int pair = 0; pair < 4; ++pair) {  // sub-blocks 2 pair and 2 pair + 1 share 32 bytes
     const Bytes q = load(w.qs + 32 * pair);
@@ -43,7 +56,9 @@ void add_block(const BlockQ4_K& w, const ActivationBlock* x, FloatLanes& lanes, 
 
 // Weights d * sc * (q - 32), one scale per 16: q - 32 is a signed byte, and each half of
 // an activation block meets its own scale.
-void add_block(const BlockQ6_K& w, const ActivationBlock* x, FloatLanes& lanes, float&) {
+template <int count>
+void add_block(const BlockQ6_K& w, const ActivationBlock* x, std::int64_t stride, FloatLanes* lanes,
+               float*) {
   const float d = block_scale(w.d);
   for (int half = 0; half < 2; ++half) {
     const Bytes low = load(w.ql + 64 * half), high = load(w.ql + 64 * half + 32);
@@ -53,20 +68,25 @@ void add_block(const BlockQ6_K& w, const ActivationBlock* x, FloatLanes& lanes, 
                         or_bits(high_nibbles(low), two_bits_to_4<4>(top)),
                         or_bits(high_nibbles(high), two_bits_to_4<6>(top))};
     for (int j = 0; j < 4; ++j) {
-      const ActivationBlock& a = x[4 * half + j];
+      const Bytes centred = minus(q[j], 32);
       const std::int8_t* sc = w.scales + 8 * half + 2 * j;
-      lanes.add(a.d * d * float(sc[0]), a.d * d * float(sc[1]), signed_quads(minus(q[j], 32), a.q));
+      for (int t = 0; t < count; ++t) {
+        const ActivationBlock& a = x[t * stride + 4 * half + j];
+        lanes[t].add(a.d * d * float(sc[0]), a.d * d * float(sc[1]), signed_quads(centred, a.q));
+      }
     }
   }
 }
 
-// One row: every block's scaled integer sums in eight lanes, summed once.
-template <typename Block>
-float dot(const Block* w, const ActivationBlock* x, int n_blocks) {
-  FloatLanes lanes;
-  float minimums = 0.0f;
-  for (int b = 0; b < n_blocks; ++b, x += Block::elements / 32) add_block(w[b], x, lanes, minimums);
-  return lanes.total() - minimums;
+// One row against `count` tokens: every block's scaled integer sums in eight lanes per
+// token, summed once. A token's operations are the same for every count.
+template <int count, typename Block>
+void dots(const Block* w, const ActivationBlock* x, std::int64_t stride, int n_blocks, float* out) {
+  FloatLanes lanes[count];
+  float minimums[count] = {};
+  for (int b = 0; b < n_blocks; ++b, x += Block::elements / 32)
+    add_block<count>(w[b], x, stride, lanes, minimums);
+  for (int t = 0; t < count; ++t) out[t] = lanes[t].total() - minimums[t];
 }
 
 }  // namespace
@@ -93,17 +113,28 @@ void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& o
   }
 }
 
-float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, int n_blocks) {
-  return dot(w, x, n_blocks);
+template <typename Block>
+void integer_dots(const Block* w, const ActivationBlock* x, int n_blocks, int tokens,
+                  std::int64_t stride, float* out) {
+  switch (tokens) {
+    case 1:
+      return dots<1>(w, x, stride, n_blocks, out);
+    case 2:
+      return dots<2>(w, x, stride, n_blocks, out);
+    case 3:
+      return dots<3>(w, x, stride, n_blocks, out);
+    default:
+      return dots<4>(w, x, stride, n_blocks, out);
+  }
 }
-float integer_dot(const BlockQ4_0* w, const ActivationBlock* x, int n_blocks) {
-  return dot(w, x, n_blocks);
-}
-float integer_dot(const BlockQ4_K* w, const ActivationBlock* x, int n_blocks) {
-  return dot(w, x, n_blocks);
-}
-float integer_dot(const BlockQ6_K* w, const ActivationBlock* x, int n_blocks) {
-  return dot(w, x, n_blocks);
-}
+
+template void integer_dots(const BlockQ8_0*, const ActivationBlock*, int, int, std::int64_t,
+                           float*);
+template void integer_dots(const BlockQ4_0*, const ActivationBlock*, int, int, std::int64_t,
+                           float*);
+template void integer_dots(const BlockQ4_K*, const ActivationBlock*, int, int, std::int64_t,
+                           float*);
+template void integer_dots(const BlockQ6_K*, const ActivationBlock*, int, int, std::int64_t,
+                           float*);
 
 }  // namespace moescope::cpu

@@ -20,10 +20,14 @@ struct ActivationBlock {
 // x[n] (n a multiple of 32) as n / 32 blocks, appended to `out`.
 void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& out);
 
-// Row w[n_blocks] times the quantized activations x (Block::elements / 32 per block).
-float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, int n_blocks);
-float integer_dot(const BlockQ4_0* w, const ActivationBlock* x, int n_blocks);
-float integer_dot(const BlockQ4_K* w, const ActivationBlock* x, int n_blocks);
-float integer_dot(const BlockQ6_K* w, const ActivationBlock* x, int n_blocks);
+// Row w[n_blocks] times the quantized activations of `tokens` (1 to tokens_per_pass) tokens,
+// token t's at x + t * stride (Block::elements / 32 activation blocks per weight block):
+// out[t]. Each weight block is unpacked once for all of them, and a token's result is
+// the same bits whatever `tokens` is.
+constexpr int tokens_per_pass = 4;
+// Defined for BlockQ8_0, BlockQ4_0, BlockQ4_K and BlockQ6_K.
+template <typename Block>
+void integer_dots(const Block* w, const ActivationBlock* x, int n_blocks, int tokens,
+                  std::int64_t stride, float* out);
 
 }  // namespace moescope::cpu
