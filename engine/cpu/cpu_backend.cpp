@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "core/error.h"
@@ -56,7 +57,7 @@ void CpuBackend::reset() {
 }
 
 std::string CpuBackend::name() const {
-  const int threads = omp_get_max_threads();
+  const int threads = cpu::available_threads();
   return "CPU (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
@@ -90,6 +91,20 @@ std::span<const float> CpuBackend::forward_batch(std::span<const int> token_ids,
                                                  const Interventions& interventions,
                                                  std::span<TokenRouting> traces,
                                                  LogitsWanted wanted) {
+  cpu::ThreadChoice& choice = token_ids.size() == 1 ? decode_threads_ : batch_threads_;
+  omp_set_num_threads(choice.next());
+  const auto start = std::chrono::steady_clock::now();
+  struct Restore {  // the calling thread's own count, also when the batch throws
+    ~Restore() { omp_set_num_threads(cpu::available_threads()); }
+  } restore;
+  const std::span<const float> logits = run_batch(token_ids, pos0, interventions, traces, wanted);
+  choice.record(std::chrono::steady_clock::now() - start, int(token_ids.size()));
+  return logits;
+}
+
+std::span<const float> CpuBackend::run_batch(std::span<const int> token_ids, int pos0,
+                                             const Interventions& interventions,
+                                             std::span<TokenRouting> traces, LogitsWanted wanted) {
   const std::size_t cached =
       k_cache_[0].size() / (mla_ ? std::size_t(mla_->cache_width())
                                  : std::size_t(config_.num_key_value_heads) * config_.head_dim);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu/latent_attention.h"
+#include "cpu/thread_choice.h"
 #include "model/model.h"
 #include "run/backend.h"
 
@@ -16,6 +17,8 @@ class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const Model& model);
 
+  // Runs the batch with the thread count its ThreadChoice picks (one for single tokens,
+  // one for batches: their times per token differ).
   std::span<const float> forward_batch(std::span<const int> token_ids, int pos0,
                                        const Interventions& interventions,
                                        std::span<TokenRouting> traces,
@@ -26,6 +29,9 @@ class CpuBackend final : public Backend {
   std::span<const float> hidden_states() const override;
 
  private:
+  std::span<const float> run_batch(std::span<const int> token_ids, int pos0,
+                                   const Interventions& interventions,
+                                   std::span<TokenRouting> traces, LogitsWanted wanted);
   void size_scratch(int n);
   void attention_block(int layer, int pos0, int n);
   void shape_qkv(const LayerWeights& l, float* q, float* k, float* v);
@@ -41,6 +47,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> k_cache_;  // per layer [pos, kv_heads * head_dim] (MLA:
                                              // [pos, kv_lora_rank + qk_rope_head_dim])
   std::vector<std::vector<float>> v_cache_;  // per layer [pos, kv_heads * head_dim]
+  cpu::ThreadChoice decode_threads_, batch_threads_;
   bool keep_hidden_ = false;
   std::vector<float> hidden_;  // [layers, hidden] when keep_hidden_
   // Scratch, [n, ...] for a batch of n tokens; grown as batches need.
