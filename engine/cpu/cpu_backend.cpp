@@ -261,26 +261,43 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
             cpu::choose_experts(c, layer, scores, l.score_bias, {}, c.num_experts_per_tok).ids);
   }
 
-  // Each chosen expert runs once over the tokens that chose it; its output rows
-  // land in the (token, rank) slots so every token sums them in rank order.
+  // Each chosen expert runs once over the tokens that chose it, all experts' products
+  // in one parallel region per step; its output rows land in the (token, rank) slots so
+  // every token sums them in rank order.
   fit(routed_out_, std::size_t(n) * k * hidden);
   std::vector<std::vector<std::pair<int, int>>> users(experts);  // (token, rank)
   for (int t = 0; t < n; ++t)
     for (std::size_t j = 0; j < choices[t].ids.size(); ++j)
       users[choices[t].ids[j]].emplace_back(t, int(j));
+  const std::size_t width = std::size_t(c.moe_intermediate_size);
+  fit(gathered_in_, std::size_t(n) * k * hidden);
+  fit(gathered_out_, std::size_t(n) * k * hidden);
+  fit(hidden_a_, std::size_t(n) * k * width);
+  fit(hidden_b_, std::size_t(n) * k * width);
+  std::vector<cpu::Product> gate_up, down;
+  std::size_t row = 0;  // of the gathered tokens, expert by expert
   for (int e = 0; e < experts; ++e) {
-    if (users[e].empty()) continue;
     const int m = int(users[e].size());
+    if (m == 0) continue;
     for (int u = 0; u < m; ++u)
       std::copy_n(xn_.data() + std::size_t(users[e][u].first) * hidden, hidden,
-                  gathered_in_.data() + std::size_t(u) * hidden);
-    mlp_rows(l.experts[e], gathered_in_.data(), m, gathered_out_.data());
-    for (int u = 0; u < m; ++u) {
-      const auto [t, j] = users[e][u];
-      std::copy_n(gathered_out_.data() + std::size_t(u) * hidden, hidden,
-                  routed_out_.data() + (std::size_t(t) * k + j) * hidden);
-    }
+                  gathered_in_.data() + (row + u) * hidden);
+    const MlpWeights& expert = l.experts[e];
+    const float* in = gathered_in_.data() + row * hidden;
+    gate_up.push_back({&expert.gate, in, m, hidden_a_.data() + row * width});
+    gate_up.push_back({&expert.up, in, m, hidden_b_.data() + row * width});
+    down.push_back(
+        {&expert.down, hidden_a_.data() + row * width, m, gathered_out_.data() + row * hidden});
+    row += std::size_t(m);
   }
+  cpu::matmul_all(gate_up);
+  cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), int(row * width));
+  cpu::matmul_all(down);
+  row = 0;
+  for (int e = 0; e < experts; ++e)
+    for (const auto& [t, j] : users[e])
+      std::copy_n(gathered_out_.data() + row++ * hidden, hidden,
+                  routed_out_.data() + (std::size_t(t) * k + j) * hidden);
 
   const bool shared_active = l.shared && !interventions.shared_disabled(layer);
   if (shared_active) mlp_rows(*l.shared, xn_.data(), n, shared_out_.data());

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <numeric>
 #include <type_traits>
 #if defined(__AVX2__) && defined(__F16C__)
@@ -59,9 +60,11 @@ float dot_row_f16(const std::uint16_t* w, const float* x, int n) {
 
 // Calls f(row_dots) for w's storage dtype, row_dots(r, t0, count, y, y_stride) writing
 // row r of w times token t0 + t of x (n tokens of w.shape[1]) to y[t * y_stride], for
-// t < count <= tokens_per_pass.
+// t < count <= tokens_per_pass. Quantized rows read x quantized into `quantized`, which
+// must outlive row_dots.
 template <typename F>
-void with_row_dots(const TensorView& w, const float* x, int n, F f) {
+void with_row_dots(const TensorView& w, const float* x, int n,
+                   std::vector<ActivationBlock>& quantized, F f) {
   const std::int64_t cols = w.shape[1];
   const auto floats = [&](const auto* data, auto widen_one) {
     // One token at a time: widening a row once for several tokens (kept in 16 f32 lanes
@@ -94,7 +97,6 @@ void with_row_dots(const TensorView& w, const float* x, int n, F f) {
         using Block = std::remove_cvref_t<decltype(*blocks)>;
         assert(cols % Block::elements == 0);
         const int per_row = int(cols / Block::elements);
-        thread_local std::vector<ActivationBlock> quantized;
         quantized.clear();
         quantize_activations(x, int(cols) * n, quantized);
         const ActivationBlock* a = quantized.data();
@@ -108,32 +110,60 @@ void with_row_dots(const TensorView& w, const float* x, int n, F f) {
   }
 }
 
+// Row r of a product of n tokens into y [n, rows], tokens_per_pass tokens at a time.
+template <typename RowDots>
+void product_row(const RowDots& row_dots, std::int64_t r, int n, std::int64_t rows, float* y) {
+  for (int t0 = 0; t0 < n; t0 += tokens_per_pass)
+    row_dots(r, t0, std::min(tokens_per_pass, n - t0), y + t0 * rows + r, rows);
+}
+
+// Below this many weight-times-token products a parallel region costs more than it saves.
+constexpr std::int64_t parallel_work = 32768;
+
 }  // namespace
 
 // Parallel over weight rows; in matmul each row meets tokens_per_pass tokens at a time
-// while it sits in L1 (a quantized row unpacked once for them). Both use the same row_dots, and a
-// token's result does not depend on how many share its pass, so every row of matmul equals matvec's
-// bit for bit (a pre-widened copy would let the compiler contract differently).
+// while it sits in L1 (a quantized row unpacked once for them). All use the same
+// row_dots, and a token's result does not depend on how many share its pass, so every
+// row of matmul and matmul_all equals matvec's bit for bit (a pre-widened copy would let
+// the compiler contract differently).
 void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
-  if (n == 1) return matvec(w, x, y);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
-  with_row_dots(w, x, n, [&](auto row_dots) {
-#pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > 32768)
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (int t0 = 0; t0 < n; t0 += tokens_per_pass) {
-        row_dots(r, t0, std::min(tokens_per_pass, n - t0), y + t0 * rows + r, rows);
-      }
+  thread_local std::vector<ActivationBlock> quantized;
+  with_row_dots(w, x, n, quantized, [&](auto row_dots) {
+#pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > parallel_work)
+    for (std::int64_t r = 0; r < rows; ++r) product_row(row_dots, r, n, rows, y);
   });
 }
 
 void matvec(const TensorView& w, const float* x, float* y) {
-  assert(w.shape.size() == 2);
-  const std::int64_t rows = w.shape[0], cols = w.shape[1];
-  with_row_dots(w, x, 1, [&](auto row_dots) {
-#pragma omp parallel for schedule(static) if (rows * cols > 32768)
-    for (std::int64_t r = 0; r < rows; ++r) row_dots(r, 0, 1, y + r, 0);
-  });
+  matmul(w, x, 1, y);
+}
+
+void matmul_all(std::span<const Product> products) {
+  using RowDots = std::function<void(std::int64_t, int, int, float*, std::int64_t)>;
+  thread_local std::vector<std::vector<ActivationBlock>> quantized;
+  if (quantized.size() < products.size()) quantized.resize(products.size());
+  std::vector<RowDots> dots;
+  std::vector<std::int64_t> first_row = {0};  // of each product, counting all before it
+  std::int64_t work = 0;
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    const Product& p = products[i];
+    assert(p.w->shape.size() == 2);
+    with_row_dots(*p.w, p.x, p.n, quantized[i],
+                  [&](auto row_dots) { dots.emplace_back(row_dots); });
+    first_row.push_back(first_row.back() + p.w->shape[0]);
+    work += p.w->shape[0] * p.w->shape[1] * p.n;
+  }
+  const std::int64_t total = first_row.back();
+#pragma omp parallel for schedule(static) if (work > parallel_work)
+  for (std::int64_t g = 0; g < total; ++g) {
+    const std::size_t i = std::size_t(std::upper_bound(first_row.begin(), first_row.end(), g) -
+                                      first_row.begin() - 1);
+    const Product& p = products[i];
+    product_row(dots[i], g - first_row[i], p.n, p.w->shape[0], p.y);
+  }
 }
 
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {

@@ -3,6 +3,7 @@
 // their storage dtype and are widened on the fly. Shapes follow PyTorch
 // nn.Linear: a weight [out, in] maps x [in] to y [out].
 #include <cstdint>
+#include <span>
 
 #include "model/tensor_view.h"
 
@@ -14,6 +15,18 @@ void matvec(const TensorView& w, const float* x, float* y);
 // y[n, out] = x[n, in] · W[out, in]^T: n tokens at once, each weight row read
 // from memory once per batch. Row t of y equals matvec(w, x + t * in) exactly.
 void matmul(const TensorView& w, const float* x, int n, float* y);
+
+// One of several products: y[n, rows] = x[n, cols] · w^T.
+struct Product {
+  const TensorView* w;
+  const float* x;
+  int n;
+  float* y;
+};
+
+// Every product in one parallel region over all their rows: the chosen experts' small
+// matrices wait at one barrier instead of one each. Each y equals matmul's bit for bit.
+void matmul_all(std::span<const Product> products);
 
 // out[n] = x / sqrt(mean(x^2) + eps) * weight[n]
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);

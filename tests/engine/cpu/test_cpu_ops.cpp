@@ -290,6 +290,38 @@ class TestCpuOps : public QObject {
     }
   }
 
+  // Products of several dtypes, widths and token counts in one region: each equals its
+  // own matmul bit for bit (the MoE layer runs its chosen experts this way).
+  void matmul_all_equals_each_matmul() {
+    std::mt19937 rng(9);
+    std::normal_distribution<float> dist;
+    std::vector<float> w(std::size_t(96) * 512);
+    for (float& v : w) v = dist(rng);
+    std::vector<Matrix> matrices;  // moved in, never copied: each view points into its own
+    matrices.push_back(make_quantized(DType::q4_k, 40, 512, 1));
+    matrices.push_back(make_matrix(DType::bf16, 96, 512, w));
+    matrices.push_back(make_quantized(DType::q8_0, 3, 512, 2));
+    matrices.push_back(make_quantized(DType::q6_k, 17, 256, 3));
+    matrices.push_back(make_matrix(DType::f16, 5, 512, w));
+    const int tokens[] = {1, 6, 2, 9, 3};
+    std::vector<std::vector<float>> x(matrices.size()), together(matrices.size());
+    std::vector<cpu::Product> products;
+    for (std::size_t i = 0; i < matrices.size(); ++i) {
+      const auto& shape = matrices[i].view.shape;
+      x[i].resize(std::size_t(tokens[i] * shape[1]));
+      for (float& v : x[i]) v = dist(rng);
+      together[i].assign(std::size_t(tokens[i] * shape[0]), -1.0f);
+      products.push_back({&matrices[i].view, x[i].data(), tokens[i], together[i].data()});
+    }
+    cpu::matmul_all(products);
+    for (std::size_t i = 0; i < matrices.size(); ++i) {
+      std::vector<float> alone(together[i].size());
+      cpu::matmul(matrices[i].view, x[i].data(), tokens[i], alone.data());
+      QVERIFY2(std::memcmp(together[i].data(), alone.data(), alone.size() * sizeof(float)) == 0,
+               qPrintable(QStringLiteral("product %1").arg(i)));
+    }
+  }
+
   void rmsnorm_data() {
     QTest::addColumn<QList<float>>("x");
     QTest::addColumn<QList<float>>("weight");
