@@ -36,6 +36,10 @@ int ThreadChoice::next() const {
 
 void ThreadChoice::record(std::chrono::duration<double> elapsed, int tokens) {
   if (max_threads_ == 1 || tokens <= 0) return;
+  if (!warm_) {  // the first call pages the weights in: seconds that say nothing of threads
+    warm_ = true;
+    return;
+  }
   const double sample = elapsed.count() / tokens;
   if (!probing()) {
     smooth(next() == 1 ? one_ : all_, sample);

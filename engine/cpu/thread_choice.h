@@ -32,7 +32,8 @@ class ThreadChoice {
 
   int max_threads_;
   int period_ = first_period;
-  int until_probe_ = 1;  // the second call measures the other choice
+  bool warm_ = false;    // the first call is not timed
+  int until_probe_ = 1;  // the third call measures the other choice
   // Seconds per token with one thread and with max_threads_; 0: not measured.
   double one_ = 0.0, all_ = 0.0;
 };
