@@ -66,12 +66,16 @@ template <typename F>
 void with_row_dots(const TensorView& w, const float* x, int n,
                    std::vector<ActivationBlock>& quantized, F f) {
   const std::int64_t cols = w.shape[1];
-  const auto floats = [&](const auto* data, auto widen_one) {
-    // One token at a time: widening a row once for several tokens (kept in 16 f32 lanes
-    // each) measured slower for BF16 prefill, 121 against 160 tokens/s on bench-8k.
+  // One token at a time: widening a row once for several tokens (kept in 16 f32 lanes
+  // each) measured slower for BF16 prefill, 121 against 160 tokens/s on bench-8k.
+  const auto token_by_token = [&](auto row_dot) {  // row_dot(r, activations)
     f([=](std::int64_t r, int t0, int count, float* y, std::int64_t y_stride) {
-      for (int t = 0; t < count; ++t)
-        y[t * y_stride] = dot_row(data + r * cols, x + (t0 + t) * cols, int(cols), widen_one);
+      for (int t = 0; t < count; ++t) y[t * y_stride] = row_dot(r, x + (t0 + t) * cols);
+    });
+  };
+  const auto floats = [&](const auto* data, auto widen_one) {
+    token_by_token([=](std::int64_t r, const float* xt) {
+      return dot_row(data + r * cols, xt, int(cols), widen_one);
     });
   };
   switch (w.dtype) {
@@ -83,9 +87,8 @@ void with_row_dots(const TensorView& w, const float* x, int n,
     case DType::f16: {
 #if defined(__AVX2__) && defined(__F16C__)
       const auto* data = static_cast<const std::uint16_t*>(w.data);
-      return f([=](std::int64_t r, int t0, int count, float* y, std::int64_t y_stride) {
-        for (int t = 0; t < count; ++t)
-          y[t * y_stride] = dot_row_f16(data + r * cols, x + (t0 + t) * cols, int(cols));
+      return token_by_token([=](std::int64_t r, const float* xt) {
+        return dot_row_f16(data + r * cols, xt, int(cols));
       });
 #else
       return floats(static_cast<const std::uint16_t*>(w.data),

@@ -106,8 +106,10 @@ void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& o
     } else if (amax > 0.0f) {
       block.d = amax / 127.0f;
       const float inverse = 127.0f / amax;
-      for (int i = 0; i < 32; ++i) block.q[i] = std::int8_t(std::nearbyint(v[i] * inverse));
-      for (int i = 0; i < 32; ++i) block.sum += block.q[i];
+      for (int i = 0; i < 32; ++i) {
+        block.q[i] = std::int8_t(std::nearbyint(v[i] * inverse));
+        block.sum += block.q[i];
+      }
     }
     out.push_back(block);
   }
