@@ -58,19 +58,19 @@ float dot_row_f16(const std::uint16_t* w, const float* x, int n) {
 }
 #endif
 
-// Calls f(row_dots) for w's storage dtype, row_dots(r, t0, count, y, y_stride) writing
-// row r of w times token t0 + t of x (n tokens of w.shape[1]) to y[t * y_stride], for
-// t < count <= tokens_per_pass. Quantized rows read x quantized into `quantized`, which
-// must outlive row_dots.
+// Calls f(row_range) for w's storage dtype, row_range(r0, r1) writing rows [r0, r1) of w
+// times the n tokens of x (n rows of w.shape[1]) to y [n, w.shape[0]]. Quantized rows read x
+// quantized into `quantized`, which must outlive row_range.
 template <typename F>
-void with_row_dots(const TensorView& w, const float* x, int n,
-                   std::vector<ActivationBlock>& quantized, F f) {
-  const std::int64_t cols = w.shape[1];
+void with_row_range(const TensorView& w, const float* x, int n, float* y,
+                    std::vector<ActivationBlock>& quantized, F f) {
+  const std::int64_t rows = w.shape[0], cols = w.shape[1];
   // One token at a time: widening a row once for several tokens (kept in 16 f32 lanes
   // each) measured slower for BF16 prefill, 121 against 160 tokens/s on bench-8k.
   const auto token_by_token = [&](auto row_dot) {  // row_dot(r, activations)
-    f([=](std::int64_t r, int t0, int count, float* y, std::int64_t y_stride) {
-      for (int t = 0; t < count; ++t) y[t * y_stride] = row_dot(r, x + (t0 + t) * cols);
+    f([=](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t r = r0; r < r1; ++r)
+        for (int t = 0; t < n; ++t) y[t * rows + r] = row_dot(r, x + t * cols);
     });
   };
   const auto floats = [&](const auto* data, auto widen_one) {
@@ -104,20 +104,22 @@ void with_row_dots(const TensorView& w, const float* x, int n,
         quantize_activations(x, int(cols) * n, quantized);
         const ActivationBlock* a = quantized.data();
         const std::int64_t per_token = cols / 32;  // activation blocks
-        f([=](std::int64_t r, int t0, int count, float* y, std::int64_t y_stride) {
-          float out[tokens_per_pass];
-          integer_dots(blocks + r * per_row, a + t0 * per_token, per_row, count, per_token, out);
-          for (int t = 0; t < count; ++t) y[t * y_stride] = out[t];
+        // A chunk's rows stay in L1 while they meet tokens_per_pass tokens at a time.
+        f([=](std::int64_t r0, std::int64_t r1) {
+          for (int t0 = 0; t0 < n; t0 += tokens_per_pass)
+            integer_rows(blocks + r0 * per_row, per_row, r1 - r0, a + t0 * per_token,
+                         std::min(tokens_per_pass, n - t0), per_token, y + t0 * rows + r0, rows);
         });
       });
   }
 }
 
-// Row r of a product of n tokens into y [n, rows], tokens_per_pass tokens at a time.
-template <typename RowDots>
-void product_row(const RowDots& row_dots, std::int64_t r, int n, std::int64_t rows, float* y) {
-  for (int t0 = 0; t0 < n; t0 += tokens_per_pass)
-    row_dots(r, t0, std::min(tokens_per_pass, n - t0), y + t0 * rows + r, rows);
+// Rows handed to a thread at a time: few enough calls per row range to keep the
+// per-call cost out of decode, small enough to share a few hundred rows between threads.
+constexpr std::int64_t chunk_rows = 16;
+
+std::int64_t chunks_of(std::int64_t rows) {
+  return (rows + chunk_rows - 1) / chunk_rows;
 }
 
 // Below this many weight-times-token products a parallel region costs more than it saves.
@@ -125,18 +127,20 @@ constexpr std::int64_t parallel_work = 32768;
 
 }  // namespace
 
-// Parallel over weight rows; in matmul each row meets tokens_per_pass tokens at a time
-// while it sits in L1 (a quantized row unpacked once for them). All use the same
-// row_dots, and a token's result does not depend on how many share its pass, so every
-// row of matmul and matmul_all equals matvec's bit for bit (a pre-widened copy would let
-// the compiler contract differently).
+// Parallel over chunks of weight rows; a quantized row is unpacked once for
+// tokens_per_pass tokens. All use the same row ranges, and a token's result does not
+// depend on how many share its pass or its chunk, so every row of matmul and matmul_all
+// equals matvec's bit for bit (a pre-widened copy would let the compiler contract
+// differently).
 void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
   thread_local std::vector<ActivationBlock> quantized;
-  with_row_dots(w, x, n, quantized, [&](auto row_dots) {
+  with_row_range(w, x, n, y, quantized, [&](auto row_range) {
+    const std::int64_t chunks = chunks_of(rows);
 #pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > parallel_work)
-    for (std::int64_t r = 0; r < rows; ++r) product_row(row_dots, r, n, rows, y);
+    for (std::int64_t c = 0; c < chunks; ++c)
+      row_range(c * chunk_rows, std::min(rows, (c + 1) * chunk_rows));
   });
 }
 
@@ -145,27 +149,27 @@ void matvec(const TensorView& w, const float* x, float* y) {
 }
 
 void matmul_all(std::span<const Product> products) {
-  using RowDots = std::function<void(std::int64_t, int, int, float*, std::int64_t)>;
+  using RowRange = std::function<void(std::int64_t, std::int64_t)>;
   thread_local std::vector<std::vector<ActivationBlock>> quantized;
   if (quantized.size() < products.size()) quantized.resize(products.size());
-  std::vector<RowDots> dots;
-  std::vector<std::int64_t> first_row = {0};  // of each product, counting all before it
+  std::vector<RowRange> ranges;
+  std::vector<std::int64_t> first_chunk = {0};  // of each product, counting all before it
   std::int64_t work = 0;
   for (std::size_t i = 0; i < products.size(); ++i) {
     const Product& p = products[i];
     assert(p.w->shape.size() == 2);
-    with_row_dots(*p.w, p.x, p.n, quantized[i],
-                  [&](auto row_dots) { dots.emplace_back(row_dots); });
-    first_row.push_back(first_row.back() + p.w->shape[0]);
+    with_row_range(*p.w, p.x, p.n, p.y, quantized[i],
+                   [&](auto row_range) { ranges.emplace_back(row_range); });
+    first_chunk.push_back(first_chunk.back() + chunks_of(p.w->shape[0]));
     work += p.w->shape[0] * p.w->shape[1] * p.n;
   }
-  const std::int64_t total = first_row.back();
+  const std::int64_t total = first_chunk.back();
 #pragma omp parallel for schedule(static) if (work > parallel_work)
   for (std::int64_t g = 0; g < total; ++g) {
-    const std::size_t i = std::size_t(std::upper_bound(first_row.begin(), first_row.end(), g) -
-                                      first_row.begin() - 1);
-    const Product& p = products[i];
-    product_row(dots[i], g - first_row[i], p.n, p.w->shape[0], p.y);
+    const std::size_t i = std::size_t(std::upper_bound(first_chunk.begin(), first_chunk.end(), g) -
+                                      first_chunk.begin() - 1);
+    const std::int64_t r0 = (g - first_chunk[i]) * chunk_rows;
+    ranges[i](r0, std::min(products[i].w->shape[0], r0 + chunk_rows));
   }
 }
 

@@ -81,12 +81,20 @@ void add_block(const BlockQ6_K& w, const ActivationBlock* x, std::int64_t stride
 // One row against `count` tokens: every block's scaled integer sums in eight lanes per
 // token, summed once. A token's operations are the same for every count.
 template <int count, typename Block>
-void dots(const Block* w, const ActivationBlock* x, std::int64_t stride, int n_blocks, float* out) {
+void dots(const Block* w, const ActivationBlock* x, std::int64_t stride, int n_blocks, float* y,
+          std::int64_t y_stride) {
   FloatLanes lanes[count];
   float minimums[count] = {};
   for (int b = 0; b < n_blocks; ++b, x += Block::elements / 32)
     add_block<count>(w[b], x, stride, lanes, minimums);
-  for (int t = 0; t < count; ++t) out[t] = lanes[t].total() - minimums[t];
+  for (int t = 0; t < count; ++t) y[t * y_stride] = lanes[t].total() - minimums[t];
+}
+
+template <int count, typename Block>
+void rows_of(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
+             std::int64_t stride, float* y, std::int64_t y_stride) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    dots<count>(w + r * n_blocks, x, stride, n_blocks, y + r, y_stride);
 }
 
 }  // namespace
@@ -116,27 +124,27 @@ void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& o
 }
 
 template <typename Block>
-void integer_dots(const Block* w, const ActivationBlock* x, int n_blocks, int tokens,
-                  std::int64_t stride, float* out) {
+void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
+                  int tokens, std::int64_t stride, float* y, std::int64_t y_stride) {
   switch (tokens) {
     case 1:
-      return dots<1>(w, x, stride, n_blocks, out);
+      return rows_of<1>(w, n_blocks, rows, x, stride, y, y_stride);
     case 2:
-      return dots<2>(w, x, stride, n_blocks, out);
+      return rows_of<2>(w, n_blocks, rows, x, stride, y, y_stride);
     case 3:
-      return dots<3>(w, x, stride, n_blocks, out);
+      return rows_of<3>(w, n_blocks, rows, x, stride, y, y_stride);
     default:
-      return dots<4>(w, x, stride, n_blocks, out);
+      return rows_of<4>(w, n_blocks, rows, x, stride, y, y_stride);
   }
 }
 
-template void integer_dots(const BlockQ8_0*, const ActivationBlock*, int, int, std::int64_t,
-                           float*);
-template void integer_dots(const BlockQ4_0*, const ActivationBlock*, int, int, std::int64_t,
-                           float*);
-template void integer_dots(const BlockQ4_K*, const ActivationBlock*, int, int, std::int64_t,
-                           float*);
-template void integer_dots(const BlockQ6_K*, const ActivationBlock*, int, int, std::int64_t,
-                           float*);
+template void integer_rows(const BlockQ8_0*, int, std::int64_t, const ActivationBlock*, int,
+                           std::int64_t, float*, std::int64_t);
+template void integer_rows(const BlockQ4_0*, int, std::int64_t, const ActivationBlock*, int,
+                           std::int64_t, float*, std::int64_t);
+template void integer_rows(const BlockQ4_K*, int, std::int64_t, const ActivationBlock*, int,
+                           std::int64_t, float*, std::int64_t);
+template void integer_rows(const BlockQ6_K*, int, std::int64_t, const ActivationBlock*, int,
+                           std::int64_t, float*, std::int64_t);
 
 }  // namespace moescope::cpu

@@ -20,14 +20,15 @@ struct ActivationBlock {
 // x[n] (n a multiple of 32) as n / 32 blocks, appended to `out`.
 void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& out);
 
-// Row w[n_blocks] times the quantized activations of `tokens` (1 to tokens_per_pass) tokens,
-// token t's at x + t * stride (Block::elements / 32 activation blocks per weight block):
-// out[t]. Each weight block is unpacked once for all of them, and a token's result is
-// the same bits whatever `tokens` is.
+// Rows [0, rows) of w, n_blocks blocks each and one after another, times the quantized
+// activations of `tokens` (1 to tokens_per_pass) tokens, token t's at x + t * stride
+// (Block::elements / 32 activation blocks per weight block): y[t * y_stride + r]. Each
+// weight block is unpacked once for all the tokens, and a token's result is the same bits
+// whatever `tokens` is. A range of rows per call keeps the per-row cost in one loop.
 constexpr int tokens_per_pass = 4;
 // Defined for BlockQ8_0, BlockQ4_0, BlockQ4_K and BlockQ6_K.
 template <typename Block>
-void integer_dots(const Block* w, const ActivationBlock* x, int n_blocks, int tokens,
-                  std::int64_t stride, float* out);
+void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
+                  int tokens, std::int64_t stride, float* y, std::int64_t y_stride);
 
 }  // namespace moescope::cpu

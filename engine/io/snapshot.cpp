@@ -74,15 +74,19 @@ json interventions_to_json(const Interventions& interventions) {
   return out;
 }
 
-// Whether the snapshot needs version 2: DeepSeek-V3's selection scores, kept groups, or the
-// interventions on them. Any other snapshot is written as version 1, which every moescope reads.
-bool needs_version_2(const RoutingSnapshot& snapshot) {
-  if (snapshot.interventions.select_without_bias || snapshot.interventions.no_group_limit)
-    return true;
-  for (const SnapshotToken& token : snapshot.tokens)
+bool has_version_2_routing(const std::vector<SnapshotToken>& tokens) {
+  for (const SnapshotToken& token : tokens)
     for (const LayerRouting& layer : token.routing.layers)
       if (!layer.selection_scores.empty() || !layer.groups.empty()) return true;
   return false;
+}
+
+// Whether the snapshot needs version 2: DeepSeek-V3's selection scores, kept groups, or the
+// interventions on them. Any other snapshot is written as version 1, which every moescope reads.
+bool needs_version_2(const RoutingSnapshot& snapshot) {
+  return snapshot.interventions.select_without_bias || snapshot.interventions.no_group_limit ||
+         has_version_2_routing(snapshot.tokens) ||
+         (snapshot.comparison && has_version_2_routing(snapshot.comparison->baseline_tokens));
 }
 
 const char* routing_detail_name(RoutingDetail detail) {
@@ -122,6 +126,28 @@ json token_to_json(const SnapshotToken& token, RoutingDetail detail, const std::
           {"text", token.text},
           {"is_prompt", token.routing.is_prompt},
           {"layers", std::move(layers)}};
+}
+
+json tokens_to_json(const std::vector<SnapshotToken>& tokens, RoutingDetail detail,
+                    const std::string& path) {
+  json out = json::array();
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    out.push_back(token_to_json(tokens[i], detail, path + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+json comparison_to_json(const SnapshotComparison& comparison, RoutingDetail detail) {
+  json kl = json::array();
+  for (std::size_t i = 0; i < comparison.next_token_kl.size(); ++i) {
+    const double v = comparison.next_token_kl[i];
+    if (!std::isfinite(v))
+      throw EngineError("comparison.next_token_kl[" + std::to_string(i) +
+                        "]: NaN or infinity cannot be written to JSON");
+    kl.push_back(v);
+  }
+  return {{"baseline_tokens",
+           tokens_to_json(comparison.baseline_tokens, detail, "comparison.baseline_tokens")},
+          {"next_token_kl", std::move(kl)}};
 }
 
 // ---------------------------------------------------------------- reading
@@ -442,6 +468,34 @@ std::vector<SnapshotToken> read_tokens(const Node& node, const LayerContext& con
   return out;
 }
 
+// The baseline beside the switched run `tokens`: the same prompt, and at most one KL per
+// generated baseline token, each >= 0.
+SnapshotComparison read_comparison(const Node& node, const LayerContext& context,
+                                   const std::vector<SnapshotToken>& tokens) {
+  SnapshotComparison out;
+  const Node baseline = node["baseline_tokens"];
+  out.baseline_tokens = read_tokens(baseline, context);
+  std::size_t prompt = 0, generated = 0;
+  for (const SnapshotToken& token : out.baseline_tokens)
+    ++(token.routing.is_prompt ? prompt : generated);
+  for (std::size_t i = 0; i < prompt; ++i)
+    if (i >= tokens.size() || !tokens[i].routing.is_prompt ||
+        tokens[i].routing.token_id != out.baseline_tokens[i].routing.token_id)
+      baseline.at(i)["id"].fail("the baseline's prompt differs from the switched run's (tokens)");
+  if (prompt < tokens.size() && tokens[prompt].routing.is_prompt)
+    baseline.fail("the baseline's prompt is shorter than the switched run's (tokens)");
+  const Node kl = node["next_token_kl"];
+  const std::vector<Node> values = kl.items();
+  if (values.size() > generated)
+    kl.fail(std::to_string(values.size()) + " values for " + std::to_string(generated) +
+            " generated baseline tokens");
+  for (const Node& value : values) {
+    out.next_token_kl.push_back(value.number());
+    if (out.next_token_kl.back() < 0) value.fail("a KL divergence is never negative");
+  }
+  return out;
+}
+
 // Optional: absent means "full" (every file written before remote models).
 RoutingDetail read_routing_detail(const Node& root) {
   if (!root.has("routing")) return RoutingDetail::full;
@@ -469,10 +523,7 @@ std::string utc_timestamp_now() {
 }
 
 json snapshot_to_json(const RoutingSnapshot& snapshot) {
-  json tokens = json::array();
-  for (std::size_t i = 0; i < snapshot.tokens.size(); ++i)
-    tokens.push_back(token_to_json(snapshot.tokens[i], snapshot.routing_detail,
-                                   "tokens[" + std::to_string(i) + "]"));
+  json tokens = tokens_to_json(snapshot.tokens, snapshot.routing_detail, "tokens");
   const SamplingSettings& sampling = snapshot.sampling;
   json out = {{"format", snapshot_format_name},
               {"version", needs_version_2(snapshot) ? 2 : 1},
@@ -494,6 +545,8 @@ json snapshot_to_json(const RoutingSnapshot& snapshot) {
   if (snapshot.routing_detail != RoutingDetail::full)
     out["routing"] = routing_detail_name(snapshot.routing_detail);
   if (!snapshot.incomplete.empty()) out["incomplete"] = snapshot.incomplete;
+  if (snapshot.comparison)
+    out["comparison"] = comparison_to_json(*snapshot.comparison, snapshot.routing_detail);
   return out;
 }
 
@@ -515,7 +568,10 @@ RoutingSnapshot snapshot_from_json(const json& document, const std::string& sour
   out.sampling = read_sampling(root["sampling"]);
   out.interventions = read_interventions(root["interventions"], config, version);
   out.routing_detail = read_routing_detail(root);
-  out.tokens = read_tokens(root["tokens"], {config, out.routing_detail, version});
+  const LayerContext context{config, out.routing_detail, version};
+  out.tokens = read_tokens(root["tokens"], context);
+  if (root.has("comparison"))
+    out.comparison = read_comparison(root["comparison"], context, out.tokens);
   if (root.has("incomplete")) {
     const Node incomplete = root["incomplete"];
     out.incomplete = incomplete.string();

@@ -4,6 +4,7 @@
 // without a GPU). The format is documented in docs/snapshot-format.md.
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ struct SnapshotToken {
   TokenRouting routing;
 };
 
+// "Compare with experts off": the snapshot's own tokens are the switched run, and
+// this is the run beside it — all experts on, same prompt and seed — with, for
+// each generated baseline token, KL(baseline ‖ switched) in nats between the two
+// next-token distributions on the baseline's own text (teacher-forced).
+struct SnapshotComparison {
+  std::vector<SnapshotToken> baseline_tokens;
+  // One per generated baseline token from the first; fewer where the baseline's
+  // distributions did not all fit in memory.
+  std::vector<double> next_token_kl;
+};
+
 struct RoutingSnapshot {
   std::string model_name;
   std::string model_path;
@@ -40,6 +52,7 @@ struct RoutingSnapshot {
   // Why the run ended before it was complete (a connection that dropped
   // mid-stream); empty for a complete run.
   std::string incomplete;
+  std::optional<SnapshotComparison> comparison;
 };
 
 // The current time as ISO-8601 UTC with second resolution, for created_at.

@@ -26,6 +26,10 @@ void RoutingDocument::appendTokens(std::vector<moescope::SnapshotToken> tokens) 
   emit tokensAppended(first, tokenCount() - first);
 }
 
+void RoutingDocument::setComparison(moescope::SnapshotComparison comparison) {
+  snapshot_.comparison = std::move(comparison);
+}
+
 void RoutingDocument::clear() {
   snapshot_ = {};
   config_ = {};

@@ -27,11 +27,15 @@ class RoutingDocument : public QObject {
   // moescope::EngineError if its model_config does not parse.
   void reset(moescope::RoutingSnapshot snapshot);
   void appendTokens(std::vector<moescope::SnapshotToken> tokens);
+  // The baseline beside this run, once "Compare with experts off" has both.
+  void setComparison(moescope::SnapshotComparison comparison);
   void clear();
 
   int selectedToken() const { return selectedToken_; }  // -1 when none
   void setSelectedToken(int index);
-  int focusLayer() const { return focusLayer_; }  // the layer colouring tokens and token×expert views
+  int focusLayer() const {
+    return focusLayer_;
+  }  // the layer colouring tokens and token×expert views
   void setFocusLayer(int layer);
 
  signals:

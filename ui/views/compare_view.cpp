@@ -2,6 +2,7 @@
 
 #include <qcustomplot.h>
 
+#include <QEvent>
 #include <QLabel>
 #include <QScrollArea>
 #include <QSplitter>
@@ -62,21 +63,38 @@ void longestCommonSubsequence(const std::vector<std::string>& a, const std::vect
   }
 }
 
-// The pieces as HTML, changed ones wrapped in `changedStyle`; newlines break lines.
-QString diffHtml(const std::vector<std::string>& pieces, const std::vector<bool>& kept,
-                 const QString& changedStyle) {
-  QString html;
-  for (std::size_t i = 0; i < pieces.size(); ++i) {
-    QString text = QString::fromStdString(pieces[i]).toHtmlEscaped();
-    text.replace(QLatin1Char('\n'), QLatin1String("<br>"));
-    if (!kept[i])
-      text = QStringLiteral("<span style=\"%1\">%2</span>")
-                 .arg(changedStyle, text.isEmpty() || text.trimmed().isEmpty()
-                                        ? TokenFormat::displayText(pieces[i]).toHtmlEscaped()
-                                        : text);
-    html += text;
+// The prompt's text (the start marker left out), which both runs continue.
+QString promptText(const std::vector<moescope::SnapshotToken>& tokens) {
+  std::string text;
+  for (const auto& token : tokens)
+    if (token.routing.is_prompt && TokenFormat::kindOf(token) != TokenFormat::PieceKind::special)
+      text += token.text;
+  return QString::fromStdString(text);
+}
+
+// The prompt in grey, then the pieces, changed ones wrapped in `changedStyle`; newlines
+// break lines. A run of pieces the diff treats alike is decoded as one string, so that
+// the bytes of a character split over byte-fallback tokens show as that character.
+QString diffHtml(const QString& prompt, const std::vector<std::string>& pieces,
+                 const std::vector<bool>& kept, const QString& changedStyle) {
+  const auto html = [](const QString& text) {
+    return text.toHtmlEscaped().replace(QLatin1Char('\n'), QLatin1String("<br>"));
+  };
+  QString out = QStringLiteral("<span style=\"color:gray\">%1</span>").arg(html(prompt));
+  for (std::size_t i = 0; i < pieces.size();) {
+    std::string run;
+    const bool same = kept[i];
+    for (; i < pieces.size() && kept[i] == same; ++i) run += pieces[i];
+    if (same) {
+      out += html(QString::fromStdString(run));
+    } else {
+      const QString text = QString::fromStdString(run);
+      out += QStringLiteral("<span style=\"%1\">%2</span>")
+                 .arg(changedStyle,
+                      html(text.trimmed().isEmpty() ? TokenFormat::displayText(run) : text));
+    }
   }
-  return QStringLiteral("<div style=\"white-space:pre-wrap; font-size:15pt\">%1</div>").arg(html);
+  return QStringLiteral("<div style=\"white-space:pre-wrap\">%1</div>").arg(out);
 }
 
 }  // namespace
@@ -85,9 +103,6 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   header_ = new QLabel(this);
   header_->setObjectName(QStringLiteral("compareHeader"));
   header_->setWordWrap(true);
-  QFont large = header_->font();
-  large.setPointSize(14);
-  header_->setFont(large);
   summary_ = new QLabel(this);
   summary_->setWordWrap(true);
   baseline_ = new QTextBrowser(this);
@@ -140,11 +155,30 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   layout->addWidget(header_);
   layout->addWidget(summary_);
   layout->addWidget(split, 1);
+  applyFonts();
   showNothingSwitchedOff();
   header_->setText(
       tr("Switch experts off (Expert switches, or a lesson), then press "
          "\"Compare with experts off\": the same prompt and seed run with all "
          "experts on and with your switches, side by side."));
+}
+
+void CompareView::changeEvent(QEvent* event) {
+  QWidget::changeEvent(event);
+  if (event->type() == QEvent::FontChange) applyFonts();
+}
+
+void CompareView::applyFonts() {
+  const auto scaled = [this](double factor) {
+    QFont font = this->font();
+    font.setPointSizeF(font.pointSizeF() * factor);
+    return font;
+  };
+  header_->setFont(scaled(1.2));
+  baseline_->setFont(scaled(1.25));
+  intervened_->setFont(scaled(1.25));
+  setProjectionFonts(klPlot_);
+  klPlot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void CompareView::showNothingSwitchedOff() {
@@ -183,11 +217,12 @@ void CompareView::setRuns(const std::vector<moescope::SnapshotToken>& baseline,
   const auto after = piecesOf(afterTokens_);
   std::vector<bool> keptBefore, keptAfter;
   longestCommonSubsequence(before, after, keptBefore, keptAfter);
-  baseline_->setHtml(diffHtml(before, keptBefore,
+  const QString prompt = promptText(intervened);
+  baseline_->setHtml(diffHtml(prompt, before, keptBefore,
                               QStringLiteral("background:#f4a6a6; color:black; "
                                              "text-decoration:line-through")));
   intervened_->setHtml(
-      diffHtml(after, keptAfter, QStringLiteral("background:#9fe3a5; color:black")));
+      diffHtml(prompt, after, keptAfter, QStringLiteral("background:#9fe3a5; color:black")));
 
   std::size_t first = 0;
   while (first < before.size() && first < after.size() && before[first] == after[first]) ++first;
@@ -235,6 +270,7 @@ void CompareView::showDivergence(const QVector<double>& kl, int cap) {
     label->position->setCoords(firstDivergence_ + 0.6, std::max(top, 1e-6) * 1.05);
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
     label->setText(tr("texts part"));
+    label->setColor(palette().color(QPalette::WindowText));
   }
   klPlot_->xAxis->setRange(0.3, kl.size() + 0.7);
   klPlot_->yAxis->setRange(0, std::max(top, 1e-6) * 1.15);

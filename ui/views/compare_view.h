@@ -51,8 +51,14 @@ class CompareView : public QWidget {
   QCustomPlot* divergencePlot() const { return klPlot_; }
   CsvTable divergenceTable() const;  // generated token, both pieces, KL
 
+ protected:
+  void changeEvent(QEvent* event) override;
+
  private:
   void showDivergence(const QVector<double>& kl, int cap);
+  // The header and the texts a step larger than the window's font, which the
+  // main window's zoom and presentation mode set.
+  void applyFonts();
 
   QLabel* header_;
   QLabel* summary_;

@@ -91,6 +91,7 @@ MainWindow::MainWindow(QWidget* parent)
   setCentralWidget(central);
 
   createDocks();
+  createCompareWindow();
   defaultState_ = saveState();
   createMenus();
   createStatusBar();
@@ -168,11 +169,7 @@ void MainWindow::createDocks() {
                        QStringLiteral("loadHeatmapDock"), Qt::BottomDockWidgetArea);
   auto* tokenExpert = addDock(new TokenExpertHeatmap(document_), tr("Token × expert"),
                               QStringLiteral("tokenExpertDock"), Qt::BottomDockWidgetArea);
-  compareDock_ =
-      addDock(compareView_, tr("Compare"), QStringLiteral("compareDock"), Qt::BottomDockWidgetArea);
   splitDockWidget(load, tokenExpert, Qt::Horizontal);
-  tabifyDockWidget(tokenExpert, compareDock_);
-  tokenExpert->raise();
   splitDockWidget(inspector, masks, Qt::Vertical);
   tabifyDockWidget(masks, helpDock_);
   tabifyDockWidget(helpDock_, addDock(lessonPanel_, tr("Lessons"), QStringLiteral("lessonsDock"),
@@ -229,11 +226,15 @@ void MainWindow::createMenus() {
 }
 
 void MainWindow::addExportMenu(QMenu* menu) {
-  // Each plot panel owns its ExportActions; the menu offers them by dock title.
-  for (QDockWidget* dock : findChildren<QDockWidget*>()) {
-    const auto exporters = dock->widget()->findChildren<ExportActions*>();
+  // Each plot panel owns its ExportActions; the menu offers them by panel title.
+  std::vector<std::pair<QString, QWidget*>> panels;
+  for (QDockWidget* dock : findChildren<QDockWidget*>())
+    panels.emplace_back(dock->windowTitle(), dock->widget());
+  panels.emplace_back(tr("Compare"), compareView_);
+  for (const auto& [title, panel] : panels) {
+    const auto exporters = panel->findChildren<ExportActions*>();
     if (exporters.isEmpty()) continue;
-    QMenu* panelMenu = menu->addMenu(dock->windowTitle());
+    QMenu* panelMenu = menu->addMenu(title);
     for (ExportActions* exporter : exporters) {
       panelMenu->addAction(exporter->plotAction());
       panelMenu->addAction(exporter->slideAction());
@@ -334,29 +335,12 @@ GenerationJob MainWindow::makeJob(const QString& tag, bool withInterventions) co
 
 void MainWindow::generate() {
   baselineTokens_.clear();
+  compareView_->close();  // its comparison was of the text this run replaces
   GenerationJob job = makeJob(QStringLiteral("run"), true);
   job.chat = promptPanel_->chatMode();
   job.newChat = job.chat && newChatPending_;
   job.systemPrompt = promptPanel_->systemPrompt();
   if (controller_->generate(job) && job.chat) newChatPending_ = false;
-}
-
-void MainWindow::compareWithExpertsOff() {
-  baselineTokens_.clear();
-  if (controller_->server()) {
-    statusBar()->showMessage(tr("Compare with experts off needs the local engine"), 8000);
-    return;
-  }
-  if (maskPanel_->interventions().empty()) {  // both runs would be the same one
-    compareView_->showNothingSwitchedOff();
-    compareDock_->show();
-    compareDock_->raise();
-    return;
-  }
-  // Baseline first; onRunFinished starts the intervened run with the same seed.
-  GenerationJob job = makeJob(QStringLiteral("baseline"), false);
-  job.compareRole = GenerationJob::CompareRole::baseline;
-  controller_->generate(job);
 }
 
 void MainWindow::onRunFinished(const RunStats& stats) {
@@ -370,25 +354,7 @@ void MainWindow::onRunFinished(const RunStats& stats) {
                          tr(" · chat: %1 tokens kept in the KV cache").arg(stats.reusedTokens));
     if (!cancelled) promptPanel_->setPrompt({});  // ready for the next message
   }
-  if (stats.tag == QLatin1String("baseline") && !cancelled) {
-    baselineTokens_ = document_->snapshot().tokens;
-    GenerationJob job = makeJob(QStringLiteral("intervened"), true);
-    job.compareRole = GenerationJob::CompareRole::intervened;
-    controller_->generate(job);
-  } else if (stats.tag == QLatin1String("intervened") && !cancelled) {
-    CompareView::Comparison comparison;
-    comparison.baseline = std::exchange(baselineTokens_, {});
-    comparison.intervened = document_->snapshot().tokens;
-    comparison.interventions = document_->snapshot().interventions;
-    comparison.interventionText = SwitchSummary::describe(comparison.interventions);
-    comparison.nextTokenKl = stats.nextTokenKl;
-    comparison.comparedTokenCap = stats.comparedTokenCap;
-    comparison.moeLayers = document_->moeLayers();
-    comparison.experts = document_->config().n_routed_experts;
-    compareView_->showComparison(comparison);
-    compareDock_->show();
-    compareDock_->raise();
-  }
+  if (!cancelled) continueComparison(stats);
 }
 
 void MainWindow::showExperiments() {
@@ -532,5 +498,6 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   settings.setValue(stateKey, saveState());
   settings.setValue(experimentsGeometryKey, experimentPanel_->saveGeometry());
   experimentPanel_->close();
+  compareView_->close();
   event->accept();
 }

@@ -60,6 +60,7 @@ class MainWindow : public QMainWindow {
   InferenceController* controller() const { return controller_; }
   PromptPanel* promptPanel() const { return promptPanel_; }
   ExperimentPanel* experimentPanel() const { return experimentPanel_; }
+  CompareView* compareView() const { return compareView_; }
   LessonPanel* lessonPanel() const { return lessonPanel_; }
   TokenTextView* tokenView() const { return tokenView_; }
   const OnScreen& onScreen() const { return onScreen_; }
@@ -69,6 +70,9 @@ class MainWindow : public QMainWindow {
  public slots:
   void generate();
   void compareWithExpertsOff();
+  // View ▸ Compare: the comparison in a window of its own, which first covers the
+  // main one, so that it has the whole screen at 1280×720 (main_window_compare.cpp).
+  void showCompare();
   void showExperiments();  // Tools ▸ Experiments, a window of its own
   // Sets up what a lesson step asks for; a step naming another model loads it
   // first and continues once it is loaded.
@@ -117,6 +121,11 @@ class MainWindow : public QMainWindow {
   void onModelLoaded(const ModelSummary& summary);
   void onLoadFailed(const QString& message, bool cancelled);
   void onRunFinished(const RunStats& stats);
+  void createCompareWindow();
+  // After Compare's baseline, the switched run; after that, the comparison shown and kept in
+  // the document (a saved snapshot holds it).
+  void continueComparison(const RunStats& stats);
+  void showDocumentComparison(int comparedTokenCap);
 
   RoutingDocument* document_;
   InferenceController* controller_;
@@ -128,7 +137,6 @@ class MainWindow : public QMainWindow {
   LessonPanel* lessonPanel_;
   std::optional<LessonStep> pendingLessonStep_;  // waits for its model to load
   bool selectLastTokenAfterRun_ = false;
-  QDockWidget* compareDock_ = nullptr;
   QDockWidget* helpDock_ = nullptr;
   QMenu* viewMenu_ = nullptr;
   QAction* presentationAction_ = nullptr;
@@ -137,6 +145,7 @@ class MainWindow : public QMainWindow {
   QByteArray defaultState_;        // the docks as createDocks() lays them out
   QByteArray beforePresentation_;  // the docks when presentation mode began
   bool presenting_ = false;
+  bool comparePlaced_ = false;  // the Compare window was given the main one's place once
   double zoom_ = 1.0;
   QLabel* screenLabel_;          // above the tokens: what they are
   QMenu* recentMenu_ = nullptr;  // File ▸ Open Recent: models and snapshots

@@ -13,6 +13,7 @@
 #include "panels/expert_mask_panel.h"
 #include "panels/prompt_panel.h"
 #include "threads/inference_controller.h"
+#include "views/compare_view.h"
 #include "window/dialog_folders.h"
 #include "window/main_window.h"
 #include "window/status_texts.h"
@@ -87,6 +88,10 @@ void MainWindow::showSnapshot() {
   onScreen_ = {OnScreen::Kind::snapshot, model, QFileInfo(path).fileName(), {}};
   updateCaption();
   speedLabel_->setText(tr("Snapshot: %1 tokens").arg(document_->tokenCount()));
+  if (document_->snapshot().comparison)
+    showDocumentComparison(int(document_->snapshot().comparison->next_token_kl.size()));
+  else
+    compareView_->close();  // it showed the document this one replaces
   statusBar()->showMessage(tr("Opened snapshot %1").arg(path), 5000);
   rememberRecent(QFileInfo(path).absoluteFilePath());
   emit snapshotOpened(true);

@@ -15,6 +15,7 @@
 #include "panels/prompt_panel.h"
 #include "panels/switch_summary.h"
 #include "threads/inference_controller.h"
+#include "views/compare_view.h"
 #include "views/token_text_view.h"
 #include "window/main_window.h"
 #include "window/screen_fit.h"
@@ -52,12 +53,16 @@ void MainWindow::createViewMenu() {
   connect(presentationAction_, &QAction::toggled, this, &MainWindow::setPresentation);
   QAction* in = viewMenu_->addAction(tr("Zoom &in"), this, &MainWindow::zoomIn);
   in->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Equal), QKeySequence(Qt::CTRL | Qt::Key_Plus)});
-  viewMenu_->addAction(tr("Zoom &out"), this, &MainWindow::zoomOut)
-      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Minus));
-  viewMenu_->addAction(tr("&Actual size"), this, [this] { setZoom(1.0); })
-      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  QAction* out = viewMenu_->addAction(tr("Zoom &out"), this, &MainWindow::zoomOut);
+  out->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Minus));
+  QAction* actual = viewMenu_->addAction(tr("&Actual size"), this, [this] { setZoom(1.0); });
+  actual->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  // The Compare window follows the zoom, and its keys work there too.
+  compareView_->addActions({in, out, actual});
   viewMenu_->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout)
       ->setObjectName(QStringLiteral("resetLayoutAction"));
+  viewMenu_->addAction(tr("&Compare window"), this, &MainWindow::showCompare)
+      ->setObjectName(QStringLiteral("showCompareAction"));
   viewMenu_->addSeparator();
   for (QDockWidget* dock : findChildren<QDockWidget*>())
     viewMenu_->addAction(dock->toggleViewAction());
@@ -102,8 +107,7 @@ void MainWindow::setPresentation(bool on) {
 void MainWindow::resetLayout() {
   if (presenting_) setPresentation(false);
   restoreState(defaultState_);
-  for (QDockWidget* dock : findChildren<QDockWidget*>())
-    if (dock->objectName() != QLatin1String("compareDock")) dock->show();
+  for (QDockWidget* dock : findChildren<QDockWidget*>()) dock->show();
   applyDefaultDockSizes();
 }
 

@@ -172,6 +172,43 @@ RoutingSnapshot deepseek_v3_snapshot() {
   return s;
 }
 
+// The sample run as the switched half of "Compare with experts off": beside it the
+// baseline (same prompt, all experts on, one more generated token) and its KL per token.
+RoutingSnapshot compared_snapshot() {
+  RoutingSnapshot s = sample_snapshot();
+  SnapshotComparison comparison;
+  comparison.baseline_tokens = s.tokens;
+  for (SnapshotToken& token : comparison.baseline_tokens) {
+    token.routing.layers.clear();
+    for (int layer = 1; layer < 4; ++layer)
+      token.routing.layers.push_back(route(layer, token.routing.position, 2, {}));
+  }
+  comparison.baseline_tokens[3].routing.token_id = 99;  // the texts part here
+  comparison.baseline_tokens.push_back(comparison.baseline_tokens.back());
+  comparison.baseline_tokens.back().routing.position = int(s.tokens.size());
+  comparison.next_token_kl = {0.0, 0.031, 1.75, 0.5};  // four of the six generated tokens
+  s.comparison = comparison;
+  return s;
+}
+
+void compare_token_lists(const std::vector<SnapshotToken>& actual,
+                         const std::vector<SnapshotToken>& expected) {
+  QCOMPARE(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const TokenRouting& a = actual[i].routing;
+    const TokenRouting& e = expected[i].routing;
+    QCOMPARE(actual[i].text, expected[i].text);
+    QCOMPARE(a.position, e.position);
+    QCOMPARE(a.token_id, e.token_id);
+    QCOMPARE(a.is_prompt, e.is_prompt);
+    QCOMPARE(a.layers.size(), e.layers.size());
+    for (std::size_t l = 0; l < a.layers.size(); ++l) {
+      compare_layers(a.layers[l], e.layers[l]);
+      if (QTest::currentTestFailed()) return;
+    }
+  }
+}
+
 void compare_snapshots(const RoutingSnapshot& actual, const RoutingSnapshot& expected) {
   QCOMPARE(actual.model_name, expected.model_name);
   QCOMPARE(actual.model_path, expected.model_path);
@@ -189,20 +226,11 @@ void compare_snapshots(const RoutingSnapshot& actual, const RoutingSnapshot& exp
   QVERIFY(actual.interventions.top_k == expected.interventions.top_k);
   QCOMPARE(actual.interventions.select_without_bias, expected.interventions.select_without_bias);
   QCOMPARE(actual.interventions.no_group_limit, expected.interventions.no_group_limit);
-  QCOMPARE(actual.tokens.size(), expected.tokens.size());
-  for (std::size_t i = 0; i < actual.tokens.size(); ++i) {
-    const TokenRouting& a = actual.tokens[i].routing;
-    const TokenRouting& e = expected.tokens[i].routing;
-    QCOMPARE(actual.tokens[i].text, expected.tokens[i].text);
-    QCOMPARE(a.position, e.position);
-    QCOMPARE(a.token_id, e.token_id);
-    QCOMPARE(a.is_prompt, e.is_prompt);
-    QCOMPARE(a.layers.size(), e.layers.size());
-    for (std::size_t l = 0; l < a.layers.size(); ++l) {
-      compare_layers(a.layers[l], e.layers[l]);
-      if (QTest::currentTestFailed()) return;
-    }
-  }
+  compare_token_lists(actual.tokens, expected.tokens);
+  QCOMPARE(actual.comparison.has_value(), expected.comparison.has_value());
+  if (!actual.comparison || QTest::currentTestFailed()) return;
+  compare_token_lists(actual.comparison->baseline_tokens, expected.comparison->baseline_tokens);
+  QVERIFY(actual.comparison->next_token_kl == expected.comparison->next_token_kl);
 }
 
 std::filesystem::path fs_path(const QTemporaryDir& dir, const QString& name) {
@@ -332,6 +360,74 @@ class TestSnapshot : public QObject {
     try {
       snapshot_from_json(doc, "v3.json");
       QFAIL("accepted a malformed DeepSeek-V3 snapshot");
+    } catch (const EngineError& e) {
+      QVERIFY2(QString(e.what()).contains(message), e.what());
+    }
+  }
+
+  // A comparison is optional and needs no new version: a reader that ignores it still
+  // shows the switched run correctly. Its KL values survive exactly.
+  void comparisonRoundTrip() {
+    QTemporaryDir dir;
+    const RoutingSnapshot original = compared_snapshot();
+    const json doc = snapshot_to_json(original);
+    QVERIFY(doc["version"] == 1);
+    QCOMPARE(doc["comparison"]["baseline_tokens"].size(), original.tokens.size() + 1);
+    QVERIFY(!snapshot_to_json(sample_snapshot()).contains("comparison"));
+    write_snapshot(original, fs_path(dir, "compare.json"));
+    compare_snapshots(read_snapshot(fs_path(dir, "compare.json")), original);
+    RoutingSnapshot broken = original;
+    broken.comparison->next_token_kl[1] = std::numeric_limits<double>::quiet_NaN();
+    QVERIFY_THROWS_EXCEPTION(EngineError, snapshot_to_json(broken));
+  }
+
+  void comparisonRejections_data() {
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("another prompt")
+        << "prompt id"
+        << "comparison.baseline_tokens[1].id: the baseline's prompt differs";
+    QTest::newRow("a shorter prompt") << "prompt length"
+                                      << "comparison.baseline_tokens: the baseline's prompt is "
+                                         "shorter";
+    QTest::newRow("more KL values than tokens")
+        << "kl count"
+        << "comparison.next_token_kl: 7 values for 6 generated baseline tokens";
+    QTest::newRow("negative KL") << "kl sign"
+                                 << "comparison.next_token_kl[2]: a KL divergence is never "
+                                    "negative";
+    QTest::newRow("KL not a number") << "kl type"
+                                     << "comparison.next_token_kl[0]: expected a number";
+    QTest::newRow("expert out of range")
+        << "expert"
+        << "comparison.baseline_tokens[2].layers[0].expert_ids[0]: expert 8";
+    QTest::newRow("no baseline") << "missing"
+                                 << "comparison.baseline_tokens: required field is missing";
+  }
+  void comparisonRejections() {
+    QFETCH(QString, field);
+    QFETCH(QString, message);
+    json doc = snapshot_to_json(compared_snapshot());
+    json& comparison = doc["comparison"];
+    json& baseline = comparison["baseline_tokens"];
+    if (field == "prompt id") {
+      baseline[1]["id"] = 11;
+    } else if (field == "prompt length") {
+      baseline[1]["is_prompt"] = false;
+    } else if (field == "kl count") {
+      comparison["next_token_kl"] = {0, 0, 0, 0, 0, 0, 0};
+    } else if (field == "kl sign") {
+      comparison["next_token_kl"][2] = -0.5;
+    } else if (field == "kl type") {
+      comparison["next_token_kl"][0] = "0.1";
+    } else if (field == "expert") {
+      baseline[2]["layers"][0]["expert_ids"][0] = 8;
+    } else {
+      comparison.erase("baseline_tokens");
+    }
+    try {
+      snapshot_from_json(doc, "compare.json");
+      QFAIL("accepted a malformed comparison");
     } catch (const EngineError& e) {
       QVERIFY2(QString(e.what()).contains(message), e.what());
     }

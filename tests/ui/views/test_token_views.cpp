@@ -3,6 +3,7 @@
 
 #include <QComboBox>
 #include <QScrollBar>
+#include <QTextBrowser>
 #include <QtTest>
 
 #include "document/routing_document.h"
@@ -224,6 +225,30 @@ class TestTokenViews : public QObject {
     view.showNothingSwitchedOff();
     QVERIFY(view.header().startsWith(QLatin1String("Nothing is switched off")));
     QVERIFY(view.routingShift().isEmpty());
+  }
+
+  // The texts start with the prompt both runs continue; a character split over
+  // byte-fallback tokens shows whole (it was two U+FFFD); the texts follow the window's
+  // font, which zoom and presentation mode set.
+  void compareTextsShowThePromptAndWholeCharacters() {
+    CompareView view;
+    auto baseline = run({"a", "", ""});
+    baseline.end()[-2].text = "\xe4";  // 一 in two tokens (a QString would not keep the bytes)
+    baseline.end()[-1].text = "\xb8\x80";
+    view.setRuns(baseline, run({"a", "b"}));
+    auto* text = view.findChild<QTextBrowser*>(QStringLiteral("compareBaselineText"));
+    const QString plain = text->toPlainText();
+    std::string prompt;
+    for (const auto& token : baseline)
+      if (token.routing.is_prompt) prompt += token.text;
+    QVERIFY2(plain.startsWith(QString::fromStdString(prompt).trimmed()), qPrintable(plain));
+    QVERIFY2(plain.endsWith(QStringLiteral("a一")), qPrintable(plain));
+    QVERIFY(!plain.contains(QChar::ReplacementCharacter));
+    const double before = text->font().pointSizeF();
+    QFont larger = view.font();
+    larger.setPointSizeF(view.font().pointSizeF() * 2);
+    view.setFont(larger);
+    QCOMPARE(text->font().pointSizeF(), before * 2);
   }
 
  private:

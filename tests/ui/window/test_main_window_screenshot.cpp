@@ -185,9 +185,10 @@ class TestMainWindowScreenshot : public QObject {
     QCOMPARE(chosen(busiest), 0);
   }
 
-  // Baseline then intervened, same seed; both reach the Compare dock.
+  // Baseline then intervened, same seed; both reach the Compare window.
   void compareWithExpertsOff() {
     MainWindow window;
+    window.resize(1280, 720);
     window.show();
     QSignalSpy loaded(window.controller(), &InferenceController::modelLoaded);
     window.openModel(QStringLiteral(MOESCOPE_FIXTURES_DIR "/models/dense-lead-f32"));
@@ -203,10 +204,17 @@ class TestMainWindowScreenshot : public QObject {
     QCOMPARE(finished.at(0).first().value<RunStats>().tag, QStringLiteral("baseline"));
     QCOMPARE(finished.at(1).first().value<RunStats>().tag, QStringLiteral("intervened"));
     QCOMPARE(window.document()->snapshot().interventions.disabled_experts, off.disabled_experts);
-    QVERIFY(window.findChild<QDockWidget*>(QStringLiteral("compareDock"))->isVisible());
+    // A window of its own, first over the main one: at 1280×720 each text is several
+    // lines high (it was one line in a dock beside the heatmaps).
+    auto* compare = window.compareView();
+    QVERIFY(compare->isWindow() && compare->isVisible());
+    QCOMPARE(compare->geometry(), window.geometry());
+    for (const char* text : {"compareBaselineText", "compareSwitchedText"})
+      QVERIFY2(compare->findChild<QWidget*>(QLatin1String(text))->height() >=
+                   4 * compare->fontMetrics().height(),
+               text);
     // It teaches: the switch named, where its load went in each MoE layer, and
     // the next-token KL of every generated token.
-    auto* compare = window.findChild<CompareView*>();
     QCOMPARE(compare->header(),
              QStringLiteral("Baseline (all experts on) vs expert 2 off in every layer"));
     const QStringList shift = compare->routingShift();
@@ -217,6 +225,30 @@ class TestMainWindowScreenshot : public QObject {
     QCOMPARE(stats.nextTokenKl.size(), stats.generatedTokens);
     QVERIFY(compare->divergenceSummary().contains(QLatin1String("KL(baseline")));
     QCOMPARE(compare->divergenceTable().rows.size(), stats.generatedTokens);
+
+    // Saved with the snapshot, the comparison comes back without the model.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("compare.json"));
+    moescope::write_snapshot(window.document()->snapshot(), path.toStdString());
+    const auto saved = moescope::read_snapshot(path.toStdString()).comparison;
+    QVERIFY(saved.has_value());
+    QCOMPARE(int(saved->next_token_kl.size()), stats.generatedTokens);
+    MainWindow viewer;
+    viewer.resize(1280, 720);
+    viewer.show();
+    QVERIFY(openAndWait(viewer, path));
+    CompareView* reopened = viewer.compareView();
+    QVERIFY(reopened->isVisible());
+    QCOMPARE(reopened->header(), compare->header());
+    QCOMPARE(reopened->summary(), compare->summary());
+    QCOMPARE(reopened->routingShift(), compare->routingShift());
+    QCOMPARE(reopened->divergenceTable().rows, compare->divergenceTable().rows);
+    // A snapshot without a comparison replaces the text it was of: the window goes.
+    moescope::RoutingSnapshot plain = window.document()->snapshot();
+    plain.comparison.reset();
+    moescope::write_snapshot(plain, dir.filePath(QStringLiteral("plain.json")).toStdString());
+    QVERIFY(openAndWait(viewer, dir.filePath(QStringLiteral("plain.json"))));
+    QVERIFY(!reopened->isVisible());
   }
 
   // With every expert on, Compare runs nothing and says what to do first.
@@ -228,7 +260,7 @@ class TestMainWindowScreenshot : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
     QSignalSpy started(window.controller(), &InferenceController::runStarted);
     window.compareWithExpertsOff();
-    QVERIFY(window.findChild<QDockWidget*>(QStringLiteral("compareDock"))->isVisible());
+    QVERIFY(window.compareView()->isVisible());
     QVERIFY(window.findChild<CompareView*>()->header().startsWith(
         QLatin1String("Nothing is switched off")));
     QTest::qWait(100);

@@ -19,6 +19,7 @@
 #include "support/screenshot_look.h"
 #include "threads/inference_controller.h"
 #include "ui/window/window_steps.h"
+#include "views/compare_view.h"
 #include "window/main_window.h"
 
 namespace {
@@ -130,7 +131,8 @@ class TestScreenshotGallery : public QObject {
     window.compareWithExpertsOff();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, timeoutMs);
     window.document()->setSelectedToken(generatedWord(*window.document(), true));
-    save(&window, name);
+    QVERIFY(QTest::qWaitForWindowExposed(window.compareView()));
+    save(window.compareView(), name);
   }
 
   // The Experiments window on `name` (its bundled models when `bundled`), saved before the
