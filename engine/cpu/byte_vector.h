@@ -1,9 +1,9 @@
 #pragma once
-// 32 bytes as one AVX2 register where the build has AVX2, else a plain array, with the
-// few operations the integer dot products (cpu/integer_dot.cpp) unpack blocks with and
-// the exact integer sums they take. Both forms give the same integers and add the
-// scaled sums in the same lanes and order (where the compiler fuses a multiply and an
-// add, the last bit may differ between builds).
+// 32 bytes as one AVX2 register where the build has AVX2 (summed by AVX-VNNI's byte dot
+// product where it has that), else a plain array, with the few operations the integer dot
+// products (cpu/integer_dot.cpp) unpack blocks with and the exact integer sums they take.
+// All forms give the same integers and add the scaled sums in the same lanes and order
+// (where the compiler fuses a multiply and an add, the last bit may differ between builds).
 #include <cstdint>
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -47,15 +47,25 @@ inline Bytes minus(Bytes v, std::int8_t k) {
 // 4l..4l + 3, exactly.
 using Quads = __m256i;
 
-// Signed weights: vpmaddubsw multiplies unsigned by signed bytes, so |w| times x with
-// w's sign. Pairs fit an int16 (2 * 128 * 127 < 2^15); vpmaddwd sums them into int32 lanes.
-inline Quads signed_quads(Bytes w, const std::int8_t* x) {
-  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load(x), w));
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+// Unsigned weight bytes times signed activation bytes, four products per int32 lane.
+#if defined(__AVXVNNI__)
+// One vpdpbusd does the multiplies and the sums.
+inline Quads unsigned_quads(Bytes w, Bytes x) {
+  return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w, x);
 }
-// Weights in [0, 63]: pairs fit an int16 (2 * 63 * 128 < 2^15).
+#else
+// vpmaddubsw sums pairs into int16, which they fit for weights up to 128 (2 * 128 * 127 <
+// 2^15, so never saturating: the same integers as vpdpbusd); vpmaddwd sums the pairs.
+inline Quads unsigned_quads(Bytes w, Bytes x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
+}
+#endif
 inline Quads unsigned_quads(Bytes w, const std::int8_t* x) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(w, load(x)), _mm256_set1_epi16(1));
+  return unsigned_quads(w, load(x));
+}
+// Signed weights: |w| (at most 128) times x with w's sign.
+inline Quads signed_quads(Bytes w, const std::int8_t* x) {
+  return unsigned_quads(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load(x), w));
 }
 
 // Eight f32 accumulators, summed once at the end of a row: no horizontal sum per block.
@@ -66,7 +76,9 @@ class FloatLanes {
     const __m256 scale = _mm256_set_m128(_mm_set1_ps(second), _mm_set1_ps(first));
     acc_ = _mm256_add_ps(acc_, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(q)));
   }
-  void add(float scale, Quads q) { add(scale, scale, q); }
+  void add(float scale, Quads q) {
+    acc_ = _mm256_add_ps(acc_, _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(q)));
+  }
   float total() const {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_), _mm256_extractf128_ps(acc_, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

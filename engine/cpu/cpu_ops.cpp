@@ -1,5 +1,7 @@
 #include "cpu/cpu_ops.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -216,24 +218,35 @@ void attention(float* out, const float* q, const float* k_cache, const float* v_
   const int kv_dim = n_kv_heads * head_dim;
   const int group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-#pragma omp parallel for schedule(static) if (n_heads * n_pos * head_dim > 32768)
-  for (int h = 0; h < n_heads; ++h) {
-    const float* qh = q + h * head_dim;
-    const int kv_offset = (h / group) * head_dim;
-    float* att = scratch + h * n_pos;  // [n_pos]
-    for (int t = 0; t < n_pos; ++t) {
-      const float* kt = k_cache + t * kv_dim + kv_offset;
-      float s = 0.0f;
-      for (int i = 0; i < head_dim; ++i) s += qh[i] * kt[i];
-      att[t] = s * scale;
+  const bool parallel = n_heads * n_pos * head_dim > 32768;
+  const int threads = parallel ? std::min(omp_get_max_threads(), n_heads) : 1;
+  const int per_block = (n_heads + threads - 1) / threads;
+  // Each thread takes a block of heads through the cache position by position, so each
+  // step reads the block's part of one cache row. Head by head every step jumped a whole
+  // row (kv_dim floats, 4 KiB on bench-8k), which the prefetcher does not follow across
+  // pages: a fifth of the decode time at 256 positions.
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
+  for (int first = 0; first < n_heads; first += per_block) {
+    const int last = std::min(n_heads, first + per_block);
+    const auto kv = [&](const float* cache, int t, int h) {
+      return cache + std::size_t(t) * kv_dim + (h / group) * head_dim;
+    };
+    for (int t = 0; t < n_pos; ++t)
+      for (int h = first; h < last; ++h)
+        scratch[h * n_pos + t] =
+            dot_row(kv(k_cache, t, h), q + h * head_dim, head_dim, [](float v) { return v; }) *
+            scale;
+    for (int h = first; h < last; ++h) {
+      softmax(scratch + h * n_pos, n_pos);
+      std::fill(out + h * head_dim, out + (h + 1) * head_dim, 0.0f);
     }
-    softmax(att, n_pos);
-    float* oh = out + h * head_dim;
-    std::fill(oh, oh + head_dim, 0.0f);
-    for (int t = 0; t < n_pos; ++t) {
-      const float* vt = v_cache + t * kv_dim + kv_offset;
-      for (int i = 0; i < head_dim; ++i) oh[i] += att[t] * vt[i];
-    }
+    for (int t = 0; t < n_pos; ++t)
+      for (int h = first; h < last; ++h) {
+        const float a = scratch[h * n_pos + t];
+        const float* vt = kv(v_cache, t, h);
+        float* oh = out + h * head_dim;
+        for (int i = 0; i < head_dim; ++i) oh[i] += a * vt[i];
+      }
   }
 }
 

@@ -10,24 +10,32 @@ namespace {
 
 using namespace bytes;
 
-// Each block's weights as the integers its scales multiply.
-Bytes integers_of(const BlockQ8_0& b) {
-  return load(b.qs);
-}
-Bytes integers_of(const BlockQ4_0& b) {  // byte j: weight j (low nibble) and j + 16
-  return minus(nibbles_of_16(b.qs), 8);
-}
-
 // Every add_block unpacks a weight block once and adds its products with each of the
 // `count` tokens' activation blocks x + t * stride into that token's lanes.
-template <int count, typename Block>
-void add_block(const Block& w, const ActivationBlock* x, std::int64_t stride, FloatLanes* lanes,
+template <int count>
+void add_block(const BlockQ8_0& w, const ActivationBlock* x, std::int64_t stride, FloatLanes* lanes,
                float*) {
-  const Bytes q = integers_of(w);
+  const Bytes q = load(w.qs);
   const float d = block_scale(w.d);
   for (int t = 0; t < count; ++t) {
     const ActivationBlock& a = x[t * stride];
     lanes[t].add(d * a.d, signed_quads(q, a.q));
+  }
+}
+
+// Weight j is d * (q - 8), q the nibble (byte j: weights j and j + 16), so the product with
+// an activation block is x.d * d * sum(q * x.q) - x.d * d * 8 * sum(x.q): unsigned nibbles
+// need no sign tricks, and the second terms go to `minimums`.
+template <int count>
+void add_block(const BlockQ4_0& w, const ActivationBlock* x, std::int64_t stride, FloatLanes* lanes,
+               float* minimums) {
+  const Bytes q = nibbles_of_16(w.qs);
+  const float d = block_scale(w.d);
+  for (int t = 0; t < count; ++t) {
+    const ActivationBlock& a = x[t * stride];
+    const float scale = d * a.d;
+    lanes[t].add(scale, unsigned_quads(q, a.q));
+    minimums[t] += scale * 8.0f * a.sum;
   }
 }
 
@@ -44,7 +52,7 @@ void add_block(const BlockQ4_K& w, const ActivationBlock* x, std::int64_t stride
     for (int t = 0; t < count; ++t) {
       const ActivationBlock& a = x[t * stride + s];
       lanes[t].add(a.d * d * float(scale), unsigned_quads(q, a.q));
-      minimums[t] += a.d * dmin * float(min) * float(a.sum);
+      minimums[t] += a.d * dmin * float(min) * a.sum;
     }
   };
   for (int pair = 0; pair < 4; ++pair) {  // sub-blocks 2 pair and 2 pair + 1 share 32 bytes
@@ -114,10 +122,12 @@ void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& o
     } else if (amax > 0.0f) {
       block.d = amax / 127.0f;
       const float inverse = 127.0f / amax;
+      int sum = 0;
       for (int i = 0; i < 32; ++i) {
         block.q[i] = std::int8_t(std::nearbyint(v[i] * inverse));
-        block.sum += block.q[i];
+        sum += block.q[i];
       }
+      block.sum = float(sum);
     }
     out.push_back(block);
   }

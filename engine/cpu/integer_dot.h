@@ -14,7 +14,9 @@ namespace moescope::cpu {
 struct ActivationBlock {
   float d;  // NaN when the block held NaN or infinity, so the product is NaN too
   std::int8_t q[32];
-  std::int16_t sum;  // of q: Q4_K's minimums meet the activations only through it
+  // The sum of q (exact in a float): Q4_0's and Q4_K's minimums meet the activations only
+  // through it, and a float needs no conversion in the loop.
+  float sum;
 };
 
 // x[n] (n a multiple of 32) as n / 32 blocks, appended to `out`.
