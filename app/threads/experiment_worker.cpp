@@ -15,8 +15,7 @@ void ExperimentWorker::run(const ExperimentJob& job) {
       lastPermille = permille;
     };
     if (!job.server.url.isEmpty()) {
-      emit finished(
-          std::make_shared<ExperimentResult>(runServedExperiment(job, report, cancel_)));
+      emit finished(std::make_shared<ExperimentResult>(runServedExperiment(job, report, cancel_)));
       return;
     }
     std::vector<std::filesystem::path> dirs, files;
@@ -24,9 +23,9 @@ void ExperimentWorker::run(const ExperimentJob& job) {
     for (const QString& file : job.textFiles) files.emplace_back(file.toStdString());
     const std::vector<LoadedModel> models =
         load_models(dirs, parse_backend_choice(job.backend.toStdString()));
-    emit finished(std::make_shared<ExperimentResult>(run_experiment(
-        job.experiment.toStdString(), under_test(models), load_text_set(files), job.settings,
-        report, cancel_)));
+    emit finished(std::make_shared<ExperimentResult>(
+        run_experiment(job.experiment.toStdString(), under_test(models), load_text_set(files),
+                       job.settings, report, cancel_)));
   } catch (const Cancelled&) {
     emit cancelled();
   } catch (const std::exception& e) {

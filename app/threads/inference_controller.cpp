@@ -24,8 +24,7 @@ InferenceController::InferenceController(RoutingDocument* document, QObject* par
           &ServedWorker::connectServer);
   connect(this, &InferenceController::servedGenerateRequested, servedWorker_,
           &ServedWorker::generate);
-  connect(servedWorker_, &ServedWorker::textArrived, this,
-          &InferenceController::servedTextArrived);
+  connect(servedWorker_, &ServedWorker::textArrived, this, &InferenceController::servedTextArrived);
 
   drainTimer_.setInterval(drainIntervalMs);
   connect(&drainTimer_, &QTimer::timeout, this, &InferenceController::drain);
@@ -33,17 +32,16 @@ InferenceController::InferenceController(RoutingDocument* document, QObject* par
 }
 
 // The signals both workers send, handled alike.
-template <typename Worker>
-void InferenceController::connectWorker(Worker* worker) {
+void InferenceController::connectWorker(RunWorker* worker) {
   worker->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, worker, &QObject::deleteLater);
-  connect(worker, &Worker::modelLoaded, this, [this](const ModelSummary& summary) {
+  connect(worker, &RunWorker::modelLoaded, this, [this](const ModelSummary& summary) {
     model_ = summary;
     server_ = std::exchange(connecting_, std::nullopt);
     setState(State::idle);
     emit modelLoaded(summary);
   });
-  connect(worker, &Worker::runStarted, this,
+  connect(worker, &RunWorker::runStarted, this,
           [this](const moescope::RoutingSnapshot& header, const QString& tag) {
             document_->reset(header);
             pacer_.clear();
@@ -52,11 +50,11 @@ void InferenceController::connectWorker(Worker* worker) {
             drainTimer_.start();
             emit runStarted(tag);
           });
-  connect(worker, &Worker::runFinished, this, [this](const RunStats& stats) {
+  connect(worker, &RunWorker::runFinished, this, [this](const RunStats& stats) {
     finished_ = stats;
     drain();  // the last tokens were buffered before this signal was sent
   });
-  connect(worker, &Worker::errorOccurred, this, &InferenceController::onWorkerError);
+  connect(worker, &RunWorker::errorOccurred, this, &InferenceController::onWorkerError);
 }
 
 InferenceController::~InferenceController() {

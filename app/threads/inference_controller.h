@@ -67,14 +67,13 @@ class InferenceController : public QObject {
   void drain();
   void finishRun(const RunStats& stats);
   void onWorkerError(const QString& message);
-  template <typename Worker>
-  void connectWorker(Worker* worker);
+  void connectWorker(RunWorker* worker);
 
   RoutingDocument* document_;
   QThread thread_;
   std::atomic<bool> cancel_{false};
   TokenBuffer tokens_;
-  InferenceWorker* worker_;  // lives on thread_, deleted when it finishes
+  InferenceWorker* worker_;     // lives on thread_, deleted when it finishes
   ServedWorker* servedWorker_;  // likewise
   QTimer drainTimer_;
   State state_ = State::idle;

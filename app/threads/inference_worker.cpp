@@ -28,7 +28,7 @@ RunStats statsOf(const moescope::GenerationResult& result, const QString& tag) {
 }  // namespace
 
 InferenceWorker::InferenceWorker(const std::atomic<bool>* cancel, TokenBuffer* tokens)
-    : cancel_(cancel), tokens_(tokens) {}
+    : RunWorker(cancel, tokens) {}
 
 InferenceWorker::~InferenceWorker() = default;
 

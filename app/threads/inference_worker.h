@@ -15,31 +15,13 @@
 #include "model/model.h"
 #include "run/backend.h"
 #include "threads/next_token_divergence.h"
+#include "threads/run_worker.h"
 #include "tokenizer/tokenizer.h"
 
-// Tokens handed from the worker thread to the GUI thread, which drains them on
-// a timer: a fast model then costs one repaint per drain, not one per token.
-class TokenBuffer {
- public:
-  void push(moescope::SnapshotToken token) {
-    std::lock_guard lock(mutex_);
-    tokens_.push_back(std::move(token));
-  }
-  std::vector<moescope::SnapshotToken> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(tokens_, {});
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<moescope::SnapshotToken> tokens_;
-};
-
-class InferenceWorker : public QObject {
+class InferenceWorker : public RunWorker {
   Q_OBJECT
 
  public:
-  // `cancel` and `tokens` are owned by the controller and outlive the worker.
   InferenceWorker(const std::atomic<bool>* cancel, TokenBuffer* tokens);
   ~InferenceWorker() override;
 
@@ -50,19 +32,8 @@ class InferenceWorker : public QObject {
 
  signals:
   void loadProgress(int done, int total);
-  // After each token is buffered, on the worker thread; `count` counts this
-  // run's tokens so far. For observers that must act before the next token
-  // (tests); the GUI drains the buffer on a timer instead.
-  void tokenBuffered(int count, bool isPrompt);
-  void modelLoaded(const ModelSummary& summary);
-  // The run's snapshot header (no tokens); its tokens then arrive in the buffer.
-  void runStarted(const moescope::RoutingSnapshot& header, const QString& tag);
-  void runFinished(const RunStats& stats);
-  void errorOccurred(const QString& message);
 
  private:
-  const std::atomic<bool>* cancel_;
-  TokenBuffer* tokens_;
   // Declared in this order so the backend, which refers to the model, goes first.
   std::unique_ptr<moescope::Model> model_;
   std::unique_ptr<moescope::Tokenizer> tokenizer_;

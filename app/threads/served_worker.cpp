@@ -44,7 +44,7 @@ QStringList fetchServedModels([[maybe_unused]] const ServerJob& job) {
 }
 
 ServedWorker::ServedWorker(const std::atomic<bool>* cancel, TokenBuffer* tokens)
-    : cancel_(cancel), tokens_(tokens) {}
+    : RunWorker(cancel, tokens) {}
 
 ServedWorker::~ServedWorker() = default;
 

@@ -2,7 +2,7 @@
 // The window's served model (File ▸ Connect to Server): lives on the inference
 // controller's worker thread beside the local engine's worker, and runs Generate
 // on a vLLM or SGLang server through engine/remote. Its signals are the local
-// worker's, so a served run reaches the same document and views; every slot is
+// worker's (RunWorker), so a served run reaches the same document and views; every slot is
 // a catch boundary (errors become errorOccurred).
 #include <QObject>
 #include <QStringList>
@@ -11,7 +11,7 @@
 
 #include "jobs/metatypes.h"
 #include "jobs/server_job.h"
-#include "threads/inference_worker.h"
+#include "threads/run_worker.h"
 
 namespace moescope {
 struct ServedModel;
@@ -22,11 +22,10 @@ struct ServedModel;
 // build without libcurl).
 QStringList fetchServedModels(const ServerJob& job);
 
-class ServedWorker : public QObject {
+class ServedWorker : public RunWorker {
   Q_OBJECT
 
  public:
-  // `cancel` and `tokens` are owned by the controller and outlive the worker.
   ServedWorker(const std::atomic<bool>* cancel, TokenBuffer* tokens);
   ~ServedWorker() override;
 
@@ -39,18 +38,11 @@ class ServedWorker : public QObject {
   void generate(const GenerationJob& job);
 
  signals:
-  void tokenBuffered(int count, bool isPrompt);
   // Generated text as the server streams it, before its routing (which comes with
   // the whole answer); the tokens reach the buffer once it has.
   void textArrived(const QString& text);
-  void modelLoaded(const ModelSummary& summary);
-  void runStarted(const moescope::RoutingSnapshot& header, const QString& tag);
-  void runFinished(const RunStats& stats);
-  void errorOccurred(const QString& message);
 
  private:
-  const std::atomic<bool>* cancel_;
-  TokenBuffer* tokens_;
   ServerJob server_;
   std::unique_ptr<moescope::ServedModel> model_;
 };
