@@ -49,7 +49,8 @@ Rows rope_permuted(const TensorView& t, std::int64_t d) {
 
 class Export {
  public:
-  Export(const Model& model, DType weights) : model_(model), weights_(weights), w_("deepseek") {}
+  Export(const Model& model, DType weights, const std::string& architecture)
+      : model_(model), weights_(weights), w_(architecture) {}
 
   void tensor(const std::string& hf_name, Rows rows, bool keep_f32 = false) {
     const std::optional<GgufName> g = gguf_name_of(hf_name);
@@ -116,10 +117,16 @@ std::uint32_t llama_file_type(DType t) {
   }
 }
 
-// llama.cpp's deepseek keys (convert_hf_to_gguf.py DeepseekModel); gguf_model.cpp reads them.
+// The llama.cpp architecture a family is written as: DeepSeekMoE as deepseek, Mixtral as
+// llama with experts (convert_hf_to_gguf.py's DeepseekModel and LlamaModel).
+std::string architecture_of(Family family) {
+  return family == Family::deepseek ? "deepseek" : "llama";
+}
+
+// llama.cpp's keys for the architecture (convert_hf_to_gguf.py); gguf_model.cpp reads them.
 void add_config(GgufWriter& w, const Model& model, DType weights) {
   const ModelConfig& c = model.config();
-  const std::string a = "deepseek.";
+  const std::string a = architecture_of(c.family) + ".";
   w.add("general.name", gguf_string(model.name()));
   w.add("general.file_type", gguf_u32(llama_file_type(weights)));
   w.add("general.quantization_version", gguf_u32(2));
@@ -136,7 +143,10 @@ void add_config(GgufWriter& w, const Model& model, DType weights) {
   w.add(a + "rope.scaling.type", gguf_string(linear ? "linear" : "none"));
   if (linear) w.add(a + "rope.scaling.factor", gguf_f32(c.rope_linear_factor));
   w.add(a + "vocab_size", gguf_u32(std::uint32_t(c.vocab_size)));
-  if (c.n_routed_experts > 0) {
+  if (c.family == Family::mixtral) {  // every layer MoE, experts intermediate_size wide
+    w.add(a + "expert_count", gguf_u32(std::uint32_t(c.n_routed_experts)));
+    w.add(a + "expert_used_count", gguf_u32(std::uint32_t(c.num_experts_per_tok)));
+  } else if (c.n_routed_experts > 0) {
     w.add(a + "leading_dense_block_count", gguf_u32(std::uint32_t(c.first_k_dense_replace)));
     w.add(a + "expert_feed_forward_length", gguf_u32(std::uint32_t(c.moe_intermediate_size)));
     w.add(a + "expert_weights_scale", gguf_f32(1.0f));
@@ -153,13 +163,15 @@ void add_config(GgufWriter& w, const Model& model, DType weights) {
 
 void check_representable(const Model& model) {
   const ModelConfig& c = model.config();
-  if (c.family != Family::deepseek)
+  if (c.family != Family::deepseek && c.family != Family::mixtral)
     throw EngineError(model.name() + ": model_type \"" + c.model_type +
-                      "\" cannot be written as GGUF (only DeepSeekMoE, llama.cpp's deepseek)");
+                      "\" cannot be written as GGUF (only DeepSeekMoE, as llama.cpp's deepseek, "
+                      "and Mixtral, as its llama)");
+  const int first_moe = c.family == Family::deepseek ? c.first_k_dense_replace : 0;
   for (int l = 0; l < c.num_hidden_layers; ++l)
-    if (c.is_moe_layer(l) != (c.n_routed_experts > 0 && l >= c.first_k_dense_replace))
-      throw EngineError(model.name() +
-                        ": moe_layer_freq other than 1 has no key in llama.cpp's deepseek");
+    if (c.is_moe_layer(l) != (c.n_routed_experts > 0 && l >= first_moe))
+      throw EngineError(model.name() + ": its dense layers have no key in llama.cpp's " +
+                        architecture_of(c.family));
 }
 
 std::string layer_name(int l, const char* what) {
@@ -209,7 +221,7 @@ void export_gguf_model(const Model& model, DType weights, const GgufMetadata& ex
   check_representable(model);
   const ModelConfig& c = model.config();
   const ModelWeights& mw = model.weights();
-  Export e(model, weights);
+  Export e(model, weights, architecture_of(c.family));
   add_config(e.writer(), model, weights);
   for (const auto& [key, value] : extra) e.writer().add(key, value);
 

@@ -194,11 +194,53 @@ class TestGgufExport : public QObject {
       QVERIFY2(entry.path().string().find(".partial-") == std::string::npos, entry.path().c_str());
   }
 
+  // Mixtral as llama.cpp's llama: every tensor and key that llama.cpp's own converter
+  // wrote for the same checkpoint (tests/fixtures/gguf/mixtral-lcpp.f32.gguf, docs/FAMILIES.md)
+  // is in the export under the same name and shape: matrices as the f16 of llama.cpp's f32
+  // values, norms and the router as the same f32 bytes, the architecture's keys equal.
+  void mixtral_as_llama_cpp_writes_it() {
+    const fs::path fixtures = fs::path(MOESCOPE_FIXTURES_DIR);
+    const auto model = Model::load(fixtures / "models" / "mixtral-lcpp");
+    const fs::path out = fs::path(tmp_.path().toStdString()) / "mixtral.f16.gguf";
+    export_gguf_model(*model, DType::f16, {}, out);
+    const GgufFile ours(out), theirs(fixtures / "gguf" / "mixtral-lcpp.f32.gguf");
+    QCOMPARE(ours.tensors().size(), theirs.tensors().size());
+    for (const auto& [name, expected] : theirs.tensors()) {
+      const auto found = ours.tensors().find(name);
+      QVERIFY2(found != ours.tensors().end(), name.c_str());
+      const TensorView& actual = found->second;
+      QVERIFY2(actual.shape == expected.shape, name.c_str());
+      const bool matrix = expected.shape.size() > 1 && !name.ends_with("ffn_gate_inp.weight");
+      QCOMPARE(actual.dtype, matrix ? DType::f16 : DType::f32);
+      const auto* want = static_cast<const float*>(expected.data);
+      for (std::int64_t i = 0; i < expected.numel(); ++i) {
+        const float got = matrix ? f16_to_f32(static_cast<const std::uint16_t*>(actual.data)[i])
+                                 : static_cast<const float*>(actual.data)[i];
+        const float wanted = matrix ? f16_to_f32(f32_to_f16(want[i])) : want[i];
+        if (got != wanted) QFAIL(qPrintable(QStringLiteral("%1[%2]").arg(name.c_str()).arg(i)));
+      }
+    }
+    int keys = 0;
+    for (const auto& [key, value] : theirs.metadata())
+      if (key.starts_with("llama.")) {
+        const GgufValue* mine = ours.find(key);
+        QVERIFY2(mine && mine->scalar == value.scalar, key.c_str());
+        ++keys;
+      }
+    QCOMPARE(keys, 12);
+    QCOMPARE(std::get<std::string>(ours.find("general.architecture")->scalar),
+             std::string("llama"));
+    // It reads back as the same Mixtral.
+    const auto back = Model::load(out);
+    QCOMPARE(back->config().model_type, std::string("mixtral"));
+    QCOMPARE(back->config().n_routed_experts, model->config().n_routed_experts);
+  }
+
   void refuses_what_the_layout_cannot_hold() {
     const auto qwen = Model::load(fs::path(MOESCOPE_FIXTURES_DIR) / "models" / "qwen2moe-f32");
     const fs::path out = fs::path(tmp_.path().toStdString()) / "qwen.gguf";
     QVERIFY_CONTAINS(engine_error_of([&] { export_gguf_model(*qwen, DType::q8_0, {}, out); }),
-                     "model_type \"qwen2_moe\" cannot be written as GGUF");
+                     "model_type \"qwen2_moe\" cannot be written as GGUF (only DeepSeekMoE");
     QVERIFY(!fs::exists(out));
     const auto model = Model::load(tiny);
     QVERIFY_CONTAINS(engine_error_of([&] { export_gguf_model(*model, DType::q4_k, {}, out); }),
