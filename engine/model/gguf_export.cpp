@@ -150,6 +150,7 @@ void add_config(GgufWriter& w, const Model& model, DType weights) {
     w.add(a + "leading_dense_block_count", gguf_u32(std::uint32_t(c.first_k_dense_replace)));
     w.add(a + "expert_feed_forward_length", gguf_u32(std::uint32_t(c.moe_intermediate_size)));
     w.add(a + "expert_weights_scale", gguf_f32(1.0f));
+    w.add(a + "expert_gating_func", gguf_u32(1));  // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
     w.add(a + "expert_count", gguf_u32(std::uint32_t(c.n_routed_experts)));
     w.add(a + "expert_shared_count", gguf_u32(std::uint32_t(c.n_shared_experts)));
     w.add(a + "expert_used_count", gguf_u32(std::uint32_t(c.num_experts_per_tok)));

@@ -57,9 +57,11 @@ class TestGgufModel : public QObject {
                               << "models/qwen2moe-t5" << 0.0;
     QTest::newRow("olmoe, linear RoPE, clamped q/k/v") << "gguf/olmoe-t5.f32.gguf"
                                                        << "models/olmoe-t5" << 0.0;
-    // Written by llama.cpp's own converter (convert_hf_to_gguf.py, tests/fixtures/README.md).
-    QTest::newRow("Mixtral by llama.cpp") << "gguf/mixtral-lcpp.f32.gguf"
+    // Written by llama.cpp's own converter (convert_hf_to_gguf.py; docs/FAMILIES.md says how).
+    QTest::newRow("Mixtral by llama.cpp") << "gguf/mixtral-lcpp.gguf"
                                           << "models/mixtral-lcpp" << 0.0;
+    QTest::newRow("DeepSeekMoE by llama.cpp") << "gguf/deepseek-lcpp.gguf"
+                                              << "models/deepseek-lcpp" << 0.0;
     // Q8_0 keeps ~2.5 significant digits per weight, and its products quantize the
     // activations to int8 per 32 values (integer dot products, as llama.cpp computes
     // Q8_0): measured 2.8% here (0.7% with f32 activations).
