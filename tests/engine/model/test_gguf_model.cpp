@@ -62,6 +62,10 @@ class TestGgufModel : public QObject {
                                           << "models/mixtral-lcpp" << 0.0;
     QTest::newRow("DeepSeekMoE by llama.cpp") << "gguf/deepseek-lcpp.gguf"
                                               << "models/deepseek-lcpp" << 0.0;
+    QTest::newRow("Qwen2-MoE by llama.cpp") << "gguf/qwen2moe-lcpp.gguf"
+                                            << "models/qwen2moe-lcpp" << 0.0;
+    QTest::newRow("OLMoE by llama.cpp") << "gguf/olmoe-lcpp.gguf"
+                                        << "models/olmoe-lcpp" << 0.0;
     // Q8_0 keeps ~2.5 significant digits per weight, and its products quantize the
     // activations to int8 per 32 values (integer dot products, as llama.cpp computes
     // Q8_0): measured 2.8% here (0.7% with f32 activations).
