@@ -1,5 +1,5 @@
-// quantize: a model as a Q8_0, Q4_0, F16 or BF16 GGUF file (llama.cpp's deepseek layout, or
-// its llama for Mixtral; its tokenizer inside), which moescope and llama.cpp open.
+// quantize: a model as a Q8_0, Q4_0, F16 or BF16 GGUF file (llama.cpp's deepseek, llama, qwen2moe
+// or olmoe layout; its tokenizer inside), which moescope and llama.cpp open.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
@@ -45,7 +45,7 @@ void add_quantize_command(CLI::App& app) {
   auto options = std::make_shared<QuantizeOptions>();
   CLI::App* command = app.add_subcommand("quantize",
                                          "Write the model as a GGUF file, quantized or not "
-                                         "(llama.cpp's deepseek, or llama for Mixtral)");
+                                         "(llama.cpp's layout of its family)");
   add_model_options(*command, options->model);
   command
       ->add_option("--type", options->type,

@@ -117,16 +117,29 @@ std::uint32_t llama_file_type(DType t) {
   }
 }
 
-// The llama.cpp architecture a family is written as: DeepSeekMoE as deepseek, Mixtral as
-// llama with experts (convert_hf_to_gguf.py's DeepseekModel and LlamaModel).
-std::string architecture_of(Family family) {
-  return family == Family::deepseek ? "deepseek" : "llama";
+// The llama.cpp architecture a family is written as (convert_hf_to_gguf.py's DeepseekModel,
+// LlamaModel for Mixtral, Qwen2MoeModel, OlmoeModel), and whether its q and k rows are
+// permuted into interleaved RoPE order.
+struct Architecture {
+  Family family;
+  const char* name;
+  bool rope_permuted;
+};
+constexpr Architecture architectures[] = {{Family::deepseek, "deepseek", true},
+                                          {Family::mixtral, "llama", true},
+                                          {Family::qwen2_moe, "qwen2moe", false},
+                                          {Family::olmoe, "olmoe", false}};
+
+const Architecture* architecture_of(Family family) {
+  for (const Architecture& a : architectures)
+    if (a.family == family) return &a;
+  return nullptr;
 }
 
 // llama.cpp's keys for the architecture (convert_hf_to_gguf.py); gguf_model.cpp reads them.
 void add_config(GgufWriter& w, const Model& model, DType weights) {
   const ModelConfig& c = model.config();
-  const std::string a = architecture_of(c.family) + ".";
+  const std::string a = std::string(architecture_of(c.family)->name) + ".";
   w.add("general.name", gguf_string(model.name()));
   w.add("general.file_type", gguf_u32(llama_file_type(weights)));
   w.add("general.quantization_version", gguf_u32(2));
@@ -143,9 +156,17 @@ void add_config(GgufWriter& w, const Model& model, DType weights) {
   w.add(a + "rope.scaling.type", gguf_string(linear ? "linear" : "none"));
   if (linear) w.add(a + "rope.scaling.factor", gguf_f32(c.rope_linear_factor));
   w.add(a + "vocab_size", gguf_u32(std::uint32_t(c.vocab_size)));
-  if (c.family == Family::mixtral) {  // every layer MoE, experts intermediate_size wide
+  if (c.family != Family::deepseek) {  // every layer MoE
     w.add(a + "expert_count", gguf_u32(std::uint32_t(c.n_routed_experts)));
     w.add(a + "expert_used_count", gguf_u32(std::uint32_t(c.num_experts_per_tok)));
+    if (c.family == Family::qwen2_moe) {
+      w.add(a + "expert_feed_forward_length", gguf_u32(std::uint32_t(c.moe_intermediate_size)));
+      w.add(a + "expert_shared_feed_forward_length",
+            gguf_u32(std::uint32_t(c.shared_expert_intermediate_size)));
+    }
+    if (c.family != Family::mixtral && c.norm_topk_prob)
+      w.add(a + "expert_weights_norm", gguf_bool(true));
+    if (c.clip_qkv) w.add(a + "attention.clamp_kqv", gguf_f32(*c.clip_qkv));
   } else if (c.n_routed_experts > 0) {
     w.add(a + "leading_dense_block_count", gguf_u32(std::uint32_t(c.first_k_dense_replace)));
     w.add(a + "expert_feed_forward_length", gguf_u32(std::uint32_t(c.moe_intermediate_size)));
@@ -164,15 +185,16 @@ void add_config(GgufWriter& w, const Model& model, DType weights) {
 
 void check_representable(const Model& model) {
   const ModelConfig& c = model.config();
-  if (c.family != Family::deepseek && c.family != Family::mixtral)
+  const Architecture* architecture = architecture_of(c.family);
+  if (!architecture)
     throw EngineError(model.name() + ": model_type \"" + c.model_type +
-                      "\" cannot be written as GGUF (only DeepSeekMoE, as llama.cpp's deepseek, "
-                      "and Mixtral, as its llama)");
+                      "\" cannot be written as GGUF (only DeepSeekMoE, Mixtral, Qwen2-MoE and "
+                      "OLMoE, as llama.cpp's deepseek, llama, qwen2moe and olmoe)");
   const int first_moe = c.family == Family::deepseek ? c.first_k_dense_replace : 0;
   for (int l = 0; l < c.num_hidden_layers; ++l)
     if (c.is_moe_layer(l) != (c.n_routed_experts > 0 && l >= first_moe))
       throw EngineError(model.name() + ": its dense layers have no key in llama.cpp's " +
-                        architecture_of(c.family));
+                        architecture->name);
 }
 
 std::string layer_name(int l, const char* what) {
@@ -222,7 +244,8 @@ void export_gguf_model(const Model& model, DType weights, const GgufMetadata& ex
   check_representable(model);
   const ModelConfig& c = model.config();
   const ModelWeights& mw = model.weights();
-  Export e(model, weights, architecture_of(c.family));
+  const Architecture& architecture = *architecture_of(c.family);
+  Export e(model, weights, architecture.name);
   add_config(e.writer(), model, weights);
   for (const auto& [key, value] : extra) e.writer().add(key, value);
 
@@ -230,10 +253,21 @@ void export_gguf_model(const Model& model, DType weights, const GgufMetadata& ex
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& L = mw.layers[std::size_t(l)];
     e.tensor(layer_name(l, "input_layernorm.weight"), rows_of_vector(L.attn_norm));
-    e.tensor(layer_name(l, "self_attn.q_proj.weight"), rope_permuted(L.wq, c.head_dim));
-    e.tensor(layer_name(l, "self_attn.k_proj.weight"), rope_permuted(L.wk, c.head_dim));
+    const auto qk = [&](const TensorView& t) {
+      return architecture.rope_permuted ? rope_permuted(t, c.head_dim) : rows_of_view(t);
+    };
+    e.tensor(layer_name(l, "self_attn.q_proj.weight"), qk(L.wq));
+    e.tensor(layer_name(l, "self_attn.k_proj.weight"), qk(L.wk));
     e.tensor(layer_name(l, "self_attn.v_proj.weight"), rows_of_view(L.wv));
     e.tensor(layer_name(l, "self_attn.o_proj.weight"), rows_of_view(L.wo));
+    const std::pair<const char*, const std::vector<float>*> vectors[] = {
+        {"self_attn.q_proj.bias", &L.bq},
+        {"self_attn.k_proj.bias", &L.bk},
+        {"self_attn.v_proj.bias", &L.bv},
+        {"self_attn.q_norm.weight", &L.q_norm},
+        {"self_attn.k_norm.weight", &L.k_norm}};
+    for (const auto& [name, values] : vectors)  // Qwen2-MoE's biases, OLMoE's q/k norms
+      if (!values->empty()) e.tensor(layer_name(l, name), rows_of_vector(*values));
     e.tensor(layer_name(l, "post_attention_layernorm.weight"), rows_of_vector(L.ffn_norm));
     if (!L.is_moe) {
       add_mlp(e, l, "mlp.", L.dense);
@@ -242,6 +276,9 @@ void export_gguf_model(const Model& model, DType weights, const GgufMetadata& ex
     e.tensor(layer_name(l, "mlp.gate.weight"), rows_of_view(L.router), /*keep_f32=*/true);
     add_experts(e, l, L.experts);
     if (L.shared) add_mlp(e, l, "mlp.shared_experts.", *L.shared);
+    if (L.shared_gate)  // Qwen2-MoE's sigmoid gate of the shared expert, [1, hidden]
+      e.tensor(layer_name(l, "mlp.shared_expert_gate.weight"), rows_of_view(*L.shared_gate),
+               /*keep_f32=*/true);
   }
   e.tensor("model.norm.weight", rows_of_vector(mw.final_norm));
   if (!c.tie_word_embeddings) e.tensor("lm_head.weight", rows_of_view(mw.lm_head));

@@ -1,7 +1,7 @@
 #pragma once
-// A loaded model written as llama.cpp's `deepseek` GGUF, or Mixtral as its `llama` (the layouts
-// gguf_model.h reads and llama.cpp's convert_hf_to_gguf.py writes): what `moescope-cli quantize`
-// makes. docs/FAMILIES.md lists the keys and tensors.
+// A loaded model written as llama.cpp's GGUF (`deepseek`, `llama` for Mixtral, `qwen2moe`,
+// `olmoe`: the layouts gguf_model.h reads and llama.cpp's convert_hf_to_gguf.py writes): what
+// `moescope-cli quantize` makes. docs/FAMILIES.md lists the keys and tensors.
 #include <filesystem>
 #include <string>
 #include <utility>

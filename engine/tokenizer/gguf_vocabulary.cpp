@@ -2,7 +2,9 @@
 
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -38,8 +40,9 @@ std::string pre_tokenizer_name(Family family, const fs::path& file) {
   }
 }
 
-// tokenizer.json's vocabulary and added tokens by id, holes as llama.cpp's converter fills them.
-Vocabulary bpe_vocabulary(const nlohmann::json& tj, const fs::path& file) {
+// tokenizer.json's vocabulary and added tokens by id, holes (and ids up to the model's
+// `vocab_size`) as llama.cpp's converter fills them.
+Vocabulary bpe_vocabulary(const nlohmann::json& tj, const fs::path& file, std::int64_t vocab_size) {
   const nlohmann::json& vocab = tj.at("model").at("vocab");
   std::map<std::int64_t, std::pair<std::string, std::int32_t>> by_id;
   for (const auto& [token, id] : vocab.items()) {
@@ -54,7 +57,7 @@ Vocabulary bpe_vocabulary(const nlohmann::json& tj, const fs::path& file) {
                  t.value("special", false) ? control : user_defined};
   }
   Vocabulary v;
-  const std::int64_t size = by_id.empty() ? 0 : by_id.rbegin()->first + 1;
+  const std::int64_t size = std::max(by_id.empty() ? 0 : by_id.rbegin()->first + 1, vocab_size);
   for (std::int64_t i = 0; i < size; ++i) {
     const auto it = by_id.find(i);
     if (it == by_id.end()) {
@@ -68,10 +71,10 @@ Vocabulary bpe_vocabulary(const nlohmann::json& tj, const fs::path& file) {
   return v;
 }
 
-void add_bpe(GgufMetadata& m, const fs::path& file, Family family) {
+void add_bpe(GgufMetadata& m, const fs::path& file, Family family, std::int64_t vocab_size) {
   const nlohmann::json tj = read_json_file(file);
   try {
-    Vocabulary v = bpe_vocabulary(tj, file);
+    Vocabulary v = bpe_vocabulary(tj, file, vocab_size);
     std::vector<std::string> merges;
     for (const nlohmann::json& merge : tj.at("model").at("merges"))
       merges.push_back(merge.is_string()
@@ -138,6 +141,26 @@ void add_config(GgufMetadata& m, const fs::path& dir, bool sentencepiece) {
   }
 }
 
+// A token id field of the model's config.json (vocab_size, pad_token_id), where there is one.
+std::optional<std::uint32_t> config_id(const fs::path& dir, const char* key) {
+  const fs::path file = dir / "config.json";
+  if (!path_exists(file)) return std::nullopt;
+  const nlohmann::json config = read_json_file(file);
+  const auto it = config.is_object() ? config.find(key) : config.end();
+  if (it == config.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > (1u << 24))
+    return std::nullopt;
+  return std::uint32_t(it->get<std::uint64_t>());
+}
+
+// config.json's pad_token_id, as llama.cpp's converter writes it, unless the tokenizer
+// itself named one (a SentencePiece model's pad piece).
+void add_padding_id(GgufMetadata& m, const fs::path& dir) {
+  const std::string key = "tokenizer.ggml.padding_token_id";
+  if (std::any_of(m.begin(), m.end(), [&](const auto& entry) { return entry.first == key; }))
+    return;
+  if (const auto id = config_id(dir, "pad_token_id")) m.emplace_back(key, gguf_u32(*id));
+}
+
 }  // namespace
 
 GgufMetadata gguf_tokenizer_metadata(const fs::path& model, Family family) {
@@ -164,10 +187,11 @@ GgufMetadata gguf_tokenizer_metadata(const fs::path& model, Family family) {
   if (!bpe && !path_exists(spm))
     fail(model_dir, "no tokenizer found (expected tokenizer.json or tokenizer.model)");
   if (bpe)
-    add_bpe(m, json, family);
+    add_bpe(m, json, family, config_id(model_dir, "vocab_size").value_or(0));
   else
     add_sentencepiece(m, spm);
   add_config(m, model_dir, !bpe);
+  add_padding_id(m, model_dir);
   return m;
 }
 

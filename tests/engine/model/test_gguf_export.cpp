@@ -206,6 +206,10 @@ class TestGgufExport : public QObject {
                                              << "deepseek";
     QTest::newRow("Mixtral as llama") << "mixtral-lcpp"
                                       << "llama";
+    QTest::newRow("Qwen2-MoE as qwen2moe") << "qwen2moe-lcpp"
+                                           << "qwen2moe";
+    QTest::newRow("OLMoE as olmoe") << "olmoe-lcpp"
+                                    << "olmoe";
   }
   void writes_what_llama_cpp_writes() {
     QFETCH(QString, model);
@@ -247,10 +251,15 @@ class TestGgufExport : public QObject {
   }
 
   void refuses_what_the_layout_cannot_hold() {
-    const auto qwen = Model::load(fs::path(MOESCOPE_FIXTURES_DIR) / "models" / "qwen2moe-f32");
-    const fs::path out = fs::path(tmp_.path().toStdString()) / "qwen.gguf";
+    const fs::path models = fs::path(MOESCOPE_FIXTURES_DIR) / "models";
+    const fs::path out = fs::path(tmp_.path().toStdString()) / "refused.gguf";
+    const auto v3 = Model::load(models / "deepseekv3-t5");
+    QVERIFY_CONTAINS(engine_error_of([&] { export_gguf_model(*v3, DType::q8_0, {}, out); }),
+                     "model_type \"deepseek_v3\" cannot be written as GGUF (only DeepSeekMoE");
+    // llama.cpp's qwen2moe has no dense layers (this one's layer 1 is, by mlp_only_layers).
+    const auto qwen = Model::load(models / "qwen2moe-f32");
     QVERIFY_CONTAINS(engine_error_of([&] { export_gguf_model(*qwen, DType::q8_0, {}, out); }),
-                     "model_type \"qwen2_moe\" cannot be written as GGUF (only DeepSeekMoE");
+                     "its dense layers have no key in llama.cpp's qwen2moe");
     QVERIFY(!fs::exists(out));
     const auto model = Model::load(tiny);
     QVERIFY_CONTAINS(engine_error_of([&] { export_gguf_model(*model, DType::q4_k, {}, out); }),
