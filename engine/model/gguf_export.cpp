@@ -117,29 +117,10 @@ std::uint32_t llama_file_type(DType t) {
   }
 }
 
-// The llama.cpp architecture a family is written as (convert_hf_to_gguf.py's DeepseekModel,
-// LlamaModel for Mixtral, Qwen2MoeModel, OlmoeModel), and whether its q and k rows are
-// permuted into interleaved RoPE order.
-struct Architecture {
-  Family family;
-  const char* name;
-  bool rope_permuted;
-};
-constexpr Architecture architectures[] = {{Family::deepseek, "deepseek", true},
-                                          {Family::mixtral, "llama", true},
-                                          {Family::qwen2_moe, "qwen2moe", false},
-                                          {Family::olmoe, "olmoe", false}};
-
-const Architecture* architecture_of(Family family) {
-  for (const Architecture& a : architectures)
-    if (a.family == family) return &a;
-  return nullptr;
-}
-
 // llama.cpp's keys for the architecture (convert_hf_to_gguf.py); gguf_model.cpp reads them.
 void add_config(GgufWriter& w, const Model& model, DType weights) {
   const ModelConfig& c = model.config();
-  const std::string a = std::string(architecture_of(c.family)->name) + ".";
+  const std::string a = std::string(gguf_architecture_of(c.family)->name) + ".";
   w.add("general.name", gguf_string(model.name()));
   w.add("general.file_type", gguf_u32(llama_file_type(weights)));
   w.add("general.quantization_version", gguf_u32(2));
@@ -185,7 +166,7 @@ void add_config(GgufWriter& w, const Model& model, DType weights) {
 
 void check_representable(const Model& model) {
   const ModelConfig& c = model.config();
-  const Architecture* architecture = architecture_of(c.family);
+  const GgufArchitecture* architecture = gguf_architecture_of(c.family);
   if (!architecture)
     throw EngineError(model.name() + ": model_type \"" + c.model_type +
                       "\" cannot be written as GGUF (only DeepSeekMoE, Mixtral, Qwen2-MoE and "
@@ -244,7 +225,7 @@ void export_gguf_model(const Model& model, DType weights, const GgufMetadata& ex
   check_representable(model);
   const ModelConfig& c = model.config();
   const ModelWeights& mw = model.weights();
-  const Architecture& architecture = *architecture_of(c.family);
+  const GgufArchitecture& architecture = *gguf_architecture_of(c.family);
   Export e(model, weights, architecture.name);
   add_config(e.writer(), model, weights);
   for (const auto& [key, value] : extra) e.writer().add(key, value);

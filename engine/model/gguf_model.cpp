@@ -82,25 +82,8 @@ class Metadata {
   std::string arch_;
 };
 
-// llama.cpp's architectures that are the engine's families (convert_hf_to_gguf.py:
-// DeepseekModel, LlamaModel for Mixtral, Qwen2MoeModel, OlmoeModel). Its converter
-// permutes q and k rows for the architectures whose RoPE it runs interleaved.
-struct Architecture {
-  const char* name;
-  Family family;
-  const char* model_type;
-  const char* hf_architecture;
-  bool rope_permuted;
-};
-constexpr Architecture architectures[] = {
-    {"deepseek", Family::deepseek, "deepseek", "DeepseekForCausalLM", true},
-    {"llama", Family::mixtral, "mixtral", "MixtralForCausalLM", true},
-    {"qwen2moe", Family::qwen2_moe, "qwen2_moe", "Qwen2MoeForCausalLM", false},
-    {"olmoe", Family::olmoe, "olmoe", "OlmoeForCausalLM", false},
-};
-
 // The keys every architecture spells alike: attention, RoPE, vocabulary, special tokens.
-ModelConfig common_config(const Metadata& m, const GgufFile& file, const Architecture& arch) {
+ModelConfig common_config(const Metadata& m, const GgufFile& file, const GgufArchitecture& arch) {
   ModelConfig c;
   c.model_type = arch.model_type;
   c.family = arch.family;
@@ -272,9 +255,8 @@ std::unique_ptr<Model> load_gguf_model(const std::filesystem::path& file,
   const Metadata general(*gguf, "general");
   const auto arch = general.text("general.architecture");
   if (!arch) general.fail("general.architecture", "is missing");
-  const auto known = std::find_if(std::begin(architectures), std::end(architectures),
-                                  [&](const Architecture& a) { return *arch == a.name; });
-  if (known == std::end(architectures))
+  const GgufArchitecture* known = gguf_architecture_named(*arch);
+  if (!known)
     general.fail("general.architecture",
                  "\"" + *arch +
                      "\" is not supported (supported: \"deepseek\", \"llama\" with experts, "

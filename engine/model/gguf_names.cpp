@@ -4,6 +4,31 @@
 #include <utility>
 
 namespace moescope {
+namespace {
+
+constexpr GgufArchitecture architectures[] = {
+    {"deepseek", Family::deepseek, "deepseek", "DeepseekForCausalLM", true},
+    {"llama", Family::mixtral, "mixtral", "MixtralForCausalLM", true},
+    {"qwen2moe", Family::qwen2_moe, "qwen2_moe", "Qwen2MoeForCausalLM", false},
+    {"olmoe", Family::olmoe, "olmoe", "OlmoeForCausalLM", false},
+};
+
+template <typename Matches>
+const GgufArchitecture* find_architecture(Matches matches) {
+  for (const GgufArchitecture& a : architectures)
+    if (matches(a)) return &a;
+  return nullptr;
+}
+
+}  // namespace
+
+const GgufArchitecture* gguf_architecture_named(std::string_view name) {
+  return find_architecture([&](const GgufArchitecture& a) { return name == a.name; });
+}
+
+const GgufArchitecture* gguf_architecture_of(Family family) {
+  return find_architecture([&](const GgufArchitecture& a) { return family == a.family; });
+}
 
 std::optional<GgufName> gguf_name_of(const std::string& hf) {
   static const std::pair<const char*, const char*> top[] = {

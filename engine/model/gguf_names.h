@@ -4,8 +4,25 @@
 // reader binds by them, the GGUF writer (gguf_export.h) names by them.
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "model/config.h"
 
 namespace moescope {
+
+// llama.cpp's architectures that are the engine's families (convert_hf_to_gguf.py:
+// DeepseekModel, LlamaModel for Mixtral, Qwen2MoeModel, OlmoeModel). Its converter
+// permutes q and k rows for the architectures whose RoPE it runs interleaved. The reader
+// finds them by name, the writer by family; nullptr for any other.
+struct GgufArchitecture {
+  const char* name;
+  Family family;
+  const char* model_type;
+  const char* hf_architecture;
+  bool rope_permuted;
+};
+const GgufArchitecture* gguf_architecture_named(std::string_view name);
+const GgufArchitecture* gguf_architecture_of(Family family);
 
 struct GgufName {
   std::string name;

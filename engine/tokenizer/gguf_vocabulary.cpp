@@ -141,11 +141,14 @@ void add_config(GgufMetadata& m, const fs::path& dir, bool sentencepiece) {
   }
 }
 
-// A token id field of the model's config.json (vocab_size, pad_token_id), where there is one.
-std::optional<std::uint32_t> config_id(const fs::path& dir, const char* key) {
+// The model's config.json, or an empty object without one.
+nlohmann::json read_model_config(const fs::path& dir) {
   const fs::path file = dir / "config.json";
-  if (!path_exists(file)) return std::nullopt;
-  const nlohmann::json config = read_json_file(file);
+  return path_exists(file) ? read_json_file(file) : nlohmann::json::object();
+}
+
+// A token id field of the model's config.json (vocab_size, pad_token_id), where there is one.
+std::optional<std::uint32_t> config_id(const nlohmann::json& config, const char* key) {
   const auto it = config.is_object() ? config.find(key) : config.end();
   if (it == config.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > (1u << 24))
     return std::nullopt;
@@ -154,11 +157,11 @@ std::optional<std::uint32_t> config_id(const fs::path& dir, const char* key) {
 
 // config.json's pad_token_id, as llama.cpp's converter writes it, unless the tokenizer
 // itself named one (a SentencePiece model's pad piece).
-void add_padding_id(GgufMetadata& m, const fs::path& dir) {
+void add_padding_id(GgufMetadata& m, const nlohmann::json& config) {
   const std::string key = "tokenizer.ggml.padding_token_id";
   if (std::any_of(m.begin(), m.end(), [&](const auto& entry) { return entry.first == key; }))
     return;
-  if (const auto id = config_id(dir, "pad_token_id")) m.emplace_back(key, gguf_u32(*id));
+  if (const auto id = config_id(config, "pad_token_id")) m.emplace_back(key, gguf_u32(*id));
 }
 
 }  // namespace
@@ -186,12 +189,13 @@ GgufMetadata gguf_tokenizer_metadata(const fs::path& model, Family family) {
   const bool bpe = path_exists(json) && (!path_exists(spm) || is_byte_level_bpe(json));
   if (!bpe && !path_exists(spm))
     fail(model_dir, "no tokenizer found (expected tokenizer.json or tokenizer.model)");
+  const nlohmann::json config = read_model_config(model_dir);
   if (bpe)
-    add_bpe(m, json, family, config_id(model_dir, "vocab_size").value_or(0));
+    add_bpe(m, json, family, config_id(config, "vocab_size").value_or(0));
   else
     add_sentencepiece(m, spm);
   add_config(m, model_dir, !bpe);
-  add_padding_id(m, model_dir);
+  add_padding_id(m, config);
   return m;
 }
 

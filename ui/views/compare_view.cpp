@@ -85,14 +85,11 @@ QString diffHtml(const QString& prompt, const std::vector<std::string>& pieces,
     std::string run;
     const bool same = kept[i];
     for (; i < pieces.size() && kept[i] == same; ++i) run += pieces[i];
-    if (same) {
-      out += html(QString::fromStdString(run));
-    } else {
-      const QString text = QString::fromStdString(run);
-      out += QStringLiteral("<span style=\"%1\">%2</span>")
-                 .arg(changedStyle,
-                      html(text.trimmed().isEmpty() ? TokenFormat::displayText(run) : text));
-    }
+    const QString text = QString::fromStdString(run);
+    out += same ? html(text)
+                : QStringLiteral("<span style=\"%1\">%2</span>")
+                      .arg(changedStyle,
+                           html(text.trimmed().isEmpty() ? TokenFormat::displayText(run) : text));
   }
   return QStringLiteral("<div style=\"white-space:pre-wrap\">%1</div>").arg(out);
 }
