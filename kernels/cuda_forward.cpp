@@ -5,11 +5,12 @@
 #include "kernels/add_bias.h"
 #include "kernels/attention.h"
 #include "kernels/clamp.h"
-#include "kernels/copy_rows.h"
 #include "kernels/cuda_engine.h"
 #include "kernels/cuda_error.h"
 #include "kernels/embedding.h"
+#include "kernels/expert_grouping.h"
 #include "kernels/gemv.h"
+#include "kernels/grouped_gemm.h"
 #include "kernels/kv_append.h"
 #include "kernels/residual_add.h"
 #include "kernels/rmsnorm.h"
@@ -158,51 +159,34 @@ void CudaEngine::routed_experts_gemv(const cuda_plan::ExpertSlots& experts, int 
               buffer(Buffer::routed), hidden, s);
 }
 
-// Prefill: the gate's choice comes to the host once per layer, is grouped by
-// expert, and each chosen expert runs all its tokens as one product.
+// Prefill: the slots are grouped by expert on the device, and each of gate, up and
+// down runs every chosen expert over its tokens in one grouped product. Nothing
+// waits for the host, so a prompt's layers queue up behind each other.
 void CudaEngine::routed_experts_gemm(const cuda_plan::ExpertSlots& experts, int n) {
   const cudaStream_t s = stream.get();
-  const int slots = n * route.k, hidden = config.hidden_size;
+  const int slots = n * route.k, hidden = config.hidden_size, n_experts = config.n_routed_experts;
   const int width = int(experts.first.gate.rows);
-  std::vector<int> ids(slots);
-  check_cuda(cudaMemcpyAsync(ids.data(), buffer<int>(Buffer::slot_ids), slots * sizeof(int),
-                             cudaMemcpyDeviceToHost, s),
-             "reading the gate's choice");
-  stream.synchronize("reading the gate's choice");
-  const cuda_plan::ExpertGroups groups =
-      cuda_plan::group_by_expert(ids, route.k, config.n_routed_experts);
-  const int placed = static_cast<int>(groups.sorted_slots.size());
-  std::vector<int> index(groups.sorted_slots);  // [scatter | gather]
-  index.insert(index.end(), groups.source_tokens.begin(), groups.source_tokens.end());
-  int* scatter = buffer<int>(Buffer::group_index);
-  int* gather = scatter + placed;
-  // From pageable memory: the call returns once `index` is staged, so it may go.
-  check_cuda(
-      cudaMemcpyAsync(scatter, index.data(), index.size() * sizeof(int), cudaMemcpyHostToDevice, s),
-      "uploading the expert groups");
-  float *in = buffer(Buffer::slot_in), *a = buffer(Buffer::slot_a), *b = buffer(Buffer::slot_b);
-  float* out = buffer(Buffer::slot_out);
-  launch_copy_rows(in, nullptr, buffer(Buffer::xn), gather, placed, hidden, s);
-  auto of_expert = [](cuda_plan::MatrixSlot m, int e, std::size_t stride) {
-    m.offset += std::size_t(e) * stride;
-    return m;
+  int* index = buffer<int>(Buffer::group_index);
+  int* offsets = buffer<int>(Buffer::expert_tiles);
+  const DeviceExpertGroups groups{offsets, offsets + n_experts + 1, index, index + slots};
+  launch_group_by_expert(buffer<int>(Buffer::slot_ids), slots, route.k, n_experts, groups, s);
+  const auto product = [&](const cuda_plan::MatrixSlot& m, std::size_t stride,
+                           const GroupedRows& rows) {
+    launch_grouped_gemm(weights.matrix(m), stride, groups, slots, n_experts, rows, s);
   };
-  for (int e = 0; e < config.n_routed_experts; ++e) {
-    const int first = groups.offsets[e], count = groups.offsets[e + 1] - first;
-    if (count == 0) continue;
-    linear(of_expert(experts.first.gate, e, experts.gate_stride), in + std::size_t(first) * hidden,
-           count, a + std::size_t(first) * width);
-    linear(of_expert(experts.first.up, e, experts.up_stride), in + std::size_t(first) * hidden,
-           count, b + std::size_t(first) * width);
-  }
-  launch_silu_mul(a, b, std::int64_t(placed) * width, s);
-  for (int e = 0; e < config.n_routed_experts; ++e) {
-    const int first = groups.offsets[e], count = groups.offsets[e + 1] - first;
-    if (count == 0) continue;
-    linear(of_expert(experts.first.down, e, experts.down_stride), a + std::size_t(first) * width,
-           count, out + std::size_t(first) * hidden);
-  }
-  launch_copy_rows(buffer(Buffer::routed), scatter, out, nullptr, placed, hidden, s);
+  const float* xn = buffer(Buffer::xn);
+  float *a = buffer(Buffer::slot_a), *b = buffer(Buffer::slot_b), *routed = buffer(Buffer::routed);
+  product(experts.first.gate, experts.gate_stride,
+          {xn, hidden, groups.source_tokens, a, width, nullptr});
+  product(experts.first.up, experts.up_stride,
+          {xn, hidden, groups.source_tokens, b, width, nullptr});
+  // Over every slot's row: those past the placed positions are never read.
+  launch_silu_mul(a, b, std::int64_t(slots) * width, s);
+  // A slot the gate left empty (fewer than k experts) keeps a zero row.
+  check_cuda(cudaMemsetAsync(routed, 0, std::size_t(slots) * hidden * sizeof(float), s),
+             "clearing the expert outputs");
+  product(experts.first.down, experts.down_stride,
+          {a, width, nullptr, routed, hidden, groups.sorted_slots});
 }
 
 void CudaEngine::final_logits(int n, LogitsWanted wanted) {

@@ -18,6 +18,11 @@ ExpertGroups group_by_expert(std::span<const int> ids, int k, int n_experts) {
     g.sorted_slots[p] = s;
     g.source_tokens[p] = s / k;
   }
+  const int max_tiles = max_group_tiles(static_cast<int>(ids.size()), n_experts);
+  for (int e = 0; e < n_experts; ++e)
+    for (int first = g.offsets[e]; first < g.offsets[e + 1]; first += group_tile_tokens)
+      g.tiles.insert(g.tiles.end(), {e, first});
+  while (g.tiles.size() < 2 * std::size_t(max_tiles)) g.tiles.insert(g.tiles.end(), {-1, 0});
   return g;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "cuda_plan/expert_groups.h"
 #include "cuda_plan/weight_layout.h"
 #include "model/model_info.h"
 
@@ -50,10 +51,11 @@ ScratchPlan plan_scratch(const ModelConfig& c, std::int64_t largest_16bit_matrix
   set(Buffer::slot_ids, s * sizeof(int));
   set(Buffer::slot_weights, s * f);
   set(Buffer::group_index, 2 * s * sizeof(int));
-  set(Buffer::slot_in, s * hidden * f);
+  set(Buffer::expert_tiles,
+      (experts + 1 + 2 * std::size_t(max_group_tiles(p.max_slots, c.n_routed_experts))) *
+          sizeof(int));
   set(Buffer::slot_a, s * moe_width * f);
   set(Buffer::slot_b, s * moe_width * f);
-  set(Buffer::slot_out, s * hidden * f);
   set(Buffer::routed, s * hidden * f);
   set(Buffer::records, record_words * sizeof(std::uint32_t));
   set(Buffer::logits, t * std::size_t(c.vocab_size) * f);

@@ -39,11 +39,10 @@ enum class Buffer {
   router_logits,  // [tokens, n_routed_experts]
   slot_ids,       // i32 [slots] chosen expert of slot token * k + rank
   slot_weights,   // [slots] its gate weight
-  group_index,    // i32 [2 * slots] prefill: scatter then gather indices
-  slot_in,        // [slots, hidden] prefill: expert inputs, grouped by expert
+  group_index,    // i32 [2 * slots] prefill: scatter then gather index of each grouped position
+  expert_tiles,   // i32 [experts + 1 + 2 * max tiles] prefill: group offsets, then tiles
   slot_a,         // [slots, moe_width]
   slot_b,         // [slots, moe_width]
-  slot_out,       // [slots, hidden] prefill: expert outputs, grouped by expert
   routed,         // [slots, hidden] expert outputs by slot
   records,        // u32 routing records of a chunk (routing_record.h)
   logits,         // [tokens, vocab]

@@ -2,18 +2,23 @@
 // real models and at awkward ones (not multiples of the vector width, fewer
 // rows than a block), over the weight dtypes. Skips without a GPU.
 #include <QTest>
+#include <algorithm>
+#include <numeric>
 #include <random>
 #include <vector>
 
 #include "cpu/cpu_ops.h"
+#include "cuda_plan/expert_groups.h"
 #include "cuda_plan/routing_plan.h"
 #include "kernels/attention.h"
 #include "kernels/cuda_error.h"
 #include "kernels/device_buffer.h"
 #include "kernels/embedding.h"
+#include "kernels/expert_grouping.h"
 #include "kernels/gemm.h"
 #include "kernels/gemv.h"
 #include "kernels/gpu_suite.h"
+#include "kernels/grouped_gemm.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "kernels/router.h"
@@ -96,6 +101,35 @@ void add_dtype_size_rows() {
           << int(d) << rows << cols;
 }
 
+// A gate's choice of `tokens` tokens, k distinct experts each, some slots empty (-1)
+// and some experts never chosen.
+std::vector<int> random_choice(int tokens, int k, int experts, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<int> ids;
+  for (int t = 0; t < tokens; ++t) {
+    std::vector<int> order(experts);
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end() - 1, rng);  // the last expert is never chosen
+    for (int j = 0; j < k; ++j) ids.push_back(rng() % 17 == 0 ? -1 : order[j]);
+  }
+  return ids;
+}
+
+// The grouping of `ids` on the device, in buffers that live as long as it.
+struct GroupsOnDevice {
+  DeviceBuffer index, tiles;
+  DeviceExpertGroups groups;
+  GroupsOnDevice(const DeviceBuffer& ids, int slot_count, int k, int experts)
+      : index(2 * std::size_t(slot_count) * sizeof(int), "index"),
+        tiles((experts + 1 + 2 * std::size_t(cuda_plan::max_group_tiles(slot_count, experts))) *
+                  sizeof(int),
+              "tiles") {
+    groups = {tiles.at<int>(), tiles.at<int>() + experts + 1, index.at<int>(),
+              index.at<int>() + slot_count};
+    launch_group_by_expert(ids.at<int>(), slot_count, k, experts, groups, nullptr);
+  }
+};
+
 }  // namespace
 
 class TestCudaOps : public QObject {
@@ -162,6 +196,86 @@ class TestCudaOps : public QObject {
       QVERIFY(
           relative_error({y.begin() + std::size_t(t) * rows, y.begin() + std::size_t(t + 1) * rows},
                          expected) < 1e-5);
+    }
+  }
+
+  void grouping_on_the_device_matches_the_host_data() {
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<int>("k");
+    QTest::addColumn<int>("experts");
+    QTest::newRow("256 tokens, 64 experts top-6") << 256 << 6 << 64;
+    QTest::newRow("40 tokens, 8 experts top-2") << 40 << 2 << 8;
+    QTest::newRow("3 tokens, 256 experts top-8") << 3 << 8 << 256;
+  }
+  void grouping_on_the_device_matches_the_host() {
+    QFETCH(int, tokens);
+    QFETCH(int, k);
+    QFETCH(int, experts);
+    const int slot_count = tokens * k;
+    const std::vector<int> ids = random_choice(tokens, k, experts, 20);
+    const cuda_plan::ExpertGroups want = cuda_plan::group_by_expert(ids, k, experts);
+    const DeviceBuffer dids = upload(ids);
+    const GroupsOnDevice got(dids, slot_count, k, experts);
+    const int placed = want.offsets.back();
+    const auto table = download<int>(got.tiles, got.tiles.bytes() / sizeof(int));
+    QCOMPARE(std::vector<int>(table.begin(), table.begin() + experts + 1), want.offsets);
+    QCOMPARE(std::vector<int>(table.begin() + experts + 1, table.end()), want.tiles);
+    const auto index = download<int>(got.index, 2 * std::size_t(slot_count));
+    // Each expert's slot_count, in any order; every token read is its slot's.
+    for (int e = 0; e < experts; ++e) {
+      std::vector<int> a(index.begin() + want.offsets[e], index.begin() + want.offsets[e + 1]);
+      std::sort(a.begin(), a.end());
+      QCOMPARE(a, std::vector<int>(want.sorted_slots.begin() + want.offsets[e],
+                                   want.sorted_slots.begin() + want.offsets[e + 1]));
+    }
+    for (int p = 0; p < placed; ++p) QCOMPARE(index[slot_count + p], index[p] / k);
+  }
+
+  void grouped_gemm_matches_matvec_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    const std::pair<int, int> shapes[] = {{1408, 2048}, {2048, 1408}, {97, 100}, {30, 7}};
+    for (DType d : {DType::f32, DType::f16, DType::bf16})
+      for (auto [rows, cols] : shapes)
+        QTest::addRow("%s %dx%d", std::string(dtype_name(d)).c_str(), rows, cols)
+            << int(d) << rows << cols;
+  }
+  // 150 tokens over 8 experts, top-2: groups of several tiles, a partial last tile and an
+  // empty expert; inputs gathered by token, outputs scattered to slot_count as prefill does.
+  void grouped_gemm_matches_matvec() {
+    QFETCH(int, dtype);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    const int tokens = 150, k = 2, experts = 8, slot_count = tokens * k;
+    std::vector<Weights> each;
+    for (int e = 0; e < experts; ++e)
+      each.push_back(make_weights(DType(dtype), rows, cols, 30 + e));
+    const std::size_t stride = (each[0].bytes.size() + 255) / 256 * 256;
+    std::vector<std::uint8_t> packed(stride * experts);
+    for (int e = 0; e < experts; ++e)
+      std::memcpy(packed.data() + e * stride, each[e].bytes.data(), each[e].bytes.size());
+    const std::vector<int> ids = random_choice(tokens, k, experts, 21);
+    const std::vector<float> x = random_values(std::size_t(tokens) * cols, 22);
+    const DeviceBuffer dw = upload(packed), dx = upload(x), dids = upload(ids);
+    const GroupsOnDevice g(dids, slot_count, k, experts);
+    DeviceBuffer dy(std::size_t(slot_count) * rows * sizeof(float), "y");
+    check_cuda(cudaMemset(dy.at(), 0, dy.bytes()), "clear");
+    launch_grouped_gemm(
+        {dw.at(), DType(dtype), rows, cols}, stride, g.groups, slot_count, experts,
+        {dx.at<float>(), cols, g.groups.source_tokens, dy.at<float>(), rows, g.groups.sorted_slots},
+        nullptr);
+    const std::vector<float> y = download(dy, std::size_t(slot_count) * rows);
+    std::vector<float> expected(rows);
+    for (int s = 0; s < slot_count; ++s) {
+      const std::vector<float> got(y.begin() + std::size_t(s) * rows,
+                                   y.begin() + std::size_t(s + 1) * rows);
+      if (ids[s] < 0) {
+        QCOMPARE(got, std::vector<float>(rows, 0.0f));  // an empty slot is not written
+        continue;
+      }
+      cpu::matvec(each[ids[s]].view, x.data() + std::size_t(s / k) * cols, expected.data());
+      QVERIFY(relative_error(got, expected) < 1e-5);
     }
   }
 

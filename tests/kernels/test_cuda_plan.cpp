@@ -195,8 +195,32 @@ class TestCudaPlan : public QObject {
     QCOMPARE(g.offsets, (std::vector<int>{0, 2, 3, 5}));
     QCOMPARE(g.sorted_slots, (std::vector<int>{1, 2, 3, 0, 4}));
     QCOMPARE(g.source_tokens, (std::vector<int>{0, 1, 1, 0, 2}));
+    // One tile per expert that has positions, then the unused ones up to the bound.
+    QCOMPARE(max_group_tiles(6, 3), 4);
+    QCOMPARE(g.tiles, (std::vector<int>{0, 0, 1, 2, 2, 3, -1, 0}));
     QVERIFY(use_grouped_gemv(6, 64));
     QVERIFY(!use_grouped_gemv(65, 64));
+  }
+
+  void a_large_group_takes_several_tiles_within_the_bound() {
+    // 150 tokens, k = 2: expert 0 gets every token's first slot (150 positions: three
+    // tiles, the last partial), expert 1..4 the second slots in turn.
+    const int tokens = 150, k = 2, experts = 5;
+    std::vector<int> ids;
+    for (int t = 0; t < tokens; ++t) ids.insert(ids.end(), {0, 1 + t % 4});
+    const ExpertGroups g = group_by_expert(ids, k, experts);
+    const int bound = max_group_tiles(tokens * k, experts);
+    QCOMPARE(int(g.tiles.size()), 2 * bound);
+    std::vector<int> used;
+    for (int t = 0; t < bound; ++t)
+      if (g.tiles[2 * t] >= 0) used.push_back(g.tiles[2 * t + 1]);
+    QCOMPARE(used, (std::vector<int>{0, 64, 128, 150, 188, 226, 263}));
+    // Every position in exactly one tile of its own expert.
+    for (int t = 0; t < bound; ++t) {
+      const int e = g.tiles[2 * t];
+      if (e < 0) continue;
+      QVERIFY(g.tiles[2 * t + 1] >= g.offsets[e] && g.tiles[2 * t + 1] < g.offsets[e + 1]);
+    }
   }
 };
 
