@@ -9,56 +9,13 @@
 #include <functional>
 #include <numeric>
 #include <type_traits>
-#if defined(__AVX2__) && defined(__F16C__)
-#include <immintrin.h>
-#endif
 
+#include "cpu/float_rows.h"
 #include "cpu/integer_dot.h"
 #include "model/quant_blocks.h"
 
 namespace moescope::cpu {
 namespace {
-
-// Independent accumulator lanes let the compiler vectorise the reduction
-// without -ffast-math; 16 lanes fill one AVX-512 or two AVX2 registers.
-constexpr int lanes = 16;
-
-template <typename Widen, typename T>
-float dot_row(const T* w, const float* x, int n, Widen widen_one) {
-  float acc[lanes] = {};
-  int i = 0;
-  for (; i + lanes <= n; i += lanes)
-    for (int l = 0; l < lanes; ++l) acc[l] += widen_one(w[i + l]) * x[i + l];
-  float sum = 0.0f;
-  for (int l = 0; l < lanes; ++l) sum += acc[l];
-  for (; i < n; ++i) sum += widen_one(w[i]) * x[i];
-  return sum;
-}
-
-#if defined(__AVX2__) && defined(__F16C__)
-// An f16 row with the CPU's own conversion (vcvtph2ps, 8 weights per instruction): the
-// lanes and order of dot_row, where the portable branch-free conversion cost f16 models
-// half their decode speed.
-float dot_row_f16(const std::uint16_t* w, const float* x, int n) {
-  static_assert(lanes == 16);
-  __m256 low = _mm256_setzero_ps(), high = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    const __m256 w_low = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)));
-    const __m256 w_high =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8)));
-    low = _mm256_add_ps(low, _mm256_mul_ps(w_low, _mm256_loadu_ps(x + i)));
-    high = _mm256_add_ps(high, _mm256_mul_ps(w_high, _mm256_loadu_ps(x + i + 8)));
-  }
-  float acc[lanes];
-  _mm256_storeu_ps(acc, low);
-  _mm256_storeu_ps(acc + 8, high);
-  float sum = 0.0f;
-  for (int l = 0; l < lanes; ++l) sum += acc[l];
-  for (; i < n; ++i) sum += f16_to_f32(w[i]) * x[i];
-  return sum;
-}
-#endif
 
 // Calls f(row_range) for w's storage dtype, row_range(r0, r1) writing rows [r0, r1) of w
 // times the n tokens of x (n rows of w.shape[1]) to y [n, w.shape[0]]. Quantized rows read x
@@ -67,36 +24,13 @@ template <typename F>
 void with_row_range(const TensorView& w, const float* x, int n, float* y,
                     std::vector<ActivationBlock>& quantized, F f) {
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
-  // One token at a time: widening a row once for several tokens (kept in 16 f32 lanes
-  // each) measured slower for BF16 prefill, 121 against 160 tokens/s on bench-8k.
-  const auto token_by_token = [&](auto row_dot) {  // row_dot(r, activations)
-    f([=](std::int64_t r0, std::int64_t r1) {
-      for (std::int64_t r = r0; r < r1; ++r)
-        for (int t = 0; t < n; ++t) y[t * rows + r] = row_dot(r, x + t * cols);
-    });
-  };
-  const auto floats = [&](const auto* data, auto widen_one) {
-    token_by_token([=](std::int64_t r, const float* xt) {
-      return dot_row(data + r * cols, xt, int(cols), widen_one);
-    });
-  };
   switch (w.dtype) {
     case DType::f32:
-      return floats(static_cast<const float*>(w.data), [](float v) { return v; });
     case DType::bf16:
-      return floats(static_cast<const std::uint16_t*>(w.data),
-                    [](std::uint16_t v) { return bf16_to_f32(v); });
-    case DType::f16: {
-#if defined(__AVX2__) && defined(__F16C__)
-      const auto* data = static_cast<const std::uint16_t*>(w.data);
-      return token_by_token([=](std::int64_t r, const float* xt) {
-        return dot_row_f16(data + r * cols, xt, int(cols));
+    case DType::f16:
+      return f([=, &w](std::int64_t r0, std::int64_t r1) {
+        float_rows(w, r0, r1 - r0, x, n, y + r0, rows);
       });
-#else
-      return floats(static_cast<const std::uint16_t*>(w.data),
-                    [](std::uint16_t v) { return f16_to_f32(v); });
-#endif
-    }
     default:
       return with_blocks(w.dtype, w.data, [&](const auto* blocks) {
         using Block = std::remove_cvref_t<decltype(*blocks)>;
@@ -130,10 +64,10 @@ constexpr std::int64_t parallel_work = 32768;
 }  // namespace
 
 // Parallel over chunks of weight rows; a quantized row is unpacked once for
-// tokens_per_pass tokens. All use the same row ranges, and a token's result does not
-// depend on how many share its pass or its chunk, so every row of matmul and matmul_all
-// equals matvec's bit for bit (a pre-widened copy would let the compiler contract
-// differently).
+// tokens_per_pass tokens, a float row widened once per three (float_rows.h). All use the same row
+// ranges, and a token's result does not depend on how many share its pass or its chunk, so every
+// row of matmul and matmul_all equals matvec's bit for bit (a pre-widened copy would let the
+// compiler contract differently).
 void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
@@ -233,9 +167,7 @@ void attention(float* out, const float* q, const float* k_cache, const float* v_
     };
     for (int t = 0; t < n_pos; ++t)
       for (int h = first; h < last; ++h)
-        scratch[h * n_pos + t] =
-            dot_row(kv(k_cache, t, h), q + h * head_dim, head_dim, [](float v) { return v; }) *
-            scale;
+        scratch[h * n_pos + t] = dot_f32(kv(k_cache, t, h), q + h * head_dim, head_dim) * scale;
     for (int h = first; h < last; ++h) {
       softmax(scratch + h * n_pos, n_pos);
       std::fill(out + h * head_dim, out + (h + 1) * head_dim, 0.0f);

@@ -1,0 +1,21 @@
+#pragma once
+// Float weight rows (f32, f16, bf16, widened exactly in registers) times several tokens.
+// Every product sums in 16 lanes (column i in lane i % 16), then the lanes as a tree, then
+// the columns past the last whole 16: one formula whatever the rows and tokens that share
+// a pass, so a token's result is the same bits alone or in a batch.
+#include <cstdint>
+
+#include "model/tensor_view.h"
+
+namespace moescope::cpu {
+
+// y[t * y_stride + i] = w[r0 + i, :] · x[t * cols + :] for rows i < rows and tokens
+// t < tokens, cols = w.shape[1]. With AVX2 two rows meet three tokens at a time, so a
+// weight is widened once per three tokens and an activation loaded once per two rows.
+void float_rows(const TensorView& w, std::int64_t r0, std::int64_t rows, const float* x, int tokens,
+                float* y, std::int64_t y_stride);
+
+// a · b over n floats, in the same lanes and order.
+float dot_f32(const float* a, const float* b, int n);
+
+}  // namespace moescope::cpu
