@@ -67,6 +67,20 @@ inline Quads unsigned_quads(Bytes w, const std::int8_t* x) {
 inline Quads signed_quads(Bytes w, const std::int8_t* x) {
   return unsigned_quads(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load(x), w));
 }
+// acc + unsigned_quads(w, x), in the dot product's own accumulator where VNNI has one.
+inline Quads add_unsigned_quads(Quads acc, Bytes w, Bytes x) {
+#if defined(__AVXVNNI__)
+  return _mm256_dpbusd_avx_epi32(acc, w, x);
+#else
+  return _mm256_add_epi32(acc, unsigned_quads(w, x));
+#endif
+}
+// The eight lanes' sum (exact: a block's products fit an int32 many times over).
+inline int sum_quads(Quads q) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
+}
 
 // Eight f32 accumulators, summed once at the end of a row: no horizontal sum per block.
 class FloatLanes {
@@ -147,6 +161,11 @@ inline Quads signed_quads(Bytes w, const std::int8_t* x) {
 }
 inline Quads unsigned_quads(Bytes w, const std::int8_t* x) {
   return quads<std::uint8_t>(w, x);
+}
+inline int sum_quads(Quads q) {
+  int s = 0;
+  for (int l : q.lane) s += l;
+  return s;
 }
 
 // The AVX2 class's lanes and order of additions.

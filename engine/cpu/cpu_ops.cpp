@@ -40,11 +40,9 @@ void with_row_range(const TensorView& w, const float* x, int n, float* y,
         quantize_activations(x, int(cols) * n, quantized);
         const ActivationBlock* a = quantized.data();
         const std::int64_t per_token = cols / 32;  // activation blocks
-        // A chunk's rows stay in L1 while they meet tokens_per_pass tokens at a time.
+        // A chunk's rows stay in L1 while they meet the tokens a few at a time.
         f([=](std::int64_t r0, std::int64_t r1) {
-          for (int t0 = 0; t0 < n; t0 += tokens_per_pass)
-            integer_rows(blocks + r0 * per_row, per_row, r1 - r0, a + t0 * per_token,
-                         std::min(tokens_per_pass, n - t0), per_token, y + t0 * rows + r0, rows);
+          integer_rows(blocks + r0 * per_row, per_row, r1 - r0, a, n, per_token, y + r0, rows);
         });
       });
   }
@@ -63,8 +61,8 @@ constexpr std::int64_t parallel_work = 32768;
 
 }  // namespace
 
-// Parallel over chunks of weight rows; a quantized row is unpacked once for
-// tokens_per_pass tokens, a float row widened once per three (float_rows.h). All use the same row
+// Parallel over chunks of weight rows; a quantized row is unpacked once for several
+// tokens (integer_dot.h), a float row widened once per three (float_rows.h). All use the same row
 // ranges, and a token's result does not depend on how many share its pass or its chunk, so every
 // row of matmul and matmul_all equals matvec's bit for bit (a pre-widened copy would let the
 // compiler contract differently).

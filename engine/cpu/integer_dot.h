@@ -23,10 +23,11 @@ struct ActivationBlock {
 void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& out);
 
 // Rows [0, rows) of w, n_blocks blocks each and one after another, times the quantized
-// activations of `tokens` (1 to tokens_per_pass) tokens, token t's at x + t * stride
-// (Block::elements / 32 activation blocks per weight block): y[t * y_stride + r]. Each
-// weight block is unpacked once for all the tokens, and a token's result is the same bits
-// whatever `tokens` is. A range of rows per call keeps the per-row cost in one loop.
+// activations of `tokens` tokens, token t's at x + t * stride (Block::elements / 32
+// activation blocks per weight block): y[t * y_stride + r]. A weight block is unpacked once
+// for several tokens (Q8_0 and Q4_0: 8 rows are repacked for the whole batch), and a
+// token's result is the same bits whatever `tokens` is. A range of rows per call keeps the
+// per-row cost in one loop.
 constexpr int tokens_per_pass = 4;
 // Defined for BlockQ8_0, BlockQ4_0, BlockQ4_K and BlockQ6_K.
 template <typename Block>

@@ -261,14 +261,19 @@ class TestCpuOps : public QObject {
         for (const int tokens : {2, 7})
           QTest::newRow(qPrintable(QStringLiteral("%1 512x%2 x%3").arg(name).arg(cols).arg(tokens)))
               << int(dtype) << 512 << cols << tokens;
-    for (const DType dtype : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
-      for (const int cols : {256, 2048})
-        for (const int tokens : {2, 7})
-          QTest::newRow(qPrintable(QStringLiteral("%1 512x%2 x%3")
-                                       .arg(QString::fromUtf8(dtype_name(dtype).data()))
-                                       .arg(cols)
-                                       .arg(tokens)))
-              << int(dtype) << 512 << cols << tokens;
+    // 13 rows: Q8_0's and Q4_0's 8 repacked rows, then 5 row by row; float rows in pairs
+    // and one alone.
+    for (const DType dtype :
+         {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k, DType::bf16, DType::f16})
+      for (const int rows : {512, 13})
+        for (const int cols : {256, 2048})
+          for (const int tokens : {2, 7, 9})
+            QTest::newRow(qPrintable(QStringLiteral("%1 %2x%3 x%4")
+                                         .arg(QString::fromUtf8(dtype_name(dtype).data()))
+                                         .arg(rows)
+                                         .arg(cols)
+                                         .arg(tokens)))
+                << int(dtype) << rows << cols << tokens;
   }
   void matmul_equals_matvec() {
     QFETCH(int, dtype);
