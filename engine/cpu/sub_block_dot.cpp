@@ -136,6 +136,23 @@ template <typename Block, int count>
   return acc;
 }
 
+// Eight sub-blocks' integer sums side by side: lane j is q[j]'s eight lanes' sum.
+__m256i sums_of_eight(const Quads* q) {
+  const __m256i low =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
+  const __m256i high =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(q[4], q[5]), _mm256_hadd_epi32(q[6], q[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(low, high, 0x20),
+                          _mm256_permute2x128_si256(low, high, 0x31));
+}
+
+// Lanes 2p and 2p + 1 of v in lanes 0 and 1: eight sub-blocks enter the chains a pair at a
+// time, in order.
+__m128 pair(__m256 v, int p) {
+  const __m128 half = p < 2 ? _mm256_castps256_ps128(v) : _mm256_extractf128_ps(v, 1);
+  return p % 2 == 0 ? half : _mm_movehl_ps(half, half);
+}
+
 // A Q4_K block's eight sub-blocks into the two chains at once: their sums side by side in
 // one register, their scales and minimums unpacked together from the 12 bytes (the values
 // q4_k_scale_min gives, eight at a time).
@@ -146,12 +163,7 @@ __m128 add_q4_k_block(const BlockQ4_K& b, const ActivationBlock* x, __m128 acc) 
     q[2 * pair] = unsigned_quads(low_nibbles(v), x[2 * pair].q);
     q[2 * pair + 1] = unsigned_quads(high_nibbles(v), x[2 * pair + 1].q);
   }
-  const __m256i low =
-      _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
-  const __m256i high =
-      _mm256_hadd_epi32(_mm256_hadd_epi32(q[4], q[5]), _mm256_hadd_epi32(q[6], q[7]));
-  const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(low, high, 0x20),
-                                        _mm256_permute2x128_si256(low, high, 0x31));
+  const __m256i sums = sums_of_eight(q);
   std::uint32_t word[3];
   std::memcpy(word, b.scales, sizeof word);
   const std::uint32_t top = 0x30303030u;
@@ -172,11 +184,6 @@ __m128 add_q4_k_block(const BlockQ4_K& b, const ActivationBlock* x, __m128 acc) 
   const __m256 exact = _mm256_cvtepi32_ps(sums);
   const __m256 negated_min =
       _mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(eight(mins, block_scale(b.dmin)), dx));
-  // Sub-blocks 0-1, 2-3, 4-5, 6-7 in lanes 0 and 1, one pair after another.
-  const auto pair = [](__m256 v, int p) {
-    const __m128 half = p < 2 ? _mm256_castps256_ps128(v) : _mm256_extractf128_ps(v, 1);
-    return p % 2 == 0 ? half : _mm_movehl_ps(half, half);
-  };
   for (int p = 0; p < 4; ++p) {
     acc = _mm_fmadd_ps(pair(s, p), pair(exact, p), acc);
     acc = _mm_fmadd_ps(pair(negated_min, p), pair(sx, p), acc);

@@ -2,14 +2,17 @@
 // a plain double-precision loop over the same rounded weights).
 #include <QList>
 #include <QTest>
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "cpu/cpu_ops.h"
+#include "cpu/integer_dot.h"
 #include "model/dtype.h"
 #include "model/quant_blocks.h"
 #include "model/tensor_view.h"
@@ -208,6 +211,46 @@ class TestCpuOps : public QObject {
   // quantized dtype quantizes the activations to int8 per 32 values (integer dot
   // products): each value moves by at most half its block's step max|x| / 127, so the
   // bound is rounding (1e-6 of sum |w x|) plus sum |w| * step / 2 (the format's stated error).
+  // Activation blocks as Q8_0 would quantize them (d = max|x| / 127, q = round(x / d) to
+  // nearest even, the sum of q beside), from a plain statement of that rule: random blocks,
+  // halves that round to even, an all-zero block, and blocks with NaN and infinity.
+  void activations_quantize_by_the_q8_0_rule() {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> dist(0.0f, 3.0f);
+    std::vector<float> x(32 * 8);
+    for (float& v : x) v = dist(rng);
+    for (int i = 0; i < 31; ++i) x[32 + i] = float(i - 16) + 0.5f;  // q = x exactly: halves
+    x[32 + 31] = 127.0f;                                            // amax 127
+    std::fill(x.begin() + 64, x.begin() + 96, 0.0f);
+    x[96 + 5] = std::numeric_limits<float>::quiet_NaN();
+    x[128 + 31] = -std::numeric_limits<float>::infinity();
+    x[160] = 1e-30f;  // tiny values quantize like any others
+    std::vector<cpu::ActivationBlock> got;
+    cpu::quantize_activations(x.data(), int(x.size()), got);
+    QCOMPARE(int(got.size()), 8);
+    for (int b = 0; b < 8; ++b) {
+      const float* v = x.data() + 32 * b;
+      float amax = 0.0f;
+      bool finite = true;
+      for (int i = 0; i < 32; ++i) {
+        finite = finite && std::isfinite(v[i]);
+        amax = std::max(amax, std::abs(v[i]));
+      }
+      if (!finite) {
+        QVERIFY(std::isnan(got[b].d));
+        continue;
+      }
+      QCOMPARE(got[b].d, amax / 127.0f);
+      int sum = 0;
+      for (int i = 0; i < 32; ++i) {
+        const int q = amax > 0.0f ? int(std::nearbyint(v[i] * (127.0f / amax))) : 0;
+        QCOMPARE(int(got[b].q[i]), q);
+        sum += q;
+      }
+      QCOMPARE(got[b].sum, float(sum));
+    }
+  }
+
   void quantized_matvec_equals_dequantized_data() {
     QTest::addColumn<int>("dtype");
     QTest::addColumn<int>("cols");
