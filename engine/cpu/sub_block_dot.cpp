@@ -153,9 +153,29 @@ __m128 pair(__m256 v, int p) {
   return p % 2 == 0 ? half : _mm_movehl_ps(half, half);
 }
 
+// A Q4_K block's eight scales d * sc and minimums dmin * m, unpacked together from their
+// 12 bytes: the values q4_k_scale_min gives, eight at a time.
+[[gnu::always_inline]] inline void q4_k_scales_mins(const BlockQ4_K& b, __m256& scale,
+                                                    __m256& min) {
+  std::uint32_t word[3];
+  std::memcpy(word, b.scales, sizeof word);
+  const std::uint32_t top = 0x30303030u;
+  const std::uint32_t scales[2] = {word[0] & 0x3f3f3f3fu,
+                                   (word[2] & 0x0f0f0f0fu) | ((word[0] >> 2) & top)};
+  const std::uint32_t mins[2] = {word[1] & 0x3f3f3f3fu,
+                                 ((word[2] >> 4) & 0x0f0f0f0fu) | ((word[1] >> 2) & top)};
+  const auto eight = [](const std::uint32_t* bytes, float factor) {
+    std::uint64_t packed;
+    std::memcpy(&packed, bytes, sizeof packed);
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(std::int64_t(packed)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(factor));
+  };
+  scale = eight(scales, block_scale(b.d));
+  min = eight(mins, block_scale(b.dmin));
+}
+
 // A Q4_K block's eight sub-blocks into the two chains at once: their sums side by side in
-// one register, their scales and minimums unpacked together from the 12 bytes (the values
-// q4_k_scale_min gives, eight at a time).
+// one register, their scales and minimums unpacked together.
 __m128 add_q4_k_block(const BlockQ4_K& b, const ActivationBlock* x, __m128 acc) {
   Quads q[8];
   for (int pair = 0; pair < 4; ++pair) {
@@ -164,26 +184,14 @@ __m128 add_q4_k_block(const BlockQ4_K& b, const ActivationBlock* x, __m128 acc) 
     q[2 * pair + 1] = unsigned_quads(high_nibbles(v), x[2 * pair + 1].q);
   }
   const __m256i sums = sums_of_eight(q);
-  std::uint32_t word[3];
-  std::memcpy(word, b.scales, sizeof word);
-  const std::uint32_t top = 0x30303030u;
-  const std::uint32_t scales[2] = {word[0] & 0x3f3f3f3fu,
-                                   (word[2] & 0x0f0f0f0fu) | ((word[0] >> 2) & top)};
-  const std::uint32_t mins[2] = {word[1] & 0x3f3f3f3fu,
-                                 ((word[2] >> 4) & 0x0f0f0f0fu) | ((word[1] >> 2) & top)};
-  const auto eight = [](const std::uint32_t* bytes, float scale) {
-    std::uint64_t packed;
-    std::memcpy(&packed, bytes, sizeof packed);
-    const __m256i v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(std::int64_t(packed)));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(scale));
-  };
+  __m256 scale, min;
+  q4_k_scales_mins(b, scale, min);
   const __m256 dx = _mm256_setr_ps(x[0].d, x[1].d, x[2].d, x[3].d, x[4].d, x[5].d, x[6].d, x[7].d);
   const __m256 sx = _mm256_setr_ps(x[0].sum, x[1].sum, x[2].sum, x[3].sum, x[4].sum, x[5].sum,
                                    x[6].sum, x[7].sum);
-  const __m256 s = _mm256_mul_ps(eight(scales, block_scale(b.d)), dx);
+  const __m256 s = _mm256_mul_ps(scale, dx);
   const __m256 exact = _mm256_cvtepi32_ps(sums);
-  const __m256 negated_min =
-      _mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(eight(mins, block_scale(b.dmin)), dx));
+  const __m256 negated_min = _mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(min, dx));
   for (int p = 0; p < 4; ++p) {
     acc = _mm_fmadd_ps(pair(s, p), pair(exact, p), acc);
     acc = _mm_fmadd_ps(pair(negated_min, p), pair(sx, p), acc);
@@ -260,6 +268,34 @@ void pack_rows(const Block* w, int n_blocks, PackedSubBlock* out) {
     transpose8(out[k].q);
     out[k].scale = _mm256_load_ps(scale);
     out[k].minimum = _mm256_load_ps(min);
+  }
+}
+
+// Q4_K's rows a block at a time: each row's eight scales and minimums unpacked together,
+// then turned from rows into sub-blocks by the same transpose as the weights.
+void pack_rows(const BlockQ4_K* w, int n_blocks, PackedSubBlock* out) {
+  for (int b = 0; b < n_blocks; ++b) {
+    PackedSubBlock* p = out + 8 * b;
+    __m256i scale[packed_rows], min[packed_rows];  // row r's eight, then sub-block s's eight
+    for (int r = 0; r < packed_rows; ++r) {
+      const BlockQ4_K& block = w[std::int64_t(r) * n_blocks + b];
+      for (int pair = 0; pair < 4; ++pair) {
+        const Bytes v = load(block.qs + 32 * pair);
+        p[2 * pair].q[r] = low_nibbles(v);
+        p[2 * pair + 1].q[r] = high_nibbles(v);
+      }
+      __m256 s, m;
+      q4_k_scales_mins(block, s, m);
+      scale[r] = _mm256_castps_si256(s);
+      min[r] = _mm256_castps_si256(m);
+    }
+    transpose8(scale);
+    transpose8(min);
+    for (int s = 0; s < 8; ++s) {
+      transpose8(p[s].q);
+      p[s].scale = _mm256_castsi256_ps(scale[s]);
+      p[s].minimum = _mm256_castsi256_ps(min[s]);
+    }
   }
 }
 
