@@ -188,11 +188,8 @@ void CpuBackend::attention_block(int layer, int pos0, int n) {
     cpu::rope(kt, c.num_key_value_heads, c.head_dim, rope_pos, c.rope_theta);
   }
 
-  att_scores_.resize(std::size_t(c.num_attention_heads) * (pos0 + n));
-  for (int t = 0; t < n; ++t)  // token t sees positions 0..pos0 + t
-    cpu::attention(att_.data() + std::size_t(t) * q_dim, q_.data() + std::size_t(t) * q_dim,
-                   k_cache.data(), v_cache.data(), pos0 + t + 1, c.num_attention_heads,
-                   c.num_key_value_heads, c.head_dim, att_scores_.data());
+  cpu::causal_attention(att_.data(), q_.data(), n, pos0, k_cache.data(), v_cache.data(),
+                        c.num_attention_heads, c.num_key_value_heads, c.head_dim);
   cpu::matmul(l.wo, att_.data(), n, proj_.data());
 }
 

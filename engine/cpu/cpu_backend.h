@@ -55,7 +55,6 @@ class CpuBackend final : public Backend {
   std::vector<float> xn_;                          // [n, hidden] normed input of a block
   std::vector<float> q_;                           // [n, heads * head_dim]
   std::vector<float> att_;                         // [n, heads * head_dim] attention output
-  std::vector<float> att_scores_;                  // [heads * positions]
   std::vector<float> proj_;                        // [n, hidden]
   std::vector<float> ffn_out_;                     // [n, hidden]
   std::vector<float> hidden_a_, hidden_b_;         // [n, widest MLP]

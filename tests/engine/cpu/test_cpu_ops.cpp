@@ -499,6 +499,43 @@ class TestCpuOps : public QObject {
     for (float g : gate) QVERIFY(std::isfinite(g));
   }
 
+  // A prompt's queries at once equal each query alone, bit for bit: few queries (head blocks
+  // shared between threads) and many (whole queries), grouped-query heads, after a prefix.
+  void causal_attention_equals_each_query_data() {
+    QTest::addColumn<int>("n");
+    QTest::addColumn<int>("pos0");
+    QTest::addColumn<int>("heads");
+    QTest::addColumn<int>("kv_heads");
+    QTest::addColumn<int>("head_dim");
+    QTest::newRow("1 query after 40") << 1 << 40 << 16 << 16 << 64;
+    QTest::newRow("3 queries, GQA 8/2") << 3 << 5 << 8 << 2 << 32;
+    QTest::newRow("37 queries, head_dim 100") << 37 << 0 << 4 << 4 << 100;
+    QTest::newRow("64 queries after 9") << 64 << 9 << 16 << 4 << 64;
+  }
+  void causal_attention_equals_each_query() {
+    QFETCH(int, n);
+    QFETCH(int, pos0);
+    QFETCH(int, heads);
+    QFETCH(int, kv_heads);
+    QFETCH(int, head_dim);
+    std::mt19937 rng(13);
+    std::normal_distribution<float> dist;
+    const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, positions = pos0 + n;
+    std::vector<float> q(std::size_t(n) * q_dim), k(std::size_t(positions) * kv_dim), v(k.size());
+    for (auto* values : {&q, &k, &v})
+      for (float& x : *values) x = dist(rng);
+    std::vector<float> batch(q.size()), one(q_dim), scratch(std::size_t(heads) * positions);
+    cpu::causal_attention(batch.data(), q.data(), n, pos0, k.data(), v.data(), heads, kv_heads,
+                          head_dim);
+    for (int t = 0; t < n; ++t) {
+      cpu::attention(one.data(), q.data() + std::size_t(t) * q_dim, k.data(), v.data(),
+                     pos0 + t + 1, heads, kv_heads, head_dim, scratch.data());
+      QCOMPARE(std::vector<float>(batch.begin() + std::size_t(t) * q_dim,
+                                  batch.begin() + std::size_t(t + 1) * q_dim),
+               one);
+    }
+  }
+
   void attention_single_position_returns_v() {
     const int heads = 2, head_dim = 4;
     const float q[] = {3, -1, 2, 0.5f, -4, 1, 1, 9};
