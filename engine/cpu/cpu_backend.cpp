@@ -122,6 +122,14 @@ std::span<const float> CpuBackend::run_batch(std::span<const int> token_ids, int
   for (int t = 0; t < n; ++t)
     widen(w.embed, std::int64_t(token_ids[t]) * c.hidden_size, c.hidden_size,
           x_.data() + std::size_t(t) * c.hidden_size);
+  if (!mla_) {  // every layer rotates by the same angles
+    const std::size_t half = std::size_t(c.head_dim / 2);
+    rope_cos_.resize(std::size_t(n) * half);
+    rope_sin_.resize(std::size_t(n) * half);
+    for (int t = 0; t < n; ++t)
+      cpu::rope_angles(c.head_dim, float(pos0 + t) / c.rope_linear_factor, c.rope_theta,
+                       rope_cos_.data() + t * half, rope_sin_.data() + t * half);
+  }
   const auto norm_rows = [&](const std::vector<float>& weight) {
     for (int t = 0; t < n; ++t) {
       const std::size_t at = std::size_t(t) * c.hidden_size;
@@ -179,13 +187,16 @@ void CpuBackend::attention_block(int layer, int pos0, int n) {
   cpu::matmul(l.wq, xn_.data(), n, q_.data());
   cpu::matmul(l.wk, xn_.data(), n, k);
   cpu::matmul(l.wv, xn_.data(), n, v);
+  const int half = c.head_dim / 2;
+#pragma omp parallel for schedule(static) if (n > 1)
   for (int t = 0; t < n; ++t) {
     float* qt = q_.data() + std::size_t(t) * q_dim;
     float* kt = k + std::size_t(t) * kv_dim;
     shape_qkv(l, qt, kt, v + std::size_t(t) * kv_dim);
-    const float rope_pos = float(pos0 + t) / c.rope_linear_factor;
-    cpu::rope(qt, c.num_attention_heads, c.head_dim, rope_pos, c.rope_theta);
-    cpu::rope(kt, c.num_key_value_heads, c.head_dim, rope_pos, c.rope_theta);
+    const float* cos = rope_cos_.data() + std::size_t(t) * half;
+    const float* sin = rope_sin_.data() + std::size_t(t) * half;
+    cpu::rope_rotate(qt, c.num_attention_heads, c.head_dim, cos, sin);
+    cpu::rope_rotate(kt, c.num_key_value_heads, c.head_dim, cos, sin);
   }
 
   cpu::causal_attention(att_.data(), q_.data(), n, pos0, k_cache.data(), v_cache.data(),

@@ -54,6 +54,7 @@ class CpuBackend final : public Backend {
   std::vector<float> x_;                           // [n, hidden] residual stream
   std::vector<float> xn_;                          // [n, hidden] normed input of a block
   std::vector<float> q_;                           // [n, heads * head_dim]
+  std::vector<float> rope_cos_, rope_sin_;         // [n, head_dim / 2] the batch's angles
   std::vector<float> att_;                         // [n, heads * head_dim] attention output
   std::vector<float> proj_;                        // [n, hidden]
   std::vector<float> ffn_out_;                     // [n, hidden]

@@ -115,20 +115,31 @@ void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) 
   for (int i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
-void rope(float* v, int n_heads, int head_dim, float position, float theta) {
-  const int half = head_dim / 2;
-  for (int i = 0; i < half; ++i) {
+void rope_angles(int head_dim, float position, float theta, float* cos, float* sin) {
+  for (int i = 0; i < head_dim / 2; ++i) {
     const double inv_freq = std::pow(double(theta), -2.0 * i / head_dim);
     const double angle = double(position) * inv_freq;
-    const float c = static_cast<float>(std::cos(angle));
-    const float s = static_cast<float>(std::sin(angle));
-    for (int h = 0; h < n_heads; ++h) {
-      float* head = v + h * head_dim;
+    cos[i] = static_cast<float>(std::cos(angle));
+    sin[i] = static_cast<float>(std::sin(angle));
+  }
+}
+
+void rope_rotate(float* v, int n_heads, int head_dim, const float* cos, const float* sin) {
+  const int half = head_dim / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* head = v + h * head_dim;
+    for (int i = 0; i < half; ++i) {
       const float x1 = head[i], x2 = head[i + half];
-      head[i] = x1 * c - x2 * s;
-      head[i + half] = x2 * c + x1 * s;
+      head[i] = x1 * cos[i] - x2 * sin[i];
+      head[i + half] = x2 * cos[i] + x1 * sin[i];
     }
   }
+}
+
+void rope(float* v, int n_heads, int head_dim, float position, float theta) {
+  std::vector<float> cos(head_dim / 2), sin(head_dim / 2);
+  rope_angles(head_dim, position, theta, cos.data(), sin.data());
+  rope_rotate(v, n_heads, head_dim, cos.data(), sin.data());
 }
 
 void softmax(float* x, int n) {

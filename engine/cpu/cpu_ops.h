@@ -34,6 +34,11 @@ void rmsnorm(float* out, const float* x, const float* weight, int n, float eps);
 // Rotate-half (NeoX) RoPE over the full head_dim of each of n_heads heads in v.
 void rope(float* v, int n_heads, int head_dim, float position, float theta);
 
+// rope() in two steps, so that a position's angles serve every layer: cos and sin
+// [head_dim / 2] of position * theta^(-2i / head_dim), then the rotation by them.
+void rope_angles(int head_dim, float position, float theta, float* cos, float* sin);
+void rope_rotate(float* v, int n_heads, int head_dim, const float* cos, const float* sin);
+
 // In place, numerically stable.
 void softmax(float* x, int n);
 
