@@ -131,6 +131,7 @@ std::span<const float> CpuBackend::run_batch(std::span<const int> token_ids, int
                        rope_cos_.data() + t * half, rope_sin_.data() + t * half);
   }
   const auto norm_rows = [&](const std::vector<float>& weight) {
+#pragma omp parallel for schedule(static) if (n > 1)
     for (int t = 0; t < n; ++t) {
       const std::size_t at = std::size_t(t) * c.hidden_size;
       cpu::rmsnorm(xn_.data() + at, x_.data() + at, weight.data(), c.hidden_size, c.rms_norm_eps);
@@ -254,7 +255,8 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
   // Each token's choice; disabled experts keep their probability but cannot be selected.
   const int k = interventions.top_k.value_or(c.num_experts_per_tok);
   std::vector<cpu::ExpertChoice> choices(n);
-  std::vector<bool> mask_changed(n);
+  std::vector<char> mask_changed(n);  // not vector<bool>: threads write neighbouring tokens
+#pragma omp parallel for schedule(static) if (n > 1)
   for (int t = 0; t < n; ++t) {
     const std::span<float> scores(scores_.data() + std::size_t(t) * experts, experts);
     if (c.scoring_func == "sigmoid")
@@ -311,6 +313,7 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
   if (shared_active) mlp_rows(*l.shared, xn_.data(), n, shared_out_.data());
   // Qwen2-MoE: sigmoid(shared_expert_gate · x) weighs the shared expert's output.
   if (l.shared_gate) cpu::matmul(*l.shared_gate, xn_.data(), n, shared_logit_.data());
+#pragma omp parallel for schedule(static) if (n > 1)
   for (int t = 0; t < n; ++t) {
     float* out = ffn_out_.data() + std::size_t(t) * hidden;
     std::fill(out, out + hidden, 0.0f);

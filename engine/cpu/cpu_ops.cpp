@@ -20,10 +20,10 @@ namespace {
 
 // Calls f(row_range) for w's storage dtype, row_range(r0, r1) writing rows [r0, r1) of w
 // times the n tokens of x (n rows of w.shape[1]) to y [n, w.shape[0]]. Quantized rows read x
-// quantized into `quantized`, which must outlive row_range.
+// as quantized into `a` (quantize_activations), which must outlive row_range.
 template <typename F>
-void with_row_range(const TensorView& w, const float* x, int n, float* y,
-                    std::vector<ActivationBlock>& quantized, F f) {
+void with_row_range(const TensorView& w, const float* x, const ActivationBlock* a, int n, float* y,
+                    F f) {
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
   switch (w.dtype) {
     case DType::f32:
@@ -37,9 +37,6 @@ void with_row_range(const TensorView& w, const float* x, int n, float* y,
         using Block = std::remove_cvref_t<decltype(*blocks)>;
         assert(cols % Block::elements == 0);
         const int per_row = int(cols / Block::elements);
-        quantized.clear();
-        quantize_activations(x, int(cols) * n, quantized);
-        const ActivationBlock* a = quantized.data();
         const std::int64_t per_token = cols / 32;  // activation blocks
         // A chunk's rows stay in L1 while they meet the tokens a few at a time.
         f([=](std::int64_t r0, std::int64_t r1) {
@@ -59,6 +56,8 @@ std::int64_t chunks_of(std::int64_t rows) {
 
 // Below this many weight-times-token products a parallel region costs more than it saves.
 constexpr std::int64_t parallel_work = 32768;
+// Below this many activations, quantizing them in parallel costs more than it saves.
+constexpr std::int64_t parallel_quantize = 16384;
 
 }  // namespace
 
@@ -71,7 +70,14 @@ void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
   thread_local std::vector<ActivationBlock> quantized;
-  with_row_range(w, x, n, y, quantized, [&](auto row_range) {
+  if (is_quantized(w.dtype)) {
+    quantized.resize(std::size_t(n) * (cols / 32));
+    ActivationBlock* blocks = quantized.data();  // this thread's, in the region
+#pragma omp parallel for schedule(static) if (cols * n > parallel_quantize)
+    for (int t = 0; t < n; ++t)
+      quantize_activations(x + t * cols, int(cols), blocks + t * (cols / 32));
+  }
+  with_row_range(w, x, quantized.data(), n, y, [&](auto row_range) {
     const std::int64_t chunks = chunks_of(rows);
 #pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > parallel_work)
     for (std::int64_t c = 0; c < chunks; ++c)
@@ -87,13 +93,39 @@ void matmul_all(std::span<const Product> products) {
   using RowRange = std::function<void(std::int64_t, std::int64_t)>;
   thread_local std::vector<std::vector<ActivationBlock>> quantized;
   if (quantized.size() < products.size()) quantized.resize(products.size());
+  // The quantized products' activations, in parallel: one quantization serves every product
+  // that reads the same rows (an expert's gate and up), as it gives the same blocks.
+  std::vector<std::size_t> source(products.size());  // the product whose quantization it reads
+  std::vector<std::size_t> to_quantize;
+  std::int64_t values = 0;
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    const Product& p = products[i];
+    source[i] = i;
+    if (!is_quantized(p.w->dtype)) continue;
+    if (i > 0 && is_quantized(products[i - 1].w->dtype) && products[i - 1].x == p.x &&
+        products[i - 1].n == p.n && products[i - 1].w->shape[1] == p.w->shape[1]) {
+      source[i] = source[i - 1];
+      continue;
+    }
+    to_quantize.push_back(i);
+    values += p.w->shape[1] * p.n;
+  }
+  std::vector<std::vector<ActivationBlock>>& blocks = quantized;  // this thread's, in the region
+#pragma omp parallel for schedule(dynamic) if (values > parallel_quantize)
+  for (std::size_t j = 0; j < to_quantize.size(); ++j) {
+    const Product& p = products[to_quantize[j]];
+    std::vector<ActivationBlock>& mine = blocks[to_quantize[j]];
+    mine.resize(std::size_t(p.n) * (p.w->shape[1] / 32));
+    quantize_activations(p.x, int(p.w->shape[1]) * p.n, mine.data());
+  }
+
   std::vector<RowRange> ranges;
   std::vector<std::int64_t> first_chunk = {0};  // of each product, counting all before it
   std::int64_t work = 0;
   for (std::size_t i = 0; i < products.size(); ++i) {
     const Product& p = products[i];
     assert(p.w->shape.size() == 2);
-    with_row_range(*p.w, p.x, p.n, p.y, quantized[i],
+    with_row_range(*p.w, p.x, blocks[source[i]].data(), p.n, p.y,
                    [&](auto row_range) { ranges.emplace_back(row_range); });
     first_chunk.push_back(first_chunk.back() + chunks_of(p.w->shape[0]));
     work += p.w->shape[0] * p.w->shape[1] * p.n;

@@ -103,11 +103,11 @@ ActivationBlock quantize_block(const float* v) {
 
 }  // namespace
 
-void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& out) {
-  for (int start = 0; start < n; start += 32) out.push_back(quantize_block(x + start));
+void quantize_activations(const float* x, int n, ActivationBlock* out) {
+  for (int start = 0; start < n; start += 32) *out++ = quantize_block(x + start);
 }
 #else
-void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& out) {
+void quantize_activations(const float* x, int n, ActivationBlock* out) {
   for (int start = 0; start < n; start += 32) {
     const float* v = x + start;
     ActivationBlock block{};
@@ -129,7 +129,7 @@ void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& o
       }
       block.sum = float(sum);
     }
-    out.push_back(block);
+    *out++ = block;
   }
 }
 #endif

@@ -5,7 +5,6 @@
 // with the same result), and only the sums meet the scales. The error this adds is at
 // most half a step of the activations' quantization per value: |x - d q| <= d / 2.
 #include <cstdint>
-#include <vector>
 
 #include "model/quant_blocks.h"
 
@@ -19,8 +18,8 @@ struct ActivationBlock {
   float sum;
 };
 
-// x[n] (n a multiple of 32) as n / 32 blocks, appended to `out`.
-void quantize_activations(const float* x, int n, std::vector<ActivationBlock>& out);
+// x[n] (n a multiple of 32) as the n / 32 blocks out[0 .. n / 32).
+void quantize_activations(const float* x, int n, ActivationBlock* out);
 
 // Rows [0, rows) of w, n_blocks blocks each and one after another, times the quantized
 // activations of `tokens` tokens, token t's at x + t * stride (Block::elements / 32
