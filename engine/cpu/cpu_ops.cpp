@@ -59,6 +59,16 @@ constexpr std::int64_t parallel_work = 32768;
 // Below this many activations, quantizing them in parallel costs more than it saves.
 constexpr std::int64_t parallel_quantize = 16384;
 
+// x [n, cols] quantized into `out`, token by token (in parallel when `parallel`).
+void quantize_rows(const float* x, int n, std::int64_t cols, std::vector<ActivationBlock>& out,
+                   bool parallel) {
+  const std::int64_t per_token = cols / 32;
+  out.resize(std::size_t(n * per_token));
+  ActivationBlock* blocks = out.data();  // the caller's, in the region
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int t = 0; t < n; ++t) quantize_activations(x + t * cols, int(cols), blocks + t * per_token);
+}
+
 }  // namespace
 
 // Parallel over chunks of weight rows; a quantized row is unpacked once for several
@@ -70,13 +80,7 @@ void matmul(const TensorView& w, const float* x, int n, float* y) {
   assert(w.shape.size() == 2);
   const std::int64_t rows = w.shape[0], cols = w.shape[1];
   thread_local std::vector<ActivationBlock> quantized;
-  if (is_quantized(w.dtype)) {
-    quantized.resize(std::size_t(n) * (cols / 32));
-    ActivationBlock* blocks = quantized.data();  // this thread's, in the region
-#pragma omp parallel for schedule(static) if (cols * n > parallel_quantize)
-    for (int t = 0; t < n; ++t)
-      quantize_activations(x + t * cols, int(cols), blocks + t * (cols / 32));
-  }
+  if (is_quantized(w.dtype)) quantize_rows(x, n, cols, quantized, cols * n > parallel_quantize);
   with_row_range(w, x, quantized.data(), n, y, [&](auto row_range) {
     const std::int64_t chunks = chunks_of(rows);
 #pragma omp parallel for schedule(static) if (rows * cols * std::int64_t(n) > parallel_work)
@@ -114,9 +118,7 @@ void matmul_all(std::span<const Product> products) {
 #pragma omp parallel for schedule(dynamic) if (values > parallel_quantize)
   for (std::size_t j = 0; j < to_quantize.size(); ++j) {
     const Product& p = products[to_quantize[j]];
-    std::vector<ActivationBlock>& mine = blocks[to_quantize[j]];
-    mine.resize(std::size_t(p.n) * (p.w->shape[1] / 32));
-    quantize_activations(p.x, int(p.w->shape[1]) * p.n, mine.data());
+    quantize_rows(p.x, p.n, p.w->shape[1], blocks[to_quantize[j]], false);
   }
 
   std::vector<RowRange> ranges;

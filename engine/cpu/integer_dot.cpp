@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -13,6 +12,9 @@ namespace moescope::cpu {
 namespace {
 
 using namespace bytes;
+
+// Q6_K tokens a row's blocks are unpacked for at a time.
+constexpr int tokens_per_pass = 4;
 
 // Q6_K: a weight block is unpacked once and its products with each of the `count` tokens'
 // activation blocks x + t * stride added into that token's lanes. Weights d * sc * (q - 32),

@@ -24,10 +24,9 @@ void quantize_activations(const float* x, int n, ActivationBlock* out);
 // Rows [0, rows) of w, n_blocks blocks each and one after another, times the quantized
 // activations of `tokens` tokens, token t's at x + t * stride (Block::elements / 32
 // activation blocks per weight block): y[t * y_stride + r]. A weight block is unpacked once
-// for several tokens (Q8_0 and Q4_0: 8 rows are repacked for the whole batch), and a
-// token's result is the same bits whatever `tokens` is. A range of rows per call keeps the
-// per-row cost in one loop.
-constexpr int tokens_per_pass = 4;
+// for several tokens (Q8_0, Q4_0 and Q4_K: 8 rows are repacked for the whole batch,
+// cpu/sub_block_dot.h), and a token's result is the same bits whatever `tokens` is. A range
+// of rows per call keeps the per-row cost in one loop.
 // Defined for BlockQ8_0, BlockQ4_0, BlockQ4_K and BlockQ6_K.
 template <typename Block>
 void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
