@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/expert_choice.h"
+#include "model/memory_check.h"
 #include "run/batch_check.h"
 
 namespace moescope {
@@ -44,8 +45,10 @@ float sigmoid(float x) {
 }  // namespace
 
 CpuBackend::CpuBackend(const Model& model)
-    : model_(model),
-      config_(model.config()),
+    : config_(model.config()),
+      // Half the RAM at most: the copies replace the maps' pages in memory, which the
+      // system may drop once read.
+      weights_(model.weights(), physical_memory_bytes() / 2),
       k_cache_(config_.num_hidden_layers),
       v_cache_(config_.num_hidden_layers) {
   if (config_.mla) mla_.emplace(config_);
@@ -110,7 +113,7 @@ std::span<const float> CpuBackend::run_batch(std::span<const int> token_ids, int
                                  : std::size_t(config_.num_key_value_heads) * config_.head_dim);
   check_batch(config_, token_ids, pos0, cached, traces);
   const ModelConfig& c = config_;
-  const ModelWeights& w = model_.weights();
+  const ModelWeights& w = weights_.weights();
   const int n = static_cast<int>(token_ids.size());
   size_scratch(n);
   for (std::size_t t = 0; t < traces.size(); ++t) {
@@ -160,7 +163,7 @@ std::span<const float> CpuBackend::run_batch(std::span<const int> token_ids, int
 
 void CpuBackend::final_logits(int n, LogitsWanted wanted) {
   const ModelConfig& c = config_;
-  const ModelWeights& w = model_.weights();
+  const ModelWeights& w = weights_.weights();
   const int first = wanted == LogitsWanted::all ? 0 : n - 1;
   const int rows = n - first;
   for (int t = first; t < n; ++t) {
@@ -174,7 +177,7 @@ void CpuBackend::final_logits(int n, LogitsWanted wanted) {
 
 void CpuBackend::attention_block(int layer, int pos0, int n) {
   const ModelConfig& c = config_;
-  const LayerWeights& l = model_.weights().layers[layer];
+  const LayerWeights& l = weights_.weights().layers[layer];
   if (mla_) return mla_->run(l, k_cache_[layer], xn_.data(), pos0, n, proj_.data());
   const int q_dim = c.num_attention_heads * c.head_dim;
   const int kv_dim = c.num_key_value_heads * c.head_dim;
@@ -249,7 +252,7 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
   const ModelConfig& c = config_;
   const int hidden = c.hidden_size;
   const int experts = c.n_routed_experts;
-  const LayerWeights& l = model_.weights().layers[layer];
+  const LayerWeights& l = weights_.weights().layers[layer];
   cpu::matmul(l.router, xn_.data(), n, scores_.data());
 
   // Each token's choice; disabled experts keep their probability but cannot be selected.

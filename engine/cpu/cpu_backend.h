@@ -1,11 +1,13 @@
 #pragma once
 // The reference backend: the forward pass on the CPU, all cores, f32
-// activations, weights read from the checkpoint's maps in their own dtype.
+// activations, weights read from the checkpoint's maps in their own dtype (quantized
+// matrices from the backend's interleaved copy, cpu/interleaved_weights.h).
 // A batch runs every projection as one matrix product and each chosen expert
 // once over the tokens that chose it; its results equal token-by-token runs.
 #include <optional>
 #include <vector>
 
+#include "cpu/interleaved_weights.h"
 #include "cpu/latent_attention.h"
 #include "cpu/thread_choice.h"
 #include "model/model.h"
@@ -41,8 +43,8 @@ class CpuBackend final : public Backend {
   void mlp_rows(const MlpWeights& mlp, const float* x, int n, float* out);
   void final_logits(int n, LogitsWanted wanted);
 
-  const Model& model_;
   const ModelConfig& config_;
+  cpu::InterleavedWeights weights_;
   std::optional<cpu::LatentAttention> mla_;  // DeepSeek-V2/V3: k_cache_ holds its latents
   std::vector<std::vector<float>> k_cache_;  // per layer [pos, kv_heads * head_dim] (MLA:
                                              // [pos, kv_lora_rank + qk_rope_head_dim])

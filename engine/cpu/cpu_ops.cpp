@@ -13,6 +13,7 @@
 
 #include "cpu/float_rows.h"
 #include "cpu/integer_dot.h"
+#include "cpu/interleaved_rows.h"
 #include "model/quant_blocks.h"
 
 namespace moescope::cpu {
@@ -38,9 +39,13 @@ void with_row_range(const TensorView& w, const float* x, const ActivationBlock* 
         assert(cols % Block::elements == 0);
         const int per_row = int(cols / Block::elements);
         const std::int64_t per_token = cols / 32;  // activation blocks
+        const auto* interleaved = static_cast<const std::byte*>(w.interleaved);
+        const std::int64_t group_bytes = interleaved_group_bytes(w.dtype, cols);
         // A chunk's rows stay in L1 while they meet the tokens a few at a time.
         f([=](std::int64_t r0, std::int64_t r1) {
-          integer_rows(blocks + r0 * per_row, per_row, r1 - r0, a, n, per_token, y + r0, rows);
+          integer_rows(
+              blocks + r0 * per_row, per_row, r1 - r0, a, n, per_token, y + r0, rows,
+              interleaved ? interleaved + r0 / interleaved_group_rows * group_bytes : nullptr);
         });
       });
   }
@@ -49,6 +54,7 @@ void with_row_range(const TensorView& w, const float* x, const ActivationBlock* 
 // Rows handed to a thread at a time: few enough calls per row range to keep the
 // per-call cost out of decode, small enough to share a few hundred rows between threads.
 constexpr std::int64_t chunk_rows = 16;
+static_assert(chunk_rows % interleaved_group_rows == 0, "a chunk starts a group");
 
 std::int64_t chunks_of(std::int64_t rows) {
   return (rows + chunk_rows - 1) / chunk_rows;

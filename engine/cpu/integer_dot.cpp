@@ -138,7 +138,8 @@ void quantize_activations(const float* x, int n, ActivationBlock* out) {
 
 template <typename Block>
 void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
-                  int tokens, std::int64_t stride, float* y, std::int64_t y_stride) {
+                  int tokens, std::int64_t stride, float* y, std::int64_t y_stride,
+                  const std::byte* interleaved) {
   if constexpr (std::is_same_v<Block, BlockQ6_K>) {
     for (int t = 0; t < tokens; t += tokens_per_pass) {
       const ActivationBlock* xt = x + t * stride;
@@ -158,17 +159,17 @@ void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const Activat
       }
     }
   } else {
-    sub_block_rows(w, n_blocks, rows, x, tokens, stride, y, y_stride);
+    sub_block_rows(w, n_blocks, rows, x, tokens, stride, y, y_stride, interleaved);
   }
 }
 
-template void integer_rows(const BlockQ8_0*, int, std::int64_t, const ActivationBlock*, int,
-                           std::int64_t, float*, std::int64_t);
-template void integer_rows(const BlockQ4_0*, int, std::int64_t, const ActivationBlock*, int,
-                           std::int64_t, float*, std::int64_t);
-template void integer_rows(const BlockQ4_K*, int, std::int64_t, const ActivationBlock*, int,
-                           std::int64_t, float*, std::int64_t);
-template void integer_rows(const BlockQ6_K*, int, std::int64_t, const ActivationBlock*, int,
-                           std::int64_t, float*, std::int64_t);
+#define MOESCOPE_INTEGER_ROWS(Block)                                                       \
+  template void integer_rows(const Block*, int, std::int64_t, const ActivationBlock*, int, \
+                             std::int64_t, float*, std::int64_t, const std::byte*);
+MOESCOPE_INTEGER_ROWS(BlockQ8_0)
+MOESCOPE_INTEGER_ROWS(BlockQ4_0)
+MOESCOPE_INTEGER_ROWS(BlockQ4_K)
+MOESCOPE_INTEGER_ROWS(BlockQ6_K)
+#undef MOESCOPE_INTEGER_ROWS
 
 }  // namespace moescope::cpu

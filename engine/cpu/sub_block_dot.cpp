@@ -5,12 +5,11 @@
 // acc = fma(-(m * x.d), x.sum, acc), the chains in order from 0; the row is chain 0 +
 // chain 1. Two chains keep the dependent additions from bounding decode.
 //
-// A token alone runs it row by row, four sub-blocks' integer sums side by side in one
-// register (rows are contiguous, so one row at a time is one stream the prefetcher follows;
-// two rows at a time halved decode). A batch repacks 8 rows at a time, so that one
-// register holds the 8 rows' weights of 4 columns and a broadcast of the token's 4
-// activations meets all 8 rows in one byte dot product: no sums across lanes, one scale
-// product per 8 rows.
+// Rows with an interleaved copy (cpu/interleaved_rows.h) run from it, 8 rows at a time; a
+// batch without one interleaves 8 rows at a time as it goes. What is left runs row by
+// row: four sub-blocks' integer sums side by side in one register (rows are contiguous,
+// so one row at a time is one stream the prefetcher follows; two rows at a time halved
+// decode).
 #include "cpu/sub_block_dot.h"
 
 #include <algorithm>
@@ -19,66 +18,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "cpu/byte_vector.h"
+#include "cpu/interleaved_rows.h"
+#include "cpu/sub_blocks.h"
 
 namespace moescope::cpu {
 namespace {
 
 using namespace bytes;
-
-template <typename Block>
-struct SubBlocks;
-template <>
-struct SubBlocks<BlockQ8_0> {
-  static constexpr int count = 1;
-  static constexpr bool is_signed = true, has_min = false;
-  static constexpr float offset = 0.0f;
-  static Bytes bytes(const BlockQ8_0& b, int) { return load(b.qs); }
-  static void scale_min(const BlockQ8_0& b, int, float& scale, float& min) {
-    scale = block_scale(b.d);
-    min = 0.0f;
-  }
-};
-template <>
-struct SubBlocks<BlockQ4_0> {
-  static constexpr int count = 1;
-  static constexpr bool is_signed = false, has_min = false;
-  static constexpr float offset = 8.0f;
-  static Bytes bytes(const BlockQ4_0& b, int) { return nibbles_of_16(b.qs); }
-  static void scale_min(const BlockQ4_0& b, int, float& scale, float& min) {
-    scale = block_scale(b.d);
-    min = 0.0f;
-  }
-};
-template <>
-struct SubBlocks<BlockQ4_K> {
-  static constexpr int count = 8;
-  static constexpr bool is_signed = false, has_min = true;
-  static constexpr float offset = 0.0f;
-  // Sub-blocks 2i and 2i + 1 are the low and high nibbles of bytes 32i..32i + 31.
-  static Bytes bytes(const BlockQ4_K& b, int s) {
-    const Bytes q = load(b.qs + 32 * (s / 2));
-    return s % 2 == 0 ? low_nibbles(q) : high_nibbles(q);
-  }
-  // d * sc and dmin * m are exact in a float (at most 17 significant bits).
-  static void scale_min(const BlockQ4_K& b, int s, float& scale, float& min) {
-    int sc, m;
-    q4_k_scale_min(b.scales, s, sc, m);
-    scale = block_scale(b.d) * float(sc);
-    min = block_scale(b.dmin) * float(m);
-  }
-};
-
-constexpr int chains = 2;
-
-// Sub-block k of a row of n_blocks blocks.
-template <typename Block>
-struct SubBlock {
-  const Block& block;
-  int s;
-  SubBlock(const Block* row, int k)
-      : block(row[k / SubBlocks<Block>::count]), s(k % SubBlocks<Block>::count) {}
-};
 
 template <typename Block>
 Quads quads_of(Bytes q, const ActivationBlock& a) {
@@ -153,27 +99,6 @@ __m128 pair(__m256 v, int p) {
   return p % 2 == 0 ? half : _mm_movehl_ps(half, half);
 }
 
-// A Q4_K block's eight scales d * sc and minimums dmin * m, unpacked together from their
-// 12 bytes: the values q4_k_scale_min gives, eight at a time.
-[[gnu::always_inline]] inline void q4_k_scales_mins(const BlockQ4_K& b, __m256& scale,
-                                                    __m256& min) {
-  std::uint32_t word[3];
-  std::memcpy(word, b.scales, sizeof word);
-  const std::uint32_t top = 0x30303030u;
-  const std::uint32_t scales[2] = {word[0] & 0x3f3f3f3fu,
-                                   (word[2] & 0x0f0f0f0fu) | ((word[0] >> 2) & top)};
-  const std::uint32_t mins[2] = {word[1] & 0x3f3f3f3fu,
-                                 ((word[2] >> 4) & 0x0f0f0f0fu) | ((word[1] >> 2) & top)};
-  const auto eight = [](const std::uint32_t* bytes, float factor) {
-    std::uint64_t packed;
-    std::memcpy(&packed, bytes, sizeof packed);
-    const __m256i v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(std::int64_t(packed)));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(factor));
-  };
-  scale = eight(scales, block_scale(b.d));
-  min = eight(mins, block_scale(b.dmin));
-}
-
 // A Q4_K block's eight sub-blocks into the two chains at once: their sums side by side in
 // one register, their scales and minimums unpacked together.
 __m128 add_q4_k_block(const BlockQ4_K& b, const ActivationBlock* x, __m128 acc) {
@@ -222,148 +147,6 @@ float row_product(const Block* row, int n_blocks, const ActivationBlock* x) {
   return _mm_cvtss_f32(_mm_add_ss(acc, _mm_movehdup_ps(acc)));
 }
 
-constexpr int packed_rows = 8;
-// Below this many tokens repacking costs more than it saves.
-constexpr int packed_min_tokens = 2;
-// Tokens per pass over the packed rows: their two chains stay in registers.
-constexpr int packed_tokens_per_pass = 4;
-
-struct PackedSubBlock {
-  __m256i q[8];    // column group g: rows 0..7's weights 4g..4g + 3, as SubBlocks::bytes gives
-  __m256 scale;    // the 8 rows' scales
-  __m256 minimum;  // and minimums (Q4_K)
-};
-
-// v[r] lane g (weights 4g..4g + 3 of row r) to v[g] lane r: an 8 x 8 transpose of int32s.
-void transpose8(__m256i* v) {
-  __m256i t[8], u[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
-  }
-  for (int half = 0; half < 2; ++half) {  // rows 0-3, then 4-7
-    const __m256i* h = t + 4 * half;
-    u[4 * half + 0] = _mm256_unpacklo_epi64(h[0], h[2]);  // groups 0 | 4
-    u[4 * half + 1] = _mm256_unpackhi_epi64(h[0], h[2]);  // 1 | 5
-    u[4 * half + 2] = _mm256_unpacklo_epi64(h[1], h[3]);  // 2 | 6
-    u[4 * half + 3] = _mm256_unpackhi_epi64(h[1], h[3]);  // 3 | 7
-  }
-  for (int g = 0; g < 4; ++g) {
-    v[g] = _mm256_permute2x128_si256(u[g], u[4 + g], 0x20);
-    v[g + 4] = _mm256_permute2x128_si256(u[g], u[4 + g], 0x31);
-  }
-}
-
-// Rows 0..7 of w (n_blocks blocks each, one row after another), sub-block by sub-block.
-template <typename Block>
-void pack_rows(const Block* w, int n_blocks, PackedSubBlock* out) {
-  using S = SubBlocks<Block>;
-  for (int k = 0; k < n_blocks * S::count; ++k) {
-    alignas(32) float scale[packed_rows], min[packed_rows];
-    for (int r = 0; r < packed_rows; ++r) {
-      const SubBlock<Block> sub(w + std::int64_t(r) * n_blocks, k);
-      out[k].q[r] = S::bytes(sub.block, sub.s);
-      S::scale_min(sub.block, sub.s, scale[r], min[r]);
-    }
-    transpose8(out[k].q);
-    out[k].scale = _mm256_load_ps(scale);
-    out[k].minimum = _mm256_load_ps(min);
-  }
-}
-
-// Q4_K's rows a block at a time: each row's eight scales and minimums unpacked together,
-// then turned from rows into sub-blocks by the same transpose as the weights.
-void pack_rows(const BlockQ4_K* w, int n_blocks, PackedSubBlock* out) {
-  for (int b = 0; b < n_blocks; ++b) {
-    PackedSubBlock* p = out + 8 * b;
-    __m256i scale[packed_rows], min[packed_rows];  // row r's eight, then sub-block s's eight
-    for (int r = 0; r < packed_rows; ++r) {
-      const BlockQ4_K& block = w[std::int64_t(r) * n_blocks + b];
-      for (int pair = 0; pair < 4; ++pair) {
-        const Bytes v = load(block.qs + 32 * pair);
-        p[2 * pair].q[r] = low_nibbles(v);
-        p[2 * pair + 1].q[r] = high_nibbles(v);
-      }
-      __m256 s, m;
-      q4_k_scales_mins(block, s, m);
-      scale[r] = _mm256_castps_si256(s);
-      min[r] = _mm256_castps_si256(m);
-    }
-    transpose8(scale);
-    transpose8(min);
-    for (int s = 0; s < 8; ++s) {
-      transpose8(p[s].q);
-      p[s].scale = _mm256_castsi256_ps(scale[s]);
-      p[s].minimum = _mm256_castsi256_ps(min[s]);
-    }
-  }
-}
-
-// Sub-block k of the 8 packed rows into the `count` tokens' chains acc[t].
-template <typename Block, int count>
-[[gnu::always_inline]] inline void add_packed(const PackedSubBlock& p, int k,
-                                              const ActivationBlock* x, std::int64_t stride,
-                                              __m256* acc) {
-  using S = SubBlocks<Block>;
-  Quads sums[count];
-  for (int t = 0; t < count; ++t) sums[t] = _mm256_setzero_si256();
-  for (int g = 0; g < 8; ++g) {
-    const __m256i w = p.q[g];
-    const __m256i magnitude = S::is_signed ? _mm256_sign_epi8(w, w) : w;
-    for (int t = 0; t < count; ++t) {
-      std::int32_t four;
-      std::memcpy(&four, x[t * stride + k].q + 4 * g, sizeof four);
-      __m256i a = _mm256_set1_epi32(four);
-      if constexpr (S::is_signed) a = _mm256_sign_epi8(a, w);
-      sums[t] = add_unsigned_quads(sums[t], magnitude, a);
-    }
-  }
-  for (int t = 0; t < count; ++t) {
-    const ActivationBlock& a = x[t * stride + k];
-    const __m256 dx = _mm256_set1_ps(a.d), sx = _mm256_set1_ps(a.sum);
-    const __m256 exact =
-        _mm256_sub_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(_mm256_set1_ps(S::offset), sx));
-    acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(p.scale, dx), exact, acc[t]);
-    if constexpr (S::has_min)
-      acc[t] = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(p.minimum, dx)), sx,
-                               acc[t]);
-  }
-}
-
-// 8 packed rows times `count` tokens: y[t * y_stride + r], r < 8.
-template <typename Block, int count>
-void packed_dots(const PackedSubBlock* p, int subs, const ActivationBlock* x, std::int64_t stride,
-                 float* y, std::int64_t y_stride) {
-  __m256 acc[chains][count];
-  for (auto& chain : acc)
-    for (__m256& v : chain) v = _mm256_setzero_ps();
-  int k = 0;
-  for (; k + chains <= subs; k += chains)
-#pragma GCC unroll 2
-    for (int c = 0; c < chains; ++c) add_packed<Block, count>(p[k + c], k + c, x, stride, acc[c]);
-  if (k < subs) add_packed<Block, count>(p[k], k, x, stride, acc[0]);
-  for (int t = 0; t < count; ++t)
-    _mm256_storeu_ps(y + t * y_stride, _mm256_add_ps(acc[0][t], acc[1][t]));
-}
-
-template <typename Block>
-void packed_tokens(const PackedSubBlock* p, int subs, const ActivationBlock* x, int tokens,
-                   std::int64_t stride, float* y, std::int64_t y_stride) {
-  int t = 0;
-  for (; t + packed_tokens_per_pass <= tokens; t += packed_tokens_per_pass)
-    packed_dots<Block, packed_tokens_per_pass>(p, subs, x + t * stride, stride, y + t * y_stride,
-                                               y_stride);
-  const ActivationBlock* xt = x + t * stride;
-  float* yt = y + t * y_stride;
-  switch (tokens - t) {
-    case 3:
-      return packed_dots<Block, 3>(p, subs, xt, stride, yt, y_stride);
-    case 2:
-      return packed_dots<Block, 2>(p, subs, xt, stride, yt, y_stride);
-    case 1:
-      return packed_dots<Block, 1>(p, subs, xt, stride, yt, y_stride);
-  }
-}
 #else
 float fused(float a, float b, float c) {
 #if defined(__FMA__)
@@ -395,18 +178,27 @@ float row_product(const Block* row, int n_blocks, const ActivationBlock* x) {
 
 }  // namespace
 
+// Below this many tokens interleaving rows as a batch goes costs more than it saves.
+constexpr int interleave_min_tokens = 2;
+
 template <typename Block>
 void sub_block_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
-                    int tokens, std::int64_t stride, float* y, std::int64_t y_stride) {
+                    int tokens, std::int64_t stride, float* y, std::int64_t y_stride,
+                    const std::byte* interleaved) {
   std::int64_t r = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-  if (tokens >= packed_min_tokens) {
-    const int subs = n_blocks * SubBlocks<Block>::count;
-    thread_local std::vector<PackedSubBlock> packed;
-    packed.resize(subs);
-    for (; r + packed_rows <= rows; r += packed_rows) {
-      pack_rows(w + r * n_blocks, n_blocks, packed.data());
-      packed_tokens<Block>(packed.data(), subs, x, tokens, stride, y + r, y_stride);
+  constexpr int group = interleaved_group_rows;
+  if (interleaved) {
+    r = rows / group * group;
+    interleaved_products<Block>(interleaved, n_blocks, rows / group, x, tokens, stride, y,
+                                y_stride);
+  } else if (tokens >= interleave_min_tokens) {
+    thread_local std::vector<std::byte> own;
+    own.resize(std::size_t(
+        interleaved_group_bytes(Block::dtype, std::int64_t(n_blocks) * Block::elements)));
+    for (; r + group <= rows; r += group) {
+      interleave_rows(w + r * n_blocks, n_blocks, 1, own.data());
+      interleaved_products<Block>(own.data(), n_blocks, 1, x, tokens, stride, y + r, y_stride);
     }
   }
 #endif
@@ -415,11 +207,12 @@ void sub_block_rows(const Block* w, int n_blocks, std::int64_t rows, const Activ
       y[t * y_stride + r] = row_product(w + r * n_blocks, n_blocks, x + t * stride);
 }
 
-template void sub_block_rows(const BlockQ8_0*, int, std::int64_t, const ActivationBlock*, int,
-                             std::int64_t, float*, std::int64_t);
-template void sub_block_rows(const BlockQ4_0*, int, std::int64_t, const ActivationBlock*, int,
-                             std::int64_t, float*, std::int64_t);
-template void sub_block_rows(const BlockQ4_K*, int, std::int64_t, const ActivationBlock*, int,
-                             std::int64_t, float*, std::int64_t);
+#define MOESCOPE_SUB_BLOCK_ROWS(Block)                                                       \
+  template void sub_block_rows(const Block*, int, std::int64_t, const ActivationBlock*, int, \
+                               std::int64_t, float*, std::int64_t, const std::byte*);
+MOESCOPE_SUB_BLOCK_ROWS(BlockQ8_0)
+MOESCOPE_SUB_BLOCK_ROWS(BlockQ4_0)
+MOESCOPE_SUB_BLOCK_ROWS(BlockQ4_K)
+#undef MOESCOPE_SUB_BLOCK_ROWS
 
 }  // namespace moescope::cpu

@@ -13,6 +13,9 @@ struct TensorView {
   DType dtype = DType::f32;
   std::vector<std::int64_t> shape;
   const void* data = nullptr;
+  // The CPU backend's copy of the rows, 8 at a time interleaved (cpu/interleaved_rows.h),
+  // or null. The products read it where set; rows_of does not carry it over.
+  const void* interleaved = nullptr;
 
   std::int64_t numel() const {
     std::int64_t n = 1;

@@ -13,6 +13,8 @@
 
 #include "cpu/cpu_ops.h"
 #include "cpu/integer_dot.h"
+#include "cpu/interleaved_rows.h"
+#include "cpu/interleaved_weights.h"
 #include "model/dtype.h"
 #include "model/quant_blocks.h"
 #include "model/tensor_view.h"
@@ -334,6 +336,46 @@ class TestCpuOps : public QObject {
     for (int t = 0; t < tokens; ++t) {
       cpu::matvec(m.view, x.data() + std::size_t(t) * cols, one.data());
       QCOMPARE(std::vector<float>(batch.begin() + t * rows, batch.begin() + (t + 1) * rows), one);
+    }
+  }
+
+  // The backend's interleaved copy of quantized rows gives the same bits as the rows alone,
+  // for one token and for batches, in whole groups of 8 and in the rows after them.
+  void interleaved_copy_gives_the_same_bits_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    for (const DType dtype : {DType::q8_0, DType::q4_0, DType::q4_k})
+      for (const int rows : {13, 512})
+        for (const int cols : {256, 2048})
+          QTest::newRow(qPrintable(QStringLiteral("%1 %2x%3")
+                                       .arg(QString::fromUtf8(dtype_name(dtype).data()))
+                                       .arg(rows)
+                                       .arg(cols)))
+              << int(dtype) << rows << cols;
+  }
+  void interleaved_copy_gives_the_same_bits() {
+    QFETCH(int, dtype);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    const Matrix m = make_quantized(DType(dtype), rows, cols, 5);
+    ModelWeights weights;
+    weights.lm_head = m.view;
+    const cpu::InterleavedWeights none(weights, 0), copied(weights, std::uint64_t(1) << 40);
+    QCOMPARE(none.bytes(), 0u);
+    QVERIFY(none.weights().lm_head.interleaved == nullptr);
+    const std::int64_t group_bytes = cpu::interleaved_group_bytes(DType(dtype), cols);
+    QCOMPARE(copied.bytes(), std::uint64_t(rows / 8 * group_bytes));
+    QCOMPARE(copied.weights().lm_head.interleaved != nullptr, group_bytes > 0);
+    std::mt19937 rng(8);
+    std::normal_distribution<float> dist;
+    for (const int tokens : {1, 2, 5, 9}) {
+      std::vector<float> x(std::size_t(tokens) * cols);
+      for (float& v : x) v = dist(rng);
+      std::vector<float> alone(std::size_t(tokens) * rows), from_copy(alone.size());
+      cpu::matmul(m.view, x.data(), tokens, alone.data());
+      cpu::matmul(copied.weights().lm_head, x.data(), tokens, from_copy.data());
+      QCOMPARE(from_copy, alone);
     }
   }
 

@@ -1,0 +1,69 @@
+#include "cpu/interleaved_weights.h"
+
+#include <vector>
+
+#include "cpu/interleaved_rows.h"
+#include "model/quant_blocks.h"
+
+namespace moescope::cpu {
+namespace {
+
+// Every matrix the backend multiplies by (the embedding is read row by row instead).
+std::vector<TensorView*> matrices(ModelWeights& w) {
+  std::vector<TensorView*> out{&w.lm_head};
+  const auto add_mlp = [&](MlpWeights& m) { out.insert(out.end(), {&m.gate, &m.up, &m.down}); };
+  for (LayerWeights& l : w.layers) {
+    out.insert(out.end(), {&l.wq, &l.wk, &l.wv, &l.wo, &l.router});
+    if (l.mla) {
+      if (l.mla->q_a) out.push_back(&*l.mla->q_a);
+      out.insert(out.end(), {&l.mla->kv_a, &l.mla->kv_b});
+    }
+    add_mlp(l.dense);
+    for (MlpWeights& e : l.experts) add_mlp(e);
+    if (l.shared) add_mlp(*l.shared);
+    if (l.shared_gate) out.push_back(&*l.shared_gate);
+  }
+  return out;
+}
+
+std::int64_t groups_of(const TensorView& t) {
+  return t.shape.size() == 2 ? t.shape[0] / interleaved_group_rows : 0;
+}
+
+std::int64_t copy_bytes(const TensorView& t) {
+  return t.data ? groups_of(t) * interleaved_group_bytes(t.dtype, t.cols()) : 0;
+}
+
+}  // namespace
+
+InterleavedWeights::InterleavedWeights(const ModelWeights& weights, std::uint64_t budget_bytes)
+    : weights_(weights) {
+  std::vector<TensorView*> todo;
+  std::vector<std::uint64_t> offset;
+  for (TensorView* t : matrices(weights_)) {
+    if (copy_bytes(*t) == 0) continue;
+    todo.push_back(t);
+    offset.push_back(bytes_);
+    bytes_ += std::uint64_t(copy_bytes(*t));
+  }
+  if (bytes_ == 0 || bytes_ > budget_bytes) {
+    bytes_ = 0;
+    return;
+  }
+  storage_ = std::make_unique_for_overwrite<std::byte[]>(bytes_);
+#if defined(__AVX2__) && defined(__FMA__)
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    TensorView& t = *todo[i];
+    std::byte* out = storage_.get() + offset[i];
+    with_blocks(t.dtype, t.data, [&](const auto* blocks) {
+      using Block = std::remove_cvref_t<decltype(*blocks)>;
+      if constexpr (!std::is_same_v<Block, BlockQ6_K>)
+        interleave_rows(blocks, int(t.cols() / Block::elements), groups_of(t), out);
+    });
+    t.interleaved = out;
+  }
+#endif
+}
+
+}  // namespace moescope::cpu
