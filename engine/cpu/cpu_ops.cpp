@@ -14,6 +14,7 @@
 #include "cpu/float_rows.h"
 #include "cpu/integer_dot.h"
 #include "cpu/interleaved_rows.h"
+#include "cpu/vector_exp.h"
 #include "model/quant_blocks.h"
 
 namespace moescope::cpu {
@@ -184,17 +185,28 @@ void rope(float* v, int n_heads, int head_dim, float position, float theta) {
 
 void softmax(float* x, int n) {
   const float max = *std::max_element(x, x + n);
-  double sum = 0.0;
-  for (int i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int i = 0; i < n; ++i) x[i] *= inv;
+  for (int i = 0; i < n; ++i) x[i] -= max;
+  exp_values(x, x, n);
+  // Four partial sums, so that the additions need not wait for each other.
+  double sums[4] = {};
+  int i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; ++j) sums[j] += x[i + j];
+  for (; i < n; ++i) sums[i % 4] += x[i];
+  const float inv = static_cast<float>(1.0 / ((sums[0] + sums[1]) + (sums[2] + sums[3])));
+  for (int k = 0; k < n; ++k) x[k] *= inv;
 }
 
 void silu_mul(float* gate, const float* up, int n) {
-  for (int i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  constexpr int chunk = 256;
+  float e[chunk];
+  for (int i0 = 0; i0 < n; i0 += chunk) {
+    const int m = std::min(chunk, n - i0);
+    float* g = gate + i0;
+    for (int i = 0; i < m; ++i) e[i] = -g[i];
+    exp_values(e, e, m);
+    for (int i = 0; i < m; ++i) g[i] = g[i] / (1.0f + e[i]) * up[i0 + i];
+  }
 }
 
 namespace {

@@ -1,0 +1,11 @@
+#pragma once
+// e^x eight values at a time: glibc's vector expf (libmvec, the x86-64 vector ABI's AVX2
+// variant, within 2.4 ulps of the exact value by our test) where the build has AVX2, else std::exp.
+// Each value's result depends on that value alone, wherever it sits in the array.
+
+namespace moescope::cpu {
+
+// out[i] = e^in[i] for i in [0, n); out may be in.
+void exp_values(const float* in, float* out, int n);
+
+}  // namespace moescope::cpu
