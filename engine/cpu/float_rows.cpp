@@ -5,6 +5,9 @@
 #include <immintrin.h>
 #define MOESCOPE_FLOAT_ROWS_AVX2 1
 #endif
+#if MOESCOPE_FLOAT_ROWS_AVX2 && MOESCOPE_FLOAT_ROWS_AVX512
+#include "cpu/float_rows_avx512.h"
+#endif
 
 namespace moescope::cpu {
 namespace {
@@ -143,6 +146,17 @@ void float_rows(const TensorView& w, std::int64_t r0, std::int64_t rows, const f
   const auto* f32 = static_cast<const float*>(w.data) + r0 * cols;
   const auto* u16 = static_cast<const std::uint16_t*>(w.data) + r0 * cols;
 #if MOESCOPE_FLOAT_ROWS_AVX2
+#if MOESCOPE_FLOAT_ROWS_AVX512
+  // One token reads its rows one at a time either way: AVX-512 only pays in batches.
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (tokens > 1 && avx512) {
+    const FloatRowType type = w.dtype == DType::f32    ? FloatRowType::f32
+                              : w.dtype == DType::bf16 ? FloatRowType::bf16
+                                                       : FloatRowType::f16;
+    return float_rows_avx512(type, w.dtype == DType::f32 ? static_cast<const void*>(f32) : u16,
+                             rows, cols, x, tokens, y, y_stride);
+  }
+#endif
   switch (w.dtype) {
     case DType::f32:
       return rows_times_tokens<F32>(f32, rows, cols, x, tokens, y, y_stride);
