@@ -1,7 +1,8 @@
 # -march=native, unless the compiler mis-builds code for this CPU. GCC 12.2 (Debian 12)
 # with AVX-512 enabled compiles std::vector<double>{2, 2, 0, 0} into four 2s at -O3 (one
 # broadcast store), which moescope's own tests caught on an AVX-512 machine. Where the
-# probe below fails, AVX-512 is left out: moescope's kernels need AVX2, FMA and F16C only.
+# probe below fails, AVX-512 is left out: moescope's kernels need AVX2, FMA and F16C only
+# (engine/cpu/float_rows_avx512.cpp alone is built for AVX-512 and chosen at run time).
 include(CheckCXXSourceRuns)
 
 set(CMAKE_REQUIRED_FLAGS "-O3 -march=native")

@@ -4,7 +4,9 @@
 
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as
 // maybe uninitialised where they are inlined (GCC bug 105593, fixed in GCC 13).
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace moescope::cpu {
 namespace {
