@@ -112,13 +112,15 @@ void row_block(const typename D::T* w, int cols, const float* x, int tokens, flo
   }
 }
 
-// Rows in fours, then one at a time.
+// Rows in fours against a batch, then one at a time; a token alone reads its rows one at a
+// time, one stream for the prefetcher, as in float_rows.cpp.
 template <class D>
 void rows_times_tokens(const void* weights, std::int64_t rows, int cols, const float* x, int tokens,
                        float* y, std::int64_t y_stride) {
   const auto* w = static_cast<const typename D::T*>(weights);
   std::int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) row_block<D, 4>(w, cols, x, tokens, y, y_stride, r);
+  if (tokens > 1)
+    for (; r + 4 <= rows; r += 4) row_block<D, 4>(w, cols, x, tokens, y, y_stride, r);
   for (; r < rows; ++r) row_block<D, 1>(w, cols, x, tokens, y, y_stride, r);
 }
 

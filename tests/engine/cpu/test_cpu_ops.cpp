@@ -341,6 +341,51 @@ class TestCpuOps : public QObject {
     }
   }
 
+  // Float rows give the bits of one fixed order on every CPU (AVX-512, AVX2 or neither),
+  // alone and in batches: 16 lanes of fused multiply-adds, the lanes summed as a tree
+  // (l + 8, l + 4, l + 2, l + 1), then the columns past the last 16 one by one.
+  void float_rows_keep_one_lane_order_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("tokens");
+    for (const DType dtype : {DType::f32, DType::bf16, DType::f16})
+      for (const int cols : {16, 100, 2048})
+        for (const int tokens : {1, 2, 7})
+          QTest::newRow(qPrintable(QStringLiteral("%1 13x%2 x%3")
+                                       .arg(QString::fromUtf8(dtype_name(dtype).data()))
+                                       .arg(cols)
+                                       .arg(tokens)))
+              << int(dtype) << cols << tokens;
+  }
+  void float_rows_keep_one_lane_order() {
+    QFETCH(int, dtype);
+    QFETCH(int, cols);
+    QFETCH(int, tokens);
+    constexpr int rows = 13;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> dist;
+    std::vector<float> w(std::size_t(rows) * cols), x(std::size_t(tokens) * cols);
+    for (float& v : w) v = dist(rng);
+    for (float& v : x) v = dist(rng);
+    const Matrix m = make_matrix(DType(dtype), rows, cols, w);
+    std::vector<float> y(std::size_t(tokens) * rows);
+    cpu::matmul(m.view, x.data(), tokens, y.data());
+    for (int t = 0; t < tokens; ++t)
+      for (int r = 0; r < rows; ++r) {
+        const float* wr = m.exact.data() + std::size_t(r) * cols;
+        const float* xt = x.data() + std::size_t(t) * cols;
+        float lane[16] = {};
+        int i = 0;
+        for (; i + 16 <= cols; i += 16)
+          for (int l = 0; l < 16; ++l) lane[l] = std::fma(wr[i + l], xt[i + l], lane[l]);
+        for (int width = 8; width > 0; width /= 2)
+          for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
+        float expected = lane[0];
+        for (; i < cols; ++i) expected = std::fma(wr[i], xt[i], expected);
+        QCOMPARE(y[std::size_t(t) * rows + r], expected);
+      }
+  }
+
   // The backend's interleaved copy of quantized rows gives the same bits as the rows alone,
   // for one token and for batches, in whole groups of 8 and in the rows after them.
   void interleaved_copy_gives_the_same_bits_data() {
