@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "cpu/attention.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/expert_choice.h"
 #include "model/memory_check.h"

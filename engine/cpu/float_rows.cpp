@@ -82,19 +82,19 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
     }
 }
 
-// Rows in pairs, tokens in threes, then the rows and tokens left over.
-template <class D>
-void rows_times_tokens(const typename D::T* w, std::int64_t rows, int cols, const float* x,
-                       int tokens, float* y, std::int64_t y_stride) {
+// store(r, t, w_r · x_t) for rows r < rows and tokens t < tokens, the pointers from row(r)
+// and token(t): rows in pairs, tokens in threes, then the rows and tokens left over.
+template <class D, class Row, class Token, class Store>
+void tiles(Row row, std::int64_t rows, Token token, int tokens, int cols, Store store) {
   const auto pass = [&]<int R, int T>(std::int64_t r, int t) {
     const typename D::T* wr[R];
     const float* xt[T];
-    for (int i = 0; i < R; ++i) wr[i] = w + (r + i) * cols;
-    for (int j = 0; j < T; ++j) xt[j] = x + std::int64_t(t + j) * cols;
+    for (int i = 0; i < R; ++i) wr[i] = row(r + i);
+    for (int j = 0; j < T; ++j) xt[j] = token(t + j);
     float out[R][T];
     dots<D, R, T>(wr, xt, cols, out);
     for (int i = 0; i < R; ++i)
-      for (int j = 0; j < T; ++j) y[(t + j) * y_stride + r + i] = out[i][j];
+      for (int j = 0; j < T; ++j) store(r + i, t + j, out[i][j]);
   };
   const auto row_block = [&]<int R>(std::int64_t r) {
     int t = 0;
@@ -108,6 +108,14 @@ void rows_times_tokens(const typename D::T* w, std::int64_t rows, int cols, cons
   if (tokens > 1)
     for (; r + 2 <= rows; r += 2) row_block.template operator()<2>(r);
   for (; r < rows; ++r) row_block.template operator()<1>(r);
+}
+
+template <class D>
+void rows_times_tokens(const typename D::T* w, std::int64_t rows, int cols, const float* x,
+                       int tokens, float* y, std::int64_t y_stride) {
+  tiles<D>([&](std::int64_t r) { return w + r * cols; }, rows,
+           [&](int t) { return x + std::int64_t(t) * cols; }, tokens, cols,
+           [&](std::int64_t r, int t, float v) { y[t * y_stride + r] = v; });
 }
 #else
 // The AVX2 form's tree.
@@ -185,6 +193,16 @@ float dot_f32(const float* a, const float* b, int n) {
   return out[0][0];
 #else
   return dot_row(a, b, n, [](float v) { return v; });
+#endif
+}
+
+void dot_f32_rows(const float* const* a, int na, const float* const* b, int nb, int n, float* out) {
+#if MOESCOPE_FLOAT_ROWS_AVX2
+  tiles<F32>([&](std::int64_t r) { return a[r]; }, na, [&](int j) { return b[j]; }, nb, n,
+             [&](std::int64_t r, int j, float v) { out[r * nb + j] = v; });
+#else
+  for (int r = 0; r < na; ++r)
+    for (int j = 0; j < nb; ++j) out[r * nb + j] = dot_f32(a[r], b[j], n);
 #endif
 }
 

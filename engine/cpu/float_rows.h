@@ -19,4 +19,8 @@ void float_rows(const TensorView& w, std::int64_t r0, std::int64_t rows, const f
 // a · b over n floats, in the same lanes and order.
 float dot_f32(const float* a, const float* b, int n);
 
+// out[r * nb + j] = dot_f32(a[r], b[j], n) for r < na and j < nb, the same bits, with each
+// row of a loaded once per three b's (attention's keys against a block of queries).
+void dot_f32_rows(const float* const* a, int na, const float* const* b, int nb, int n, float* out);
+
 }  // namespace moescope::cpu

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu/attention.h"
 #include "cpu/cpu_ops.h"
 #include "cuda_plan/expert_groups.h"
 #include "cuda_plan/routing_plan.h"

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu/attention.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/integer_dot.h"
 #include "cpu/interleaved_rows.h"
@@ -610,7 +611,8 @@ class TestCpuOps : public QObject {
   }
 
   // A prompt's queries at once equal each query alone, bit for bit: few queries (head blocks
-  // shared between threads) and many (whole queries), grouped-query heads, after a prefix.
+  // shared between threads) and many (blocks of queries, the last one short), grouped-query
+  // heads, after a prefix, head widths in 16s, 8s and single columns.
   void causal_attention_equals_each_query_data() {
     QTest::addColumn<int>("n");
     QTest::addColumn<int>("pos0");
@@ -621,6 +623,7 @@ class TestCpuOps : public QObject {
     QTest::newRow("3 queries, GQA 8/2") << 3 << 5 << 8 << 2 << 32;
     QTest::newRow("37 queries, head_dim 100") << 37 << 0 << 4 << 4 << 100;
     QTest::newRow("64 queries after 9") << 64 << 9 << 16 << 4 << 64;
+    QTest::newRow("11 queries, head_dim 40") << 11 << 2 << 6 << 3 << 40;
   }
   void causal_attention_equals_each_query() {
     QFETCH(int, n);
