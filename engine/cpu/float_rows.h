@@ -11,8 +11,9 @@ namespace moescope::cpu {
 
 // y[t * y_stride + i] = w[r0 + i, :] · x[t * cols + :] for rows i < rows and tokens
 // t < tokens, cols = w.shape[1]. With AVX2 two rows meet three tokens at a time, so a
-// weight is widened once per three tokens and an activation loaded once per two rows;
-// batches on a CPU with AVX-512 take four rows and six tokens (cpu/float_rows_avx512.h).
+// weight is widened once per three tokens and an activation loaded once per two rows; on a
+// CPU with AVX-512 every call runs there, batches four rows and six tokens at a time
+// (cpu/float_rows_avx512.h).
 void float_rows(const TensorView& w, std::int64_t r0, std::int64_t rows, const float* x, int tokens,
                 float* y, std::int64_t y_stride);
 
