@@ -103,6 +103,7 @@ void attend(float* out, const float* q, int nq, int p0, const float* k_cache, co
   const auto scores = [&](int j, int h) {
     return scratch + (std::size_t(j) * n_heads + h) * n_max;
   };
+  const auto output = [&](int j, int h) { return out + std::size_t(j) * q_dim + h * head_dim; };
   const int chunk = nq > 1 ? key_chunk : 1;
   const float* keys[key_chunk];
   const float* queries[query_block];
@@ -120,8 +121,7 @@ void attend(float* out, const float* q, int nq, int p0, const float* k_cache, co
   for (int j = 0; j < nq; ++j)
     for (int h = first; h < last; ++h) {
       softmax(scores(j, h), p0 + j + 1);
-      float* o = out + std::size_t(j) * q_dim + h * head_dim;
-      std::fill(o, o + head_dim, 0.0f);
+      std::fill(output(j, h), output(j, h) + head_dim, 0.0f);
     }
 #if MOESCOPE_ATTENTION_AVX2
   if (nq > 1) {
@@ -129,7 +129,7 @@ void attend(float* out, const float* q, int nq, int p0, const float* k_cache, co
       float* o[query_block];
       const float* a[query_block];
       for (int j = 0; j < nq; ++j) {
-        o[j] = out + std::size_t(j) * q_dim + h * head_dim;
+        o[j] = output(j, h);
         a[j] = scores(j, h);
       }
       const float* v = kv(v_cache, 0, h);
@@ -143,7 +143,7 @@ void attend(float* out, const float* q, int nq, int p0, const float* k_cache, co
       const float* vt = kv(v_cache, t, h);
       for (int j = std::max(0, t - p0); j < nq; ++j) {
         const float a = scores(j, h)[t];
-        float* o = out + std::size_t(j) * q_dim + h * head_dim;
+        float* o = output(j, h);
         for (int i = 0; i < head_dim; ++i) o[i] = weigh(o[i], a, vt[i]);
       }
     }

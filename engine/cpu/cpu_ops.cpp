@@ -1,7 +1,5 @@
 #include "cpu/cpu_ops.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cmath>
