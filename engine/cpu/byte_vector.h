@@ -1,9 +1,8 @@
 #pragma once
 // 32 bytes as one AVX2 register where the build has AVX2 (summed by AVX-VNNI's byte dot
 // product where it has that), else a plain array, with the few operations the integer dot
-// products (cpu/integer_dot.cpp) unpack blocks with and the exact integer sums they take.
-// All forms give the same integers and add the scaled sums in the same lanes and order
-// (where the compiler fuses a multiply and an add, the last bit may differ between builds).
+// products (cpu/sub_blocks.h, cpu/sub_block_dot.cpp) unpack blocks with and the exact
+// integer sums they take. All forms give the same integers.
 #include <cstdint>
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -82,27 +81,6 @@ inline int sum_quads(Quads q) {
   return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
 }
 
-// Eight f32 accumulators, summed once at the end of a row: no horizontal sum per block.
-class FloatLanes {
- public:
-  // Lanes 0..3 (values 0..15) scaled by `first`, lanes 4..7 by `second`.
-  void add(float first, float second, Quads q) {
-    const __m256 scale = _mm256_set_m128(_mm_set1_ps(second), _mm_set1_ps(first));
-    acc_ = _mm256_add_ps(acc_, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(q)));
-  }
-  void add(float scale, Quads q) {
-    acc_ = _mm256_add_ps(acc_, _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(q)));
-  }
-  float total() const {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_), _mm256_extractf128_ps(acc_, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-  }
-
- private:
-  __m256 acc_ = _mm256_setzero_ps();
-};
-
 #else
 
 struct Bytes {
@@ -167,23 +145,6 @@ inline int sum_quads(Quads q) {
   for (int l : q.lane) s += l;
   return s;
 }
-
-// The AVX2 class's lanes and order of additions.
-class FloatLanes {
- public:
-  void add(float first, float second, Quads q) {
-    for (int l = 0; l < 8; ++l) acc_[l] += (l < 4 ? first : second) * float(q.lane[l]);
-  }
-  void add(float scale, Quads q) { add(scale, scale, q); }
-  float total() const {
-    float s[4];
-    for (int l = 0; l < 4; ++l) s[l] = acc_[l] + acc_[l + 4];
-    return (s[0] + s[2]) + (s[1] + s[3]);
-  }
-
- private:
-  float acc_[8] = {};
-};
 
 #endif
 

@@ -189,9 +189,10 @@ void CpuBackend::attention_block(int layer, int pos0, int n) {
   float* k = k_cache.data() + std::size_t(pos0) * kv_dim;  // [n, kv_dim]
   float* v = v_cache.data() + std::size_t(pos0) * kv_dim;
 
-  cpu::matmul(l.wq, xn_.data(), n, q_.data());
-  cpu::matmul(l.wk, xn_.data(), n, k);
-  cpu::matmul(l.wv, xn_.data(), n, v);
+  // One region and one quantization of xn for the three projections.
+  const cpu::Product qkv[] = {
+      {&l.wq, xn_.data(), n, q_.data()}, {&l.wk, xn_.data(), n, k}, {&l.wv, xn_.data(), n, v}};
+  cpu::matmul_all(qkv);
   const int half = c.head_dim / 2;
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int t = 0; t < n; ++t) {
@@ -284,10 +285,12 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
     for (std::size_t j = 0; j < choices[t].ids.size(); ++j)
       users[choices[t].ids[j]].emplace_back(t, int(j));
   const std::size_t width = std::size_t(c.moe_intermediate_size);
+  const bool shared_active = l.shared && !interventions.shared_disabled(layer);
+  const std::size_t shared_width = shared_active ? std::size_t(l.shared->gate.shape[0]) : 0;
   fit(gathered_in_, std::size_t(n) * k * hidden);
   fit(gathered_out_, std::size_t(n) * k * hidden);
-  fit(hidden_a_, std::size_t(n) * k * width);
-  fit(hidden_b_, std::size_t(n) * k * width);
+  fit(hidden_a_, std::size_t(n) * (k * width + shared_width));
+  fit(hidden_b_, std::size_t(n) * (k * width + shared_width));
   std::vector<cpu::Product> gate_up, down;
   std::size_t row = 0;  // of the gathered tokens, expert by expert
   for (int e = 0; e < experts; ++e) {
@@ -304,8 +307,19 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
         {&expert.down, hidden_a_.data() + row * width, m, gathered_out_.data() + row * hidden});
     row += std::size_t(m);
   }
+  // The shared expert (and Qwen2-MoE's gate for it) in the same two regions, its hidden
+  // values after the routed ones'.
+  const std::size_t routed_values = row * width;
+  if (shared_active) {
+    float* a = hidden_a_.data() + routed_values;
+    float* b = hidden_b_.data() + routed_values;
+    gate_up.push_back({&l.shared->gate, xn_.data(), n, a});
+    gate_up.push_back({&l.shared->up, xn_.data(), n, b});
+    down.push_back({&l.shared->down, a, n, shared_out_.data()});
+  }
+  if (l.shared_gate) gate_up.push_back({&*l.shared_gate, xn_.data(), n, shared_logit_.data()});
   cpu::matmul_all(gate_up);
-  cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), int(row * width));
+  cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), int(routed_values + n * shared_width));
   cpu::matmul_all(down);
   row = 0;
   for (int e = 0; e < experts; ++e)
@@ -313,10 +327,7 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
       std::copy_n(gathered_out_.data() + row++ * hidden, hidden,
                   routed_out_.data() + (std::size_t(t) * k + j) * hidden);
 
-  const bool shared_active = l.shared && !interventions.shared_disabled(layer);
-  if (shared_active) mlp_rows(*l.shared, xn_.data(), n, shared_out_.data());
-  // Qwen2-MoE: sigmoid(shared_expert_gate · x) weighs the shared expert's output.
-  if (l.shared_gate) cpu::matmul(*l.shared_gate, xn_.data(), n, shared_logit_.data());
+      // Qwen2-MoE: sigmoid(shared_expert_gate · x) weighs the shared expert's output.
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int t = 0; t < n; ++t) {
     float* out = ffn_out_.data() + std::size_t(t) * hidden;

@@ -27,9 +27,9 @@ void quantize_activations(const float* x, int n, ActivationBlock* out);
 // activation blocks per weight block): y[t * y_stride + r]. A weight block is unpacked once
 // for several tokens, and a token's result is the same bits whatever `tokens` is and
 // whether the rows come from `interleaved`, their copy 8 rows at a time
-// (cpu/interleaved_rows.h; Q8_0, Q4_0 and Q4_K, else null), or from w alone. A range of
+// (cpu/interleaved_rows.h; null where there is none), or from w alone. A range of
 // rows per call keeps the per-row cost in one loop.
-// Defined for BlockQ8_0, BlockQ4_0, BlockQ4_K and BlockQ6_K.
+// Defined for BlockQ8_0, BlockQ4_0, BlockQ4_K and BlockQ6_K, in cpu/sub_block_dot.cpp.
 template <typename Block>
 void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
                   int tokens, std::int64_t stride, float* y, std::int64_t y_stride,

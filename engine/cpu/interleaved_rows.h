@@ -1,5 +1,5 @@
 #pragma once
-// Q8_0, Q4_0 and Q4_K rows 8 at a time, interleaved: register g of a sub-block holds the
+// Q8_0, Q4_0, Q4_K and Q6_K rows 8 at a time, interleaved: register g of a sub-block holds the
 // 8 rows' weights 4g..4g + 3 (as SubBlocks::bytes gives them, cpu/sub_blocks.h), so a
 // broadcast of a token's 4 activations meets all 8 rows in one byte dot product, with no
 // sums across lanes and one scale product per 8 rows. The CPU backend keeps such a copy
@@ -14,7 +14,10 @@
 //   Q4_K  q[8][4][32]: sub-block s as Q4_0's                             1184 bytes
 //         d[8], dmin[8], sc[8][8], m[8][8]: sub-block s's 6-bit scale and minimum of row r
 //         at [s][r]
-// Q8_0 and Q4_0 take as many bytes as the rows themselves; Q4_K 3% more.
+//   Q6_K  q[8][6][32]: sub-block s's low 4 bits as Q4_0's, then its top 2 bits, register
+//         g's in bits 2(g % 4) of [4 + g / 4]                                1680 bytes
+//         d[8], sc[16][8]: the scale of weights 16i..16i + 15 of row r at [i][r]
+// Q8_0, Q4_0 and Q6_K take as many bytes as the rows themselves; Q4_K 3% more.
 #include <cstddef>
 #include <cstdint>
 

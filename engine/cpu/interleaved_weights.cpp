@@ -58,8 +58,7 @@ InterleavedWeights::InterleavedWeights(const ModelWeights& weights, std::uint64_
     std::byte* out = storage_.get() + offset[i];
     with_blocks(t.dtype, t.data, [&](const auto* blocks) {
       using Block = std::remove_cvref_t<decltype(*blocks)>;
-      if constexpr (!std::is_same_v<Block, BlockQ6_K>)
-        interleave_rows(blocks, int(t.cols() / Block::elements), groups_of(t), out);
+      interleave_rows(blocks, int(t.cols() / Block::elements), groups_of(t), out);
     });
     t.interleaved = out;
   }

@@ -3,21 +3,21 @@
 // I = sum(q * x.q) (Q4_0: less 8 * x.sum, for its nibbles less 8; exact in a float) goes
 // into chain k mod 2 as acc = fma(s * x.d, I, acc), and Q4_K's minimum then as
 // acc = fma(-(m * x.d), x.sum, acc), the chains in order from 0; the row is chain 0 +
-// chain 1. Two chains keep the dependent additions from bounding decode.
+// chain 1. Two chains keep the dependent additions from bounding decode. Q6_K's sub-block
+// takes two such steps, one per half of 16 with its own scale, the first half first.
 //
 // Rows with an interleaved copy (cpu/interleaved_rows.h) run from it, 8 rows at a time; a
 // batch without one interleaves 8 rows at a time as it goes. What is left runs row by
 // row: four sub-blocks' integer sums side by side in one register (rows are contiguous,
 // so one row at a time is one stream the prefetcher follows; two rows at a time halved
 // decode).
-#include "cpu/sub_block_dot.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "cpu/integer_dot.h"
 #include "cpu/interleaved_rows.h"
 #include "cpu/sub_blocks.h"
 
@@ -124,25 +124,60 @@ __m128 add_q4_k_block(const BlockQ4_K& b, const ActivationBlock* x, __m128 acc) 
   return acc;
 }
 
+// A Q6_K block's eight sub-blocks into the two chains: each sub-block's halves of 16 as
+// two steps, the first half first.
+__m128 add_q6_k_block(const BlockQ6_K& b, const ActivationBlock* x, __m128 acc) {
+  using S = SubBlocks<BlockQ6_K>;
+  Quads q[8];
+  for (int s = 0; s < 8; ++s) q[s] = signed_quads(minus(S::bytes(b, s), S::centre), x[s].q);
+  // Lanes 0-3 of each: the first halves' sums of four sub-blocks; lanes 4-7 the second's.
+  const __m256i low =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
+  const __m256i high =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(q[4], q[5]), _mm256_hadd_epi32(q[6], q[7]));
+  const __m256 first = _mm256_cvtepi32_ps(_mm256_permute2x128_si256(low, high, 0x20));
+  const __m256 second = _mm256_cvtepi32_ps(_mm256_permute2x128_si256(low, high, 0x31));
+  // The scales of the first halves (even bytes), then of the second (odd bytes).
+  const __m128i split =
+      _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)),
+                       _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+  const __m256 d = _mm256_set1_ps(block_scale(b.d));
+  const auto scales = [&](__m128i bytes) {
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), d);
+  };
+  const __m256 dx = _mm256_setr_ps(x[0].d, x[1].d, x[2].d, x[3].d, x[4].d, x[5].d, x[6].d, x[7].d);
+  const __m256 s_first = _mm256_mul_ps(scales(split), dx);
+  const __m256 s_second = _mm256_mul_ps(scales(_mm_unpackhi_epi64(split, split)), dx);
+  for (int p = 0; p < 4; ++p) {
+    acc = _mm_fmadd_ps(pair(s_first, p), pair(first, p), acc);
+    acc = _mm_fmadd_ps(pair(s_second, p), pair(second, p), acc);
+  }
+  return acc;
+}
+
 template <typename Block>
 float row_product(const Block* row, int n_blocks, const ActivationBlock* x) {
   const int subs = n_blocks * SubBlocks<Block>::count;
   __m128 acc = _mm_setzero_ps();  // lanes 0 and 1: the chains
-  if constexpr (std::is_same_v<Block, BlockQ4_K>) {
-    for (int b = 0; b < n_blocks; ++b) acc = add_q4_k_block(row[b], x + 8 * b, acc);
-    return _mm_cvtss_f32(_mm_add_ss(acc, _mm_movehdup_ps(acc)));
-  }
-  int k = 0;
-  for (; k + 4 <= subs; k += 4) acc = add_four<Block, 4>(row, k, x + k, acc);
-  switch (subs - k) {
-    case 3:
-      acc = add_four<Block, 3>(row, k, x + k, acc);
-      break;
-    case 2:
-      acc = add_four<Block, 2>(row, k, x + k, acc);
-      break;
-    case 1:
-      acc = add_four<Block, 1>(row, k, x + k, acc);
+  if constexpr (std::is_same_v<Block, BlockQ4_K> || std::is_same_v<Block, BlockQ6_K>) {
+    for (int b = 0; b < n_blocks; ++b)
+      if constexpr (std::is_same_v<Block, BlockQ4_K>)
+        acc = add_q4_k_block(row[b], x + 8 * b, acc);
+      else
+        acc = add_q6_k_block(row[b], x + 8 * b, acc);
+  } else {
+    int k = 0;
+    for (; k + 4 <= subs; k += 4) acc = add_four<Block, 4>(row, k, x + k, acc);
+    switch (subs - k) {
+      case 3:
+        acc = add_four<Block, 3>(row, k, x + k, acc);
+        break;
+      case 2:
+        acc = add_four<Block, 2>(row, k, x + k, acc);
+        break;
+      case 1:
+        acc = add_four<Block, 1>(row, k, x + k, acc);
+    }
   }
   return _mm_cvtss_f32(_mm_add_ss(acc, _mm_movehdup_ps(acc)));
 }
@@ -164,13 +199,25 @@ float row_product(const Block* row, int n_blocks, const ActivationBlock* x) {
   for (int k = 0; k < n_blocks * S::count; ++k) {
     const ActivationBlock& a = x[k];
     const SubBlock<Block> sub(row, k);
-    float scale, min;
-    S::scale_min(sub.block, sub.s, scale, min);
-    const float exact =
-        float(sum_quads(quads_of<Block>(S::bytes(sub.block, sub.s), a))) - S::offset * a.sum;
     float& chain = acc[k % chains];
-    chain = fused(scale * a.d, exact, chain);
-    if constexpr (S::has_min) chain = fused(-(min * a.d), a.sum, chain);
+    if constexpr (std::is_same_v<Block, BlockQ6_K>) {
+      const Quads q = signed_quads(minus(S::bytes(sub.block, sub.s), S::centre), a.q);
+      const auto half_sum = [&](int first_lane) {
+        return float(q.lane[first_lane] + q.lane[first_lane + 1] + q.lane[first_lane + 2] +
+                     q.lane[first_lane + 3]);
+      };
+      float first, second;
+      S::scale_halves(sub.block, sub.s, first, second);
+      chain = fused(first * a.d, half_sum(0), chain);
+      chain = fused(second * a.d, half_sum(4), chain);
+    } else {
+      float scale, min;
+      S::scale_min(sub.block, sub.s, scale, min);
+      const float exact =
+          float(sum_quads(quads_of<Block>(S::bytes(sub.block, sub.s), a))) - S::offset * a.sum;
+      chain = fused(scale * a.d, exact, chain);
+      if constexpr (S::has_min) chain = fused(-(min * a.d), a.sum, chain);
+    }
   }
   return acc[0] + acc[1];
 }
@@ -182,9 +229,9 @@ float row_product(const Block* row, int n_blocks, const ActivationBlock* x) {
 constexpr int interleave_min_tokens = 2;
 
 template <typename Block>
-void sub_block_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
-                    int tokens, std::int64_t stride, float* y, std::int64_t y_stride,
-                    const std::byte* interleaved) {
+void integer_rows(const Block* w, int n_blocks, std::int64_t rows, const ActivationBlock* x,
+                  int tokens, std::int64_t stride, float* y, std::int64_t y_stride,
+                  const std::byte* interleaved) {
   std::int64_t r = 0;
 #if defined(__AVX2__) && defined(__FMA__)
   constexpr int group = interleaved_group_rows;
@@ -207,12 +254,13 @@ void sub_block_rows(const Block* w, int n_blocks, std::int64_t rows, const Activ
       y[t * y_stride + r] = row_product(w + r * n_blocks, n_blocks, x + t * stride);
 }
 
-#define MOESCOPE_SUB_BLOCK_ROWS(Block)                                                       \
-  template void sub_block_rows(const Block*, int, std::int64_t, const ActivationBlock*, int, \
-                               std::int64_t, float*, std::int64_t, const std::byte*);
-MOESCOPE_SUB_BLOCK_ROWS(BlockQ8_0)
-MOESCOPE_SUB_BLOCK_ROWS(BlockQ4_0)
-MOESCOPE_SUB_BLOCK_ROWS(BlockQ4_K)
-#undef MOESCOPE_SUB_BLOCK_ROWS
+#define MOESCOPE_INTEGER_ROWS(Block)                                                       \
+  template void integer_rows(const Block*, int, std::int64_t, const ActivationBlock*, int, \
+                             std::int64_t, float*, std::int64_t, const std::byte*);
+MOESCOPE_INTEGER_ROWS(BlockQ8_0)
+MOESCOPE_INTEGER_ROWS(BlockQ4_0)
+MOESCOPE_INTEGER_ROWS(BlockQ4_K)
+MOESCOPE_INTEGER_ROWS(BlockQ6_K)
+#undef MOESCOPE_INTEGER_ROWS
 
 }  // namespace moescope::cpu

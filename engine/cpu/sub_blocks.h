@@ -1,8 +1,9 @@
 #pragma once
 // Q8_0, Q4_0 and Q4_K as sub-blocks of 32 weights with one scale each (Q4_K: and one
-// minimum): the 32 weight bytes of sub-block s of a block, its scale and minimum. The row
-// products (cpu/sub_block_dot.cpp) and the interleaved rows (cpu/interleaved_rows.cpp)
-// read a block through these alone, so both see the same integers and scales.
+// minimum), Q6_K with two (one per 16): the 32 weight bytes of sub-block s of a block, its
+// scales and minimum. The row products (cpu/sub_block_dot.cpp) and the interleaved rows
+// (cpu/interleaved_rows.cpp) read a block through these alone, so both see the same
+// integers and scales.
 #include <cstdint>
 #include <cstring>
 
@@ -51,6 +52,37 @@ struct SubBlocks<BlockQ4_K> {
     q4_k_scale_min(b.scales, s, sc, m);
     scale = block_scale(b.d) * float(sc);
     min = block_scale(b.dmin) * float(m);
+  }
+};
+
+// Q6_K's sub-block s has two scales, one per half of 16 weights; its bytes are the 6-bit
+// values q, and a weight is d * sc * (q - 32).
+template <>
+struct SubBlocks<BlockQ6_K> {
+  static constexpr int count = 8;
+  static constexpr int centre = 32;
+  // Sub-block s = 4h + j: weights 128h + 32j.. take the low (j < 2) or high nibbles of
+  // ql[64h + 32(j % 2) ..] and bits 2j, 2j + 1 of qh[32h ..].
+  static bytes::Bytes bytes(const BlockQ6_K& b, int s) {
+    const int h = s / 4, j = s % 4;
+    const bytes::Bytes low = bytes::load(b.ql + 64 * h + 32 * (j % 2));
+    const bytes::Bytes top = bytes::load(b.qh + 32 * h);
+    const bytes::Bytes nibbles = j < 2 ? bytes::low_nibbles(low) : bytes::high_nibbles(low);
+    switch (j) {
+      case 0:
+        return bytes::or_bits(nibbles, bytes::two_bits_to_4<0>(top));
+      case 1:
+        return bytes::or_bits(nibbles, bytes::two_bits_to_4<2>(top));
+      case 2:
+        return bytes::or_bits(nibbles, bytes::two_bits_to_4<4>(top));
+      default:
+        return bytes::or_bits(nibbles, bytes::two_bits_to_4<6>(top));
+    }
+  }
+  // d * sc is exact in a float (at most 19 significant bits).
+  static void scale_halves(const BlockQ6_K& b, int s, float& first, float& second) {
+    first = block_scale(b.d) * float(b.scales[2 * s]);
+    second = block_scale(b.d) * float(b.scales[2 * s + 1]);
   }
 };
 

@@ -308,7 +308,7 @@ class TestCpuOps : public QObject {
         for (const int tokens : {2, 7})
           QTest::newRow(qPrintable(QStringLiteral("%1 512x%2 x%3").arg(name).arg(cols).arg(tokens)))
               << int(dtype) << 512 << cols << tokens;
-    // 13 rows: Q8_0's and Q4_0's 8 repacked rows, then 5 row by row; float rows in pairs
+    // 13 rows: the quantized types' 8 repacked rows, then 5 row by row; float rows in pairs
     // and one alone.
     for (const DType dtype :
          {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k, DType::bf16, DType::f16})
@@ -393,7 +393,7 @@ class TestCpuOps : public QObject {
     QTest::addColumn<int>("dtype");
     QTest::addColumn<int>("rows");
     QTest::addColumn<int>("cols");
-    for (const DType dtype : {DType::q8_0, DType::q4_0, DType::q4_k})
+    for (const DType dtype : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
       for (const int rows : {13, 512})
         for (const int cols : {256, 2048})
           QTest::newRow(qPrintable(QStringLiteral("%1 %2x%3")
