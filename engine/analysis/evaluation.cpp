@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "run/non_finite.h"
@@ -10,13 +11,15 @@ namespace moescope {
 
 namespace {
 
+// A tokenizer with a larger vocabulary than the model's would read past the logits.
+void check_target(std::size_t vocab, int target) {
+  if (target < 0 || std::size_t(target) >= vocab)
+    throw EngineError("token id " + std::to_string(target) + " has no logit (the model has " +
+                      std::to_string(vocab) + "): the tokenizer does not belong to this model");
+}
+
 // -log softmax(logits)[target], in double for a stable sum over many tokens.
 double negative_log_likelihood(std::span<const float> logits, int target) {
-  // A tokenizer with a larger vocabulary than the model's would read past the logits.
-  if (target < 0 || std::size_t(target) >= logits.size())
-    throw EngineError("token id " + std::to_string(target) + " has no logit (the model has " +
-                      std::to_string(logits.size()) +
-                      "): the tokenizer does not belong to this model");
   const float max_logit = *std::max_element(logits.begin(), logits.end());
   double sum = 0.0;
   for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
@@ -82,12 +85,18 @@ Evaluation evaluate(Backend& backend, const ModelConfig& config,
             backend.forward_batch(std::span<const int>(window + pos0, n), pos0, interventions,
                                   routing, LogitsWanted::all);
         const std::size_t vocab = logits.size() / n;
+        const int* targets = window + pos0 + 1;
         for (int t = 0; t < n; ++t) {
-          const auto row = logits.subspan(t * vocab, vocab);
-          check_logits_finite(backend, row, window[pos0 + t], pos0 + t, interventions,
-                              config.num_hidden_layers, where);
-          label.loss_sum += negative_log_likelihood(row, window[pos0 + t + 1]);
+          check_logits_finite(backend, logits.subspan(t * vocab, vocab), window[pos0 + t], pos0 + t,
+                              interventions, config.num_hidden_layers, where);
+          check_target(vocab, targets[t]);
         }
+        // The tokens' losses in parallel (a vocabulary of exponentials each), summed in order.
+        std::vector<double> losses(n);
+#pragma omp parallel for schedule(static)
+        for (int t = 0; t < n; ++t)
+          losses[t] = negative_log_likelihood(logits.subspan(t * vocab, vocab), targets[t]);
+        for (const double loss : losses) label.loss_sum += loss;
         label.predicted += n;
         for (TokenRouting& r : routing) label.routing.push_back(std::move(r));
         meter.advance(n);

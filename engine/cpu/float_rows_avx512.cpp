@@ -3,9 +3,10 @@
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as
-// maybe uninitialised where they are inlined (GCC bug 105593, fixed in GCC 13).
+// (maybe) uninitialised where they are inlined (GCC bug 105593, fixed in GCC 13).
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace moescope::cpu {
@@ -48,6 +49,51 @@ float sum_lanes(__m512 acc) {
   return _mm_cvtss_f32(_mm_add_ss(four, _mm_movehdup_ps(four)));
 }
 
+// Two shuffles of x and y (by 128-bit quarters or within them), added: one step of
+// sum_lanes for the accumulators they hold.
+template <int first, int second>
+__m512 fold_quarters(__m512 x, __m512 y) {
+  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, first), _mm512_shuffle_f32x4(x, y, second));
+}
+template <int first, int second>
+__m512 fold_within(__m512 x, __m512 y) {
+  return _mm512_add_ps(_mm512_shuffle_ps(x, y, first), _mm512_shuffle_ps(x, y, second));
+}
+
+// sum_lanes of 16 accumulators at once, in registers: the same additions, each
+// accumulator's lanes only ever added to its own, with the shuffles setting accumulators
+// side by side. Lane 4k + m of the result is accumulator 4m + k's sum.
+[[gnu::always_inline]] inline __m512 sum_lanes_of_16(const __m512* a) {
+  __m512 eight[8], four[4], two[2];
+#pragma GCC unroll 8
+  for (int p = 0; p < 8; ++p)  // lane l + lane l + 8: the halves of two accumulators
+    eight[p] = fold_quarters<0x44, 0xee>(a[2 * p], a[2 * p + 1]);
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p)  // + l + 4: quarter k is accumulator 4p + k's
+    four[p] = fold_quarters<0x88, 0xdd>(eight[2 * p], eight[2 * p + 1]);
+  for (int p = 0; p < 2; ++p)  // + l + 2: quarter k holds accumulators 8p + k and 8p + 4 + k
+    two[p] = fold_within<0x44, 0xee>(four[2 * p], four[2 * p + 1]);
+  return fold_within<0x88, 0xdd>(two[0], two[1]);  // + l + 1
+}
+
+// The sums of n accumulators, 16 at a time (the last 16 filled with zeros, which meet only
+// each other). Inlined, with every loop unrolled, so that the accumulators stay in
+// registers: taking their address kept all of them on the stack.
+template <int n>
+[[gnu::always_inline]] inline void sum_lanes_of(const __m512* acc, float* sums) {
+#pragma GCC unroll 2
+  for (int c = 0; c < n; c += 16) {
+    __m512 sixteen[16];
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; ++k) sixteen[k] = c + k < n ? acc[c + k] : _mm512_setzero_ps();
+    alignas(64) float lane[lanes];
+    _mm512_store_ps(lane, sum_lanes_of_16(sixteen));
+    for (int k = 0; k < 4; ++k)
+      for (int m = 0; m < 4; ++m)
+        if (c + 4 * m + k < n) sums[c + 4 * m + k] = lane[4 * k + m];
+  }
+}
+
 // out[r][t] = w[r] · x[t] for R rows and T tokens: R T accumulators, R weights, one
 // activation.
 template <class D, int R, int T>
@@ -69,9 +115,16 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
       for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }
+  float sums[R][T];
+  if constexpr (R * T >= 4) {
+    sum_lanes_of<R * T>(&acc[0][0], &sums[0][0]);
+  } else {
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) sums[r][t] = sum_lanes(acc[r][t]);
+  }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
-      float s = sum_lanes(acc[r][t]);
+      float s = sums[r][t];
       for (int j = i; j < cols; ++j) s = __builtin_fmaf(D::one(w[r][j]), x[t][j], s);
       out[r][t] = s;
     }
