@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "run/non_finite.h"
+#include "run/vector_exp.h"
 
 namespace moescope {
 
@@ -18,11 +19,16 @@ void check_target(std::size_t vocab, int target) {
                       std::to_string(vocab) + "): the tokenizer does not belong to this model");
 }
 
-// -log softmax(logits)[target], in double for a stable sum over many tokens.
+// -log softmax(logits)[target], in double for a stable sum over many tokens (the
+// exponentials four at a time, then summed in order).
 double negative_log_likelihood(std::span<const float> logits, int target) {
   const float max_logit = *std::max_element(logits.begin(), logits.end());
+  thread_local std::vector<double> e;
+  e.resize(logits.size());
+  for (std::size_t i = 0; i < logits.size(); ++i) e[i] = static_cast<double>(logits[i]) - max_logit;
+  exp_values(e.data(), e.data(), int(e.size()));
   double sum = 0.0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
+  for (const double v : e) sum += v;
   return std::log(sum) + max_logit - logits[target];
 }
 

@@ -12,8 +12,8 @@
 #include "cpu/float_rows.h"
 #include "cpu/integer_dot.h"
 #include "cpu/interleaved_rows.h"
-#include "cpu/vector_exp.h"
 #include "model/quant_blocks.h"
+#include "run/vector_exp.h"
 
 namespace moescope::cpu {
 namespace {

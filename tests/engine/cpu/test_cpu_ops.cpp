@@ -3,7 +3,6 @@
 #include <QList>
 #include <QTest>
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +16,6 @@
 #include "cpu/integer_dot.h"
 #include "cpu/interleaved_rows.h"
 #include "cpu/interleaved_weights.h"
-#include "cpu/vector_exp.h"
 #include "model/dtype.h"
 #include "model/quant_blocks.h"
 #include "model/tensor_view.h"
@@ -567,28 +565,6 @@ class TestCpuOps : public QObject {
     double sum = 0.0;
     for (float p : x) sum += p;
     QVERIFY(std::abs(sum - 1.0) < 1e-6);
-  }
-
-  // Within 3 ulps of e^x in double over float's whole range, each value's result the same
-  // bits alone as among others (the softmax of a decode step and of a prompt agree).
-  void exp_values_is_close_and_elementwise() {
-    std::vector<float> x;
-    for (float v = -103.0f; v < 88.72f; v += 0.0137f) x.push_back(v);
-    x.insert(x.end(), {0.0f, -0.0f, 1e-30f, -std::numeric_limits<float>::infinity()});
-    std::vector<float> all(x.size());
-    cpu::exp_values(x.data(), all.data(), int(x.size()));
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      const double exact = std::exp(double(x[i]));
-      const double ulp = std::max(double(std::numeric_limits<float>::denorm_min()),
-                                  double(std::nextafter(float(exact), INFINITY)) - float(exact));
-      QVERIFY2(std::abs(all[i] - exact) <= 3 * ulp, qPrintable(QString::number(x[i])));
-      float alone = 0.0f;
-      cpu::exp_values(&x[i], &alone, 1);
-      QCOMPARE(std::bit_cast<std::uint32_t>(alone), std::bit_cast<std::uint32_t>(all[i]));
-    }
-    float big = 89.0f;
-    cpu::exp_values(&big, &big, 1);
-    QVERIFY(std::isinf(big));
   }
 
   void silu_mul_data() {
