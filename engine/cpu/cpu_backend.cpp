@@ -317,6 +317,7 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
     gate_up.push_back({&l.shared->up, xn_.data(), n, b});
     down.push_back({&l.shared->down, a, n, shared_out_.data()});
   }
+  // Qwen2-MoE: sigmoid(shared_expert_gate · x) weighs the shared expert's output.
   if (l.shared_gate) gate_up.push_back({&*l.shared_gate, xn_.data(), n, shared_logit_.data()});
   cpu::matmul_all(gate_up);
   cpu::silu_mul(hidden_a_.data(), hidden_b_.data(), int(routed_values + n * shared_width));
@@ -327,7 +328,6 @@ void CpuBackend::moe_ffn(int layer, int n, const Interventions& interventions,
       std::copy_n(gathered_out_.data() + row++ * hidden, hidden,
                   routed_out_.data() + (std::size_t(t) * k + j) * hidden);
 
-      // Qwen2-MoE: sigmoid(shared_expert_gate · x) weighs the shared expert's output.
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int t = 0; t < n; ++t) {
     float* out = ffn_out_.data() + std::size_t(t) * hidden;
