@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include "cpu/prefetch_ahead.h"
+
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as
 // (maybe) uninitialised where they are inlined (GCC bug 105593, fixed in GCC 13).
 #if !defined(__clang__)
@@ -105,6 +107,7 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   int i = 0;
   for (; i + lanes <= cols; i += lanes) {
+    if constexpr (R == 1 && T == 1) prefetch_ahead(w[0] + i);
     __m512 wv[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) wv[r] = D::sixteen(w[r] + i);

@@ -1,5 +1,7 @@
 #include "cpu/interleaved_weights.h"
 
+#include <sys/mman.h>
+
 #include <vector>
 
 #include "cpu/interleaved_rows.h"
@@ -34,6 +36,20 @@ std::int64_t copy_bytes(const TensorView& t) {
   return t.data ? groups_of(t) * interleaved_group_bytes(t.dtype, t.cols()) : 0;
 }
 
+// `bytes` in whole 2 MiB pages, which the kernel is asked to back with huge pages: a
+// decode streams every chosen matrix once, and with 4 KiB pages it walked the page tables
+// every 4 KiB (huge pages made bench-8k's 1-thread Q4_0 decode 8-17% faster). Null when
+// the memory is not there.
+std::byte* huge_page_memory(std::uint64_t bytes) {
+  constexpr std::uint64_t huge_page = 2u << 20;
+  const std::uint64_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(huge_page, rounded));
+#if defined(MADV_HUGEPAGE)
+  if (p) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: without it, ordinary pages
+#endif
+  return p;
+}
+
 }  // namespace
 
 InterleavedWeights::InterleavedWeights(const ModelWeights& weights, std::uint64_t budget_bytes)
@@ -50,7 +66,11 @@ InterleavedWeights::InterleavedWeights(const ModelWeights& weights, std::uint64_
     bytes_ = 0;
     return;
   }
-  storage_ = std::make_unique_for_overwrite<std::byte[]>(bytes_);
+  storage_.reset(huge_page_memory(bytes_));
+  if (!storage_) {
+    bytes_ = 0;
+    return;
+  }
 #if defined(__AVX2__) && defined(__FMA__)
 #pragma omp parallel for schedule(dynamic)
   for (std::size_t i = 0; i < todo.size(); ++i) {
