@@ -8,6 +8,7 @@
 #if MOESCOPE_FLOAT_ROWS_AVX2 && MOESCOPE_FLOAT_ROWS_AVX512
 #include "cpu/float_rows_avx512.h"
 #endif
+#include "cpu/prefetch_ahead.h"
 
 namespace moescope::cpu {
 namespace {
@@ -61,7 +62,8 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) acc[h][r][t] = _mm256_setzero_ps();
   int i = 0;
-  for (; i + lanes <= cols; i += lanes)
+  for (; i + lanes <= cols; i += lanes) {
+    if constexpr (R == 1 && T == 1) prefetch_ahead(w[0] + i);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       __m256 wv[R];
@@ -74,6 +76,7 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
         for (int r = 0; r < R; ++r) acc[h][r][t] = _mm256_fmadd_ps(wv[r], xv, acc[h][r][t]);
       }
     }
+  }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
       float s = sum_lanes(acc[0][r][t], acc[1][r][t]);

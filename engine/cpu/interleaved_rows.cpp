@@ -242,8 +242,7 @@ void group_products(const std::byte* group, int n_blocks, const ActivationBlock*
     for (__m256& v : chain) v = _mm256_setzero_ps();
   for (int b = 0; b < n_blocks; ++b) {
     const std::byte* block = group + std::int64_t(b) * L::bytes;
-    if constexpr (count == 1)
-      for (int line = 0; line < L::bytes; line += 64) prefetch_ahead(block + line);
+    if constexpr (count == 1) prefetch_ahead_span<L::bytes>(block);
     const __m256 d = halves_to_floats(block + L::d);
     if constexpr (std::is_same_v<Block, BlockQ6_K>) {
 #pragma GCC unroll 8

@@ -19,6 +19,7 @@
 
 #include "cpu/integer_dot.h"
 #include "cpu/interleaved_rows.h"
+#include "cpu/prefetch_ahead.h"
 #include "cpu/sub_blocks.h"
 
 namespace moescope::cpu {
@@ -160,14 +161,19 @@ float row_product(const Block* row, int n_blocks, const ActivationBlock* x) {
   const int subs = n_blocks * SubBlocks<Block>::count;
   __m128 acc = _mm_setzero_ps();  // lanes 0 and 1: the chains
   if constexpr (std::is_same_v<Block, BlockQ4_K> || std::is_same_v<Block, BlockQ6_K>) {
-    for (int b = 0; b < n_blocks; ++b)
+    for (int b = 0; b < n_blocks; ++b) {
+      prefetch_ahead_span<sizeof(Block)>(row + b);
       if constexpr (std::is_same_v<Block, BlockQ4_K>)
         acc = add_q4_k_block(row[b], x + 8 * b, acc);
       else
         acc = add_q6_k_block(row[b], x + 8 * b, acc);
+    }
   } else {
     int k = 0;
-    for (; k + 4 <= subs; k += 4) acc = add_four<Block, 4>(row, k, x + k, acc);
+    for (; k + 4 <= subs; k += 4) {
+      prefetch_ahead_span<4 * sizeof(Block)>(row + k);
+      acc = add_four<Block, 4>(row, k, x + k, acc);
+    }
     switch (subs - k) {
       case 3:
         acc = add_four<Block, 3>(row, k, x + k, acc);
