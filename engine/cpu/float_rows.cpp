@@ -51,8 +51,10 @@ float sum_lanes(__m256 low, __m256 high) {
 
 // out[r][t] = w[r] · x[t] for R rows and T tokens. The lanes of each product live in two
 // registers (columns 0-7 and 8-15 of each 16); the halves are done one after the other so
-// that 2 R T accumulators, R weights and one activation fit in the 16 registers.
-template <class D, int R, int T>
+// that 2 R T accumulators, R weights and one activation fit in the 16 registers. `weights`:
+// the rows are a weight matrix streamed from memory (cpu/prefetch_ahead.h), not attention's
+// cached keys, which a prefetch 4 KiB ahead would only pollute.
+template <class D, int R, int T, bool weights = false>
 void dots(const typename D::T* const* w, const float* const* x, int cols, float (*out)[T]) {
   __m256 acc[2][R][T];
 #pragma GCC unroll 16
@@ -63,7 +65,7 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
       for (int t = 0; t < T; ++t) acc[h][r][t] = _mm256_setzero_ps();
   int i = 0;
   for (; i + lanes <= cols; i += lanes) {
-    if constexpr (R == 1 && T == 1) prefetch_ahead(w[0] + i);
+    if constexpr (weights && R == 1 && T == 1) prefetch_ahead(w[0] + i);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       __m256 wv[R];
@@ -87,7 +89,7 @@ void dots(const typename D::T* const* w, const float* const* x, int cols, float 
 
 // store(r, t, w_r · x_t) for rows r < rows and tokens t < tokens, the pointers from row(r)
 // and token(t): rows in pairs, tokens in threes, then the rows and tokens left over.
-template <class D, class Row, class Token, class Store>
+template <class D, bool weights, class Row, class Token, class Store>
 void tiles(Row row, std::int64_t rows, Token token, int tokens, int cols, Store store) {
   const auto pass = [&]<int R, int T>(std::int64_t r, int t) {
     const typename D::T* wr[R];
@@ -95,7 +97,7 @@ void tiles(Row row, std::int64_t rows, Token token, int tokens, int cols, Store 
     for (int i = 0; i < R; ++i) wr[i] = row(r + i);
     for (int j = 0; j < T; ++j) xt[j] = token(t + j);
     float out[R][T];
-    dots<D, R, T>(wr, xt, cols, out);
+    dots<D, R, T, weights>(wr, xt, cols, out);
     for (int i = 0; i < R; ++i)
       for (int j = 0; j < T; ++j) store(r + i, t + j, out[i][j]);
   };
@@ -116,9 +118,9 @@ void tiles(Row row, std::int64_t rows, Token token, int tokens, int cols, Store 
 template <class D>
 void rows_times_tokens(const typename D::T* w, std::int64_t rows, int cols, const float* x,
                        int tokens, float* y, std::int64_t y_stride) {
-  tiles<D>([&](std::int64_t r) { return w + r * cols; }, rows,
-           [&](int t) { return x + std::int64_t(t) * cols; }, tokens, cols,
-           [&](std::int64_t r, int t, float v) { y[t * y_stride + r] = v; });
+  tiles<D, true>([&](std::int64_t r) { return w + r * cols; }, rows,
+                 [&](int t) { return x + std::int64_t(t) * cols; }, tokens, cols,
+                 [&](std::int64_t r, int t, float v) { y[t * y_stride + r] = v; });
 }
 #else
 // The AVX2 form's tree.
@@ -201,8 +203,8 @@ float dot_f32(const float* a, const float* b, int n) {
 
 void dot_f32_rows(const float* const* a, int na, const float* const* b, int nb, int n, float* out) {
 #if MOESCOPE_FLOAT_ROWS_AVX2
-  tiles<F32>([&](std::int64_t r) { return a[r]; }, na, [&](int j) { return b[j]; }, nb, n,
-             [&](std::int64_t r, int j, float v) { out[r * nb + j] = v; });
+  tiles<F32, false>([&](std::int64_t r) { return a[r]; }, na, [&](int j) { return b[j]; }, nb, n,
+                    [&](std::int64_t r, int j, float v) { out[r * nb + j] = v; });
 #else
   for (int r = 0; r < na; ++r)
     for (int j = 0; j < nb; ++j) out[r * nb + j] = dot_f32(a[r], b[j], n);
